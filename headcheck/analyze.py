@@ -1,0 +1,110 @@
+"""One photo in, everything headcheck needs to know about it out (no database involved)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ImageError
+from .face import Face, FaceModels, encode_chip
+from .features import Features, context_features
+from .fingerprint import ImageHashes, RegionHash, image_hashes, region_hashes
+from .geometry import stylegan_signal
+from .load import Limits, LoadedImage, load_image
+from .provenance import provenance_signals
+from .regions import Frame
+from .signals import Signal
+
+ANALYSIS_VERSION = 1
+HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
+
+
+@dataclass
+class Analysis:
+    sha256: str
+    width: int
+    height: int
+    format: str
+    face: Face | None
+    image: ImageHashes
+    regions: dict[str, RegionHash]
+    signals: list[Signal]
+    features: Features  # context keypoints, for verification
+    chip: bytes | None  # aligned face crop (JPEG), for the identity embedding
+    # Only kept for the query side of a lookup (mirrored features need the pixels).
+    loaded: LoadedImage | None = field(default=None, repr=False)
+
+    def hashes(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
+        for r in HASH_KEYS[2:]:
+            out[r] = self.regions[r].hash if r in self.regions else None
+        return out
+
+    def quality(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"pdq": self.image.pdq_quality}
+        for r, h in self.regions.items():
+            out[r] = {"texture": h.quality, "inside": h.inside, "usable": h.usable}
+        return out
+
+    def to_json(self, file: str | None = None) -> dict[str, Any]:
+        return {
+            "file": file,
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "face": self.face.to_dict() if self.face else None,
+            "hashes": self.hashes(),
+            "quality": self.quality(),
+            "signals": [s.to_dict() for s in self.signals],
+            "error": None,
+        }
+
+
+def error_json(file: str | None, message: str, sha256: str | None = None) -> dict[str, Any]:
+    return {"file": file, "sha256": sha256, "width": None, "height": None, "face": None,
+            "hashes": None, "quality": None, "signals": [], "error": message}
+
+
+class Analyzer:
+    """Holds the loaded models; create one per process (or worker) and reuse it."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.models = FaceModels()
+        self.limits = limits or Limits()
+
+    def analyze_bytes(self, data: bytes, keep_pixels: bool = False) -> Analysis:
+        """Analyse image bytes; raises ImageError (with a readable message) for bad input."""
+        return self.analyze_loaded(load_image(data, self.limits), keep_pixels)
+
+    def analyze_loaded(self, img: LoadedImage, keep_pixels: bool = False) -> Analysis:
+        rgb = img.array()
+        try:
+            face = self.models.find_face(rgb)
+        except RuntimeError as exc:  # dlib refuses odd inputs (e.g. 1-pixel images)
+            raise ImageError(f"face detection failed: {exc}") from None
+        frame = Frame.from_face(face) if face else Frame.whole_image(img.width, img.height)
+        signals = provenance_signals(img)
+        geo = stylegan_signal(face, img.width, img.height)
+        if geo:
+            signals.append(geo)
+        return Analysis(
+            sha256=img.sha256,
+            width=img.width,
+            height=img.height,
+            format=img.format,
+            face=face,
+            image=image_hashes(img.image),
+            regions=region_hashes(rgb, frame if face else None),
+            signals=signals,
+            features=context_features(rgb, frame),
+            chip=encode_chip(self.models.chip(rgb, face)) if face else None,
+            loaded=img if keep_pixels else None,
+        )
+
+    def mirrored_features(self, a: Analysis) -> Features:
+        """Context keypoints of the mirror image, to verify against left-right flipped copies."""
+        if a.loaded is None:
+            raise ValueError("analysis was made without keep_pixels")
+        rgb = a.loaded.array()
+        frame = Frame.from_face(a.face) if a.face else Frame.whole_image(a.width, a.height)
+        return context_features(rgb, frame, mirror=True)

@@ -1,0 +1,216 @@
+"""Command line: a thin click layer over the library (``headcheck.engine``).
+
+The commands ``analyze``, ``index`` and ``check`` and their JSON are a contract that other tools
+call exactly as documented; extend them, never change them.
+Exit status: 0 every file processed, 1 some file failed (its JSON or message says why), 2 usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from . import __version__
+from .errors import HeadcheckError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif"}
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise HeadcheckError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def iter_images(paths: tuple[str, ...]) -> Iterator[Path]:
+    """Files named explicitly, and image files found recursively under folders, in name order."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*")
+                              if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield p
+
+
+def read_pages_csv(path: Path) -> list[tuple[Path, str]]:
+    """Rows of ``path,page_url`` (a header row is optional); relative paths are taken from the
+    current folder when they exist there, else from the CSV's folder."""
+    rows = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for n, row in enumerate(csv.reader(fh), start=1):
+            if not row or not "".join(row).strip() or row[0].startswith("#"):
+                continue
+            if n == 1 and [c.strip().lower() for c in row[:2]] == ["path", "page_url"]:
+                continue
+            if len(row) < 2 or not row[1].strip():
+                raise click.UsageError(f"{path}:{n}: expected 'path,page_url'")
+            f = Path(row[0].strip())
+            if not f.is_absolute() and not f.exists():
+                f = path.parent / f
+            rows.append((f, row[1].strip()))
+    return rows
+
+
+def _progress(items: list, label: str) -> tqdm:
+    return tqdm(items, desc=label, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="headcheck")
+def main() -> None:
+    """Find the tells of fake, composited and reused profile headshots."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the contract).")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def analyze(as_json: bool, files: tuple[str, ...]) -> None:
+    """Analyse image FILES: face, region hashes, quality and per-image signals."""
+    from .analyze import Analyzer, error_json
+
+    analyzer, failed = Analyzer(), 0
+    for name in files:
+        try:
+            out = analyzer.analyze_bytes(_read(Path(name))).to_json(name)
+        except HeadcheckError as exc:
+            out, failed = error_json(name, str(exc)), failed + 1
+        if as_json:
+            _emit(out)
+        else:
+            _print_analysis(out)
+    sys.exit(1 if failed else 0)
+
+
+def _print_analysis(out: dict) -> None:
+    if out["error"]:
+        click.echo(f"{out['file']}: error: {out['error']}")
+        return
+    face = "no face" if out["face"] is None else f"face at {out['face']['box']}"
+    sig = "; ".join(s["detail"] for s in out["signals"]) or "no per-image signal"
+    click.echo(f"{out['file']}: {out['width']}x{out['height']}, {face}; {sig}")
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--page-url", help="Page every file was seen on (default: the file's file:// URL).")
+@click.option("--pages", "pages_csv", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of path,page_url rows: many files on many pages in one call.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def index(db: str, page_url: str | None, pages_csv: str | None, paths: tuple[str, ...]) -> None:
+    """Store every image under PATHS (folders recursively) with a sighting of each."""
+    from .engine import Headcheck
+    from .store import Sighting
+
+    jobs = [(f, page_url or f.resolve().as_uri()) for f in iter_images(paths)]
+    if pages_csv:
+        jobs += read_pages_csv(Path(pages_csv))
+    if not jobs:
+        raise click.UsageError("nothing to index: give PATHS or --pages")
+    hc = Headcheck(db)
+    stats: Counter[str] = Counter()
+    for f, page in _progress(jobs, "indexing"):
+        try:
+            res = hc.add(_read(f), Sighting(page_url=page, image_url=f.resolve().as_uri(),
+                                            source="file"))
+        except HeadcheckError as exc:
+            stats["errors"] += 1
+            click.echo(f"error: {f}: {exc}", err=True)
+            continue
+        stats["new" if res.added.new_photo else "known"] += 1
+        stats["new_sightings"] += res.added.new_sighting
+    flagged = _flag_counts(hc)
+    hc.close()
+    click.echo(
+        f"indexed {len(jobs)} files into {db}: {stats['new']} new photos, {stats['known']} "
+        f"known, {stats['new_sightings']} new sightings, {stats['errors']} errors; flagged in "
+        f"store: {_format_counts(flagged)}")
+    sys.exit(1 if stats["errors"] else 0)
+
+
+def _flag_counts(hc) -> Counter[str]:  # noqa: ANN001 - Headcheck
+    return Counter(hc.stored_verdict(pid).label for pid in hc.store.photo_ids())
+
+
+def _format_counts(c: Counter[str]) -> str:
+    parts = [f"{c[k]} {k}" for k in ("synthetic", "composited", "reused") if c[k]]
+    return ", ".join(parts) or "none"
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the contract).")
+@click.option("--page-url", help="Page the photo was found on; counts toward 'reused'.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def check(db: str, as_json: bool, page_url: str | None, files: tuple[str, ...]) -> None:
+    """Verdict for each FILE against the store (nothing is stored)."""
+    from .engine import Headcheck
+
+    hc, failed = Headcheck(db), 0
+    for name in files:
+        try:
+            out = hc.check(_read(Path(name)), page_url=page_url).to_json(name)
+        except HeadcheckError as exc:
+            failed += 1
+            out = {"file": name, "sha256": None, "label": None, "confidence": None,
+                   "reasons": [], "error": str(exc)}
+        if as_json:
+            _emit(out)
+        else:
+            _print_verdict(name, out)
+    hc.close()
+    sys.exit(1 if failed else 0)
+
+
+def _print_verdict(name: str, out: dict) -> None:
+    if out.get("error"):
+        click.echo(f"{name}: error: {out['error']}")
+        return
+    if out["label"] == "none":
+        click.echo(f"{name}: no signal found")
+        return
+    click.echo(f"{name}: {out['label']} (confidence {out['confidence']:.2f})")
+    for r in out["reasons"]:
+        click.echo(f"  - {r['kind']}: {r['detail']}")
+        for m in r["matches"][:5]:
+            click.echo(f"      {m['sha256'][:12]} ({m['region']}, distance {m['distance']}): "
+                       f"{', '.join(m['pages'][:3])}")
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option("--label", type=click.Choice(["synthetic", "composited", "reused"]), multiple=True,
+              help="Only these labels (repeatable).")
+def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
+    """List stored photos that carry a signal, with the reasons and where they were seen."""
+    from .engine import Headcheck
+
+    hc = Headcheck(db)
+    shown = 0
+    for pid in hc.store.photo_ids():
+        v = hc.stored_verdict(pid)
+        if v.label == "none" or (label and v.label not in label):
+            continue
+        shown += 1
+        sha = hc.store.sha256_of([pid])[pid]
+        pages = hc.store.pages([pid])[pid]
+        out = {"sha256": sha, "pages": pages, **v.to_dict()}
+        if as_json:
+            _emit(out)
+        else:
+            _print_verdict(f"{sha[:12]} on {', '.join(pages[:2])}", out)
+    if not as_json:
+        click.echo(f"{shown} flagged of {len(hc.store.photo_ids())} photos in {db}")
+    hc.close()

@@ -1,0 +1,101 @@
+"""The library's front door: analyse, index and check photos against one store.
+
+CLI, crawler and server are thin adapters over ``Headcheck``; it owns the loaded models, the
+store and the Hamming index, and keeps the index current as photos are added.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .analyze import Analysis, Analyzer
+from .index import RegionIndex
+from .judge import Verdict, judge
+from .match import Match, Matcher
+from .signals import Signal
+from .store import AddResult, Sighting, Store
+from .verify import Verification
+
+
+@dataclass
+class IndexResult:
+    analysis: Analysis
+    added: AddResult
+    verdict: Verdict
+
+
+@dataclass
+class CheckResult:
+    analysis: Analysis
+    verdict: Verdict
+    matches: list[Match]
+
+    def to_json(self, file: str | None = None) -> dict[str, Any]:
+        return {"file": file, "sha256": self.analysis.sha256, **self.verdict.to_dict(),
+                "error": None}
+
+
+class Headcheck:
+    def __init__(self, db: str | Path | Store | None = None,
+                 analyzer: Analyzer | None = None) -> None:
+        self.store = db if isinstance(db, Store) else Store(db)
+        self.analyzer = analyzer or Analyzer()
+        self.index = RegionIndex.from_store(self.store)
+        self.matcher = Matcher(self.analyzer, self.store, self.index)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def refresh(self) -> int:
+        """Pick up photos that another process (a crawl) added to the store."""
+        return self.index.refresh(self.store)
+
+    def add(self, data: bytes, sighting: Sighting) -> IndexResult:
+        """Analyse, match against the store, then store photo, sighting and matches."""
+        a = self.analyzer.analyze_bytes(data, keep_pixels=True)
+        return self.add_analysis(a, sighting)
+
+    def add_analysis(self, a: Analysis, sighting: Sighting) -> IndexResult:
+        known = self.store.photo_id(a.sha256)
+        matches = self.matcher.find(a) if known is None else []
+        added = self.store.add(a, sighting)
+        if matches:
+            self.store.record_matches(added.photo_id, [_match_row(m) for m in matches])
+        self.index.refresh(self.store)
+        return IndexResult(a, added, self.stored_verdict(added.photo_id))
+
+    def check(self, data: bytes, page_url: str | None = None) -> CheckResult:
+        """Verdict for a photo against the store, without storing anything."""
+        a = self.analyzer.analyze_bytes(data, keep_pixels=True)
+        self.index.refresh(self.store)
+        matches = self.matcher.find(a)
+        own = self.store.photo_id(a.sha256)
+        own_pages = self.store.pages([own])[own] if own is not None else []
+        if own is not None:
+            # A stored photo also has the relations found when it, or a later photo, was indexed.
+            seen = {m.photo_id for m in matches}
+            matches += [m for m in self.stored_matches(own) if m.photo_id not in seen]
+        return CheckResult(a, judge(a.signals, matches, own_pages, page_url), matches)
+
+    def stored_matches(self, photo_id: int) -> list[Match]:
+        rows = self.store.match_rows(photo_id)
+        shas = self.store.sha256_of(r["other"] for r in rows)
+        pages = self.store.pages(r["other"] for r in rows)
+        return [Match(r["other"], shas[r["other"]], r["relation"], r["region"], r["distance"],
+                      Verification(r["inliers"], r["face_inliers"], 0, 1.0, 0.0, 0.0),
+                      r["face_distance"], pages[r["other"]]) for r in rows]
+
+    def stored_verdict(self, photo_id: int) -> Verdict:
+        signals = [Signal(r["name"], r["kind"], r["score"], r["detail"],
+                          json.loads(r["evidence"] or "{}"))
+                   for r in self.store.signal_rows(photo_id)]
+        return judge(signals, self.stored_matches(photo_id), self.store.pages([photo_id])[photo_id])
+
+
+def _match_row(m: Match) -> dict[str, Any]:
+    return {"other_id": m.photo_id, "relation": m.relation, "region": m.region,
+            "distance": m.distance, "inliers": m.verification.inliers,
+            "face_inliers": m.verification.face_inliers, "face_distance": m.face_distance}

@@ -1,0 +1,131 @@
+"""Face, eyes and identity from dlib models that ship inside pip wheels (nothing downloaded)."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import dlib
+import face_recognition_models
+import numpy as np
+from PIL import Image
+
+# Detection runs on a copy whose longer side is at most this: headshot faces are large, and
+# HOG cost grows with the pixel count. Landmarks are fitted on the full-resolution image.
+DETECT_SIDE = 320
+CHIP_SIZE = 150  # the size dlib's face descriptor network expects
+# dlib's own guidance for its 128-D descriptor: the same person is usually under 0.6. We use a
+# stricter figure measured on our data (see docs/benchmarks.md) to call two faces the same.
+SAME_FACE_DISTANCE = 0.5
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[int, int, int, int]  # x, y, w, h in image pixels
+    eyes: tuple[tuple[float, float], tuple[float, float]]  # image-left eye, image-right eye
+    score: float
+    landmarks: tuple[tuple[float, float], ...]  # dlib's 5 points, for the aligned chip
+
+    @property
+    def eye_distance(self) -> float:
+        (lx, ly), (rx, ry) = self.eyes
+        return float(np.hypot(rx - lx, ry - ly))
+
+    def to_dict(self) -> dict:
+        return {
+            "box": list(self.box),
+            "eyes": [[round(x, 2), round(y, 2)] for x, y in self.eyes],
+            "score": round(self.score, 3),
+        }
+
+
+def _model_path(name: str) -> str:
+    # face_recognition_models' *_location() helpers import pkg_resources, which may be absent.
+    return os.path.join(os.path.dirname(face_recognition_models.__file__), "models", name)
+
+
+class FaceModels:
+    """The loaded dlib models; build once per process and share (loading costs ~0.2 s)."""
+
+    def __init__(self) -> None:
+        self.detector = dlib.get_frontal_face_detector()
+        self.shape5 = dlib.shape_predictor(_model_path("shape_predictor_5_face_landmarks.dat"))
+
+    @cached_property
+    def encoder(self) -> dlib.face_recognition_model_v1:
+        # Loaded lazily: only verification of a context match needs identity.
+        return dlib.face_recognition_model_v1(
+            _model_path("dlib_face_recognition_resnet_model_v1.dat")
+        )
+
+    def find_face(self, rgb: np.ndarray) -> Face | None:
+        """The most prominent face (largest box), or None."""
+        h, w = rgb.shape[:2]
+        scale = min(1.0, DETECT_SIDE / max(h, w))
+        small = rgb if scale == 1.0 else _resize(rgb, scale)
+        rects, scores = self._detect(small, upsample=0)
+        if not rects and min(small.shape[:2]) < 640:
+            rects, scores = self._detect(small, upsample=1)
+        if not rects:
+            return None
+        best = max(range(len(rects)), key=lambda i: rects[i].width() * rects[i].height())
+        r = rects[best]
+        inv = 1.0 / scale
+        full = dlib.rectangle(
+            round(r.left() * inv), round(r.top() * inv), round(r.right() * inv),
+            round(r.bottom() * inv),
+        )
+        shape = self.shape5(rgb, full)
+        pts = [(float(p.x), float(p.y)) for p in shape.parts()]
+        # dlib's 5-point model: 0-1 one eye's corners, 2-3 the other's, 4 the base of the nose.
+        e1 = ((pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2)
+        e2 = ((pts[2][0] + pts[3][0]) / 2, (pts[2][1] + pts[3][1]) / 2)
+        left, right = sorted((e1, e2))
+        x0, y0 = max(0, full.left()), max(0, full.top())
+        x1, y1 = min(w, full.right()), min(h, full.bottom())
+        return Face(
+            box=(x0, y0, max(0, x1 - x0), max(0, y1 - y0)),
+            eyes=(left, right),
+            score=float(scores[best]),
+            landmarks=tuple(pts),
+        )
+
+    def _detect(self, img: np.ndarray, upsample: int) -> tuple[list, list]:
+        rects, scores, _ = self.detector.run(img, upsample, 0.0)
+        return list(rects), list(scores)
+
+    def chip(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        """The aligned 150x150 face crop dlib's descriptor network expects."""
+        x, y, w, h = face.box
+        rect = dlib.rectangle(x, y, x + w, y + h)
+        shape = dlib.full_object_detection(rect, [dlib.point(round(px), round(py))
+                                                  for px, py in face.landmarks])
+        return np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=0.25))
+
+    def embed_chip(self, chip: np.ndarray) -> np.ndarray:
+        """128-D identity descriptor of an aligned chip."""
+        return np.asarray(self.encoder.compute_face_descriptor(np.ascontiguousarray(chip)),
+                          dtype=np.float32)
+
+
+def encode_chip(chip: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(chip).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def decode_chip(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def face_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    im = Image.fromarray(rgb).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                     Image.Resampling.BILINEAR)
+    return np.asarray(im)

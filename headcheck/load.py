@@ -1,0 +1,120 @@
+"""Safe decoding: bytes in, an oriented RGB image and its metadata out, or a clear ImageError."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+# Formats we accept. GIF and WebP may be animated: only the first frame is analysed.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF"})
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image, upright (EXIF orientation applied), in RGB."""
+
+    data: bytes
+    sha256: str
+    format: str
+    image: Image.Image
+    info: dict[str, Any] = field(default_factory=dict)
+    exif: dict[int, Any] = field(default_factory=dict)
+    xmp: bytes | None = None
+    text: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.image)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_image(data: bytes, limits: Limits | None = None) -> LoadedImage:
+    """Decode ``data``; raise ImageError saying what is wrong instead of crashing."""
+    limits = limits or Limits()
+    if not data:
+        raise ImageError("empty input: 0 bytes")
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"too large: {len(data)} bytes, the limit is {limits.max_bytes}")
+    with warnings.catch_warnings():
+        # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; we refuse both.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            src = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise ImageError("not an image (unrecognised format)") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError(f"too many pixels (decompression bomb guard): {exc}") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"unreadable image header: {exc}") from None
+        if src.format not in ALLOWED_FORMATS:
+            raise ImageError(f"unsupported format {src.format}")
+        w, h = src.size
+        if w <= 0 or h <= 0:
+            raise ImageError(f"invalid dimensions {w}x{h}")
+        if w * h > limits.max_pixels:
+            raise ImageError(f"too many pixels: {w}x{h}, the limit is {limits.max_pixels}")
+        try:
+            src.seek(0)
+            src.load()
+            exif = dict(src.getexif())
+            xmp = _xmp_bytes(src)
+            text = {str(k): str(v) for k, v in getattr(src, "text", {}).items()}
+            info = dict(src.info)
+            upright = ImageOps.exif_transpose(src) or src
+            rgb = _to_rgb(upright)
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageError(f"truncated or corrupt {src.format} data: {exc}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError(f"too many pixels (decompression bomb guard): {exc}") from None
+    return LoadedImage(
+        data=data,
+        sha256=sha256_hex(data),
+        format=str(src.format),
+        image=rgb,
+        info=info,
+        exif=exif,
+        xmp=xmp,
+        text=text,
+    )
+
+
+def _xmp_bytes(im: Image.Image) -> bytes | None:
+    raw = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+    if raw is None:
+        return None
+    return raw.encode("utf-8", "replace") if isinstance(raw, str) else bytes(raw)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Flatten transparency onto white (how profile sites show it) and drop palettes."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, rgba).convert("RGB")
+    return im.convert("RGB")

@@ -1,0 +1,126 @@
+"""Candidates from the Hamming index, then verification on the pixels, then identity.
+
+The hash stage is tuned for recall and is never evidence by itself: at a million photos, even a
+1% per-pair false-match rate is ten thousand false candidates. Every candidate is verified with
+local features in the face frame; "different face" is decided by dlib's identity embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analyze import Analysis, Analyzer
+from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
+from .features import Features
+from .index import RegionIndex
+from .store import Store
+from .verify import Verification, verify
+
+# Candidate radii (bits) per hash kind, chosen for recall in bench/evaluate.py.
+RADIUS = {"context": 18, "background": 16, "face": 14, "image": 14, "pdq": 70}
+MAX_VERIFY = 48  # candidates verified per lookup, nearest first
+# Verification: keypoints that agree with one near-identity transform.
+MIN_CONTEXT_INLIERS = 12  # off the face: the shared body and backdrop
+MIN_FACE_INLIERS = 8  # on the face: the same face pixels, i.e. the same photo
+
+SAME_PHOTO = "same_photo"
+SAME_CONTEXT = "same_context"
+
+
+@dataclass
+class Match:
+    photo_id: int
+    sha256: str
+    relation: str  # SAME_PHOTO or SAME_CONTEXT
+    region: str  # the hash kind that proposed it
+    distance: int
+    verification: Verification
+    face_distance: float | None
+    pages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"sha256": self.sha256, "region": self.region, "distance": self.distance,
+                "pages": self.pages, "relation": self.relation,
+                "inliers": self.verification.inliers,
+                "face_inliers": self.verification.face_inliers,
+                "face_distance": None if self.face_distance is None
+                else round(self.face_distance, 3)}
+
+
+def candidates(q: Analysis, index: RegionIndex, exclude: set[int]) -> dict[int, tuple[str, int]]:
+    """Photo id -> (kind, distance) of its nearest hash, over every usable query hash."""
+    probes: list[tuple[str, str]] = []
+    for region in ("context", "background", "face"):
+        h = q.regions.get(region)
+        if h is not None and h.usable:
+            probes += [(region, h.hash), (region, h.mirror)]
+    if q.image.pdq_quality >= 50:
+        probes += [("image", q.image.phash), ("image", q.image.phash_mirror),
+                   ("pdq", q.image.pdq), ("pdq", q.image.pdq_mirror)]
+    best: dict[int, tuple[str, int]] = {}
+    for kind, h in probes:
+        radius = RADIUS[kind]
+        for pid, dist in index.query(kind, h, radius):
+            if pid in exclude:
+                continue
+            old = best.get(pid)
+            if old is None or dist / RADIUS[kind] < old[1] / RADIUS[old[0]]:
+                best[pid] = (kind, dist)
+    return best
+
+
+class Matcher:
+    def __init__(self, analyzer: Analyzer, store: Store, index: RegionIndex) -> None:
+        self.analyzer, self.store, self.index = analyzer, store, index
+
+    def find(self, q: Analysis) -> list[Match]:
+        own = self.store.photo_id(q.sha256)
+        cands = candidates(q, self.index, {own} if own is not None else set())
+        ranked = sorted(cands.items(), key=lambda kv: kv[1][1] / RADIUS[kv[1][0]])[:MAX_VERIFY]
+        if not ranked:
+            return []
+        mirrored: Features | None = None
+        q_emb: np.ndarray | None = None
+        shas = self.store.sha256_of(pid for pid, _ in ranked)
+        out: list[Match] = []
+        for pid, (kind, dist) in ranked:
+            stored = self.store.features(pid)
+            frame_bound = q.face is not None
+            v = verify(q.features, stored, frame_bound)
+            if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS and q.loaded is not None:
+                if mirrored is None:
+                    mirrored = self.analyzer.mirrored_features(q)
+                vm = verify(mirrored, stored, frame_bound)
+                if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
+                    v = vm
+            relation, fd, q_emb = self._relation(q, pid, v, q_emb)
+            if relation:
+                out.append(Match(pid, shas[pid], relation, kind, dist, v, fd))
+        pages = self.store.pages(m.photo_id for m in out)
+        for m in out:
+            m.pages = pages[m.photo_id]
+        return out
+
+    def _relation(self, q: Analysis, pid: int, v: Verification, q_emb: np.ndarray | None
+                  ) -> tuple[str | None, float | None, np.ndarray | None]:
+        if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS:
+            return None, None, q_emb
+        if q.face is None:  # no face frame: pixels agree over the whole image
+            return SAME_PHOTO, None, q_emb
+        if v.face_inliers >= MIN_FACE_INLIERS:
+            return SAME_PHOTO, None, q_emb
+        if q.chip is None:
+            return None, None, q_emb
+        if q_emb is None:
+            q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
+        c_emb = self.store.embedding(pid, self.analyzer.models)
+        if c_emb is None:
+            return None, None, q_emb
+        fd = face_distance(q_emb, c_emb)
+        if fd < SAME_FACE_DISTANCE:
+            return SAME_PHOTO, fd, q_emb
+        if v.inliers >= MIN_CONTEXT_INLIERS:
+            return SAME_CONTEXT, fd, q_emb
+        return None, fd, q_emb

@@ -1,0 +1,61 @@
+"""Schema migrations, numbered by SQLite's ``user_version``; each runs once, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["photos"].create({
+        "id": int, "sha256": str, "width": int, "height": int, "format": str,
+        "face": str, "face_score": float, "phash": str, "phash_mirror": str, "pdq": str,
+        "pdq_mirror": str, "pdq_quality": int,
+        "features": bytes, "keypoints": int, "chip": bytes, "embedding": bytes,
+        "analysis_version": int, "analyzed_at": str,
+    }, pk="id", not_null={"sha256"})
+    db["photos"].create_index(["sha256"], unique=True)
+    db["region_hashes"].create({
+        "photo_id": int, "region": str, "hash": str, "mirror": str, "bits": int, "quality": float,
+        "inside": float, "usable": int,
+    }, pk=("photo_id", "region"), foreign_keys=[("photo_id", "photos", "id")])
+    db["region_hashes"].create_index(["region", "usable"])
+    db["sightings"].create({
+        "id": int, "photo_id": int, "page_url": str, "image_url": str, "profile_name": str,
+        "source": str, "first_seen": str, "last_seen": str, "times_seen": int,
+    }, pk="id", foreign_keys=[("photo_id", "photos", "id")], not_null={"page_url"})
+    db["sightings"].create_index(["photo_id", "page_url", "image_url"], unique=True)
+    db["sightings"].create_index(["page_url"])
+    db["signals"].create({
+        "photo_id": int, "name": str, "kind": str, "score": float, "detail": str,
+        "evidence": str,
+    }, pk=("photo_id", "name"), foreign_keys=[("photo_id", "photos", "id")])
+    db["signals"].create_index(["kind"])
+    # Verified relations between two stored photos, found when the newer one was indexed.
+    db["matches"].create({
+        "photo_id": int, "other_id": int, "relation": str, "region": str, "distance": int,
+        "inliers": int, "face_inliers": int, "face_distance": float, "found_at": str,
+    }, pk=("photo_id", "other_id"), foreign_keys=[("photo_id", "photos", "id"),
+                                                  ("other_id", "photos", "id")])
+    db["matches"].create_index(["other_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date; returns the version reached."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"database schema {version} is newer than this headcheck knows "
+                           f"({len(MIGRATIONS)}); upgrade headcheck")
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,125 @@
+"""The face frame and the regions cut in it.
+
+The frame is set by the eyes: origin at their midpoint, unit the eye distance, x along the eye
+line. Cutting regions in this frame (not in image pixels) makes their hashes survive the crops,
+pads and resizes that profile sites apply, and lines up a template's body and backdrop under any
+face pasted onto it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .face import Face
+
+PX_PER_UNIT = 40  # resolution of the warped regions: 40 px per eye distance
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle in frame units: u to the right, v downwards, both in eye distances."""
+
+    u0: float
+    v0: float
+    u1: float
+    v1: float
+
+
+# Windows are symmetric in u, so a mirrored copy is the same window flipped left-right.
+FACE = Window(-1.2, -1.4, 1.2, 2.0)
+CONTEXT = Window(-2.6, -2.3, 2.6, 4.2)
+BODY = Window(-2.6, 2.3, 2.6, 4.2)
+BACKGROUND = Window(-2.6, -2.3, 2.6, 2.3)
+REGION_WINDOWS = {"face": FACE, "context": CONTEXT, "body": BODY, "background": BACKGROUND}
+# Grown beyond the skin (about 0.2 eye distances), so a pasted face and its blend seam stay out.
+FACE_ELLIPSE = ((0.0, 0.35), (1.35, 2.0))  # centre (u, v), semi-axes (u, v)
+HEAD_ELLIPSE = ((0.0, 0.1), (1.8, 2.6))  # face plus hair: what the background excludes
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Affine map from frame units to image pixels."""
+
+    origin: tuple[float, float]
+    unit: float
+    angle: float  # radians, of the eye line
+
+    @classmethod
+    def from_face(cls, face: Face) -> Frame:
+        (lx, ly), (rx, ry) = face.eyes
+        return cls(((lx + rx) / 2, (ly + ry) / 2), face.eye_distance,
+                   float(np.arctan2(ry - ly, rx - lx)))
+
+    @classmethod
+    def whole_image(cls, width: int, height: int) -> Frame:
+        """A frame for photos with no face: the context window spans the image."""
+        unit = max(width / (CONTEXT.u1 - CONTEXT.u0), height / (CONTEXT.v1 - CONTEXT.v0))
+        cx = width / 2
+        cy = height / 2 - unit * (CONTEXT.v0 + CONTEXT.v1) / 2
+        return cls((cx, cy), unit, 0.0)
+
+    def matrix(self, win: Window, scale: float) -> np.ndarray:
+        """2x3 matrix taking output pixels of ``win`` (``scale`` px per unit) to image pixels."""
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        k = self.unit / scale
+        ox, oy = self.origin
+        # output (i, j) -> frame (u0 + i/scale, v0 + j/scale) -> image
+        u0, v0 = win.u0, win.v0
+        return np.array([
+            [c * k, -s * k, ox + self.unit * (c * u0 - s * v0)],
+            [s * k, c * k, oy + self.unit * (s * u0 + c * v0)],
+        ])
+
+
+@dataclass
+class Cut:
+    """A region warped out of the image, with what lies inside the image and what is masked."""
+
+    pixels: np.ndarray  # H x W x 3 uint8
+    inside: np.ndarray  # H x W bool: the pixel comes from inside the image
+    mask: np.ndarray  # H x W bool: pixels that belong to the region (not masked out)
+
+    @property
+    def inside_fraction(self) -> float:
+        m = self.mask
+        return float(self.inside[m].mean()) if m.any() else 0.0
+
+
+def cut(rgb: np.ndarray, frame: Frame, name: str, scale: float = PX_PER_UNIT,
+        mask_face: bool = True) -> Cut:
+    win = REGION_WINDOWS[name]
+    w = max(8, round((win.u1 - win.u0) * scale))
+    h = max(8, round((win.v1 - win.v0) * scale))
+    m = frame.matrix(win, scale)
+    flags = cv2.INTER_AREA if frame.unit / scale > 1.5 else cv2.INTER_LINEAR
+    pixels = cv2.warpAffine(rgb, m, (w, h), flags=flags | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    ones = np.full(rgb.shape[:2], 255, np.uint8)
+    inside = cv2.warpAffine(ones, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return Cut(pixels, inside, region_mask(name, win, w, h, scale, mask_face))
+
+
+def region_mask(name: str, win: Window, w: int, h: int, scale: float,
+                mask_face: bool = True) -> np.ndarray:
+    u = win.u0 + (np.arange(w) + 0.5) / scale
+    v = win.v0 + (np.arange(h) + 0.5) / scale
+    uu, vv = np.meshgrid(u, v)
+    if name == "context" and mask_face:
+        return ~_in_ellipse(uu, vv, FACE_ELLIPSE)
+    if name == "background":
+        neck = (np.abs(uu) < 1.3) & (vv > 1.2)
+        return ~(_in_ellipse(uu, vv, HEAD_ELLIPSE) | neck)
+    return np.ones((h, w), bool)
+
+
+def face_mask(win: Window, w: int, h: int, scale: float) -> np.ndarray:
+    return ~region_mask("context", win, w, h, scale)
+
+
+def _in_ellipse(uu: np.ndarray, vv: np.ndarray, ell: tuple) -> np.ndarray:
+    (cu, cv), (au, av) = ell
+    return ((uu - cu) / au) ** 2 + ((vv - cv) / av) ** 2 <= 1.0

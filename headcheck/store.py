@@ -1,0 +1,208 @@
+"""The SQLite store (through sqlite-utils): photos by sha256, where they were seen, their hashes
+and signals. WAL mode, so a server can read while a crawl writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from .analyze import ANALYSIS_VERSION, Analysis
+from .face import FaceModels, decode_chip
+from .features import Features
+from .migrations import migrate
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def hex_to_int64(h: str) -> int:
+    """A 64-bit hash as SQLite's signed integer (so the index loads without parsing text)."""
+    return int.from_bytes(bytes.fromhex(h), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    photo_id: int
+    new_photo: bool
+    new_sighting: bool
+
+
+@dataclass(frozen=True)
+class Sighting:
+    page_url: str
+    image_url: str = ""
+    profile_name: str | None = None
+    source: str = "file"
+    seen_at: str | None = None
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None, db: sqlite_utils.Database | None = None):
+        if db is None:
+            if path is None:
+                db = sqlite_utils.Database(memory=True)
+            else:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite_utils.Database(path)
+        self.db = db
+        self.db.conn.execute("PRAGMA busy_timeout = 30000")
+        if path is not None:
+            self.db.enable_wal()
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+    def add(self, a: Analysis, sighting: Sighting) -> AddResult:
+        """Store the photo (once per sha256) and record one sighting of it; idempotent."""
+        with self.db.conn:
+            photo_id, new_photo = self._upsert_photo(a)
+            new_sighting = self._record_sighting(photo_id, sighting)
+        return AddResult(photo_id, new_photo, new_sighting)
+
+    def _upsert_photo(self, a: Analysis) -> tuple[int, bool]:
+        row = self.db.execute("SELECT id, analysis_version FROM photos WHERE sha256 = ?",
+                              [a.sha256]).fetchone()
+        if row and row[1] == ANALYSIS_VERSION:
+            return int(row[0]), False
+        record = {
+            "sha256": a.sha256, "width": a.width, "height": a.height, "format": a.format,
+            "face": json.dumps(a.face.to_dict()) if a.face else None,
+            "face_score": a.face.score if a.face else None,
+            "phash": a.image.phash, "phash_mirror": a.image.phash_mirror, "pdq": a.image.pdq,
+            "pdq_mirror": a.image.pdq_mirror, "pdq_quality": a.image.pdq_quality,
+            "features": a.features.to_bytes(), "keypoints": len(a.features),
+            "chip": a.chip, "embedding": None,
+            "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
+        }
+        if row:
+            photo_id = int(row[0])
+            self.db["photos"].update(photo_id, record)
+        else:
+            photo_id = int(self.db["photos"].insert(record).last_pk)
+        self.db["region_hashes"].upsert_all(
+            [{"photo_id": photo_id, "region": r, "hash": h.hash, "mirror": h.mirror,
+              "bits": hex_to_int64(h.hash),
+              "quality": h.quality, "inside": h.inside, "usable": int(h.usable)}
+             for r, h in a.regions.items()], pk=("photo_id", "region"))
+        self.db.execute("DELETE FROM signals WHERE photo_id = ?", [photo_id])
+        self.db["signals"].insert_all(
+            [{"photo_id": photo_id, "name": s.name, "kind": s.kind, "score": s.score,
+              "detail": s.detail, "evidence": json.dumps(s.evidence, default=str)}
+             for s in a.signals])
+        return photo_id, row is None
+
+    def _record_sighting(self, photo_id: int, s: Sighting) -> bool:
+        seen = s.seen_at or now_iso()
+        cur = self.db.execute(
+            """INSERT INTO sightings (photo_id, page_url, image_url, profile_name, source,
+                   first_seen, last_seen, times_seen)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (photo_id, page_url, image_url) DO UPDATE SET
+                   last_seen = excluded.last_seen, times_seen = times_seen + 1,
+                   profile_name = coalesce(excluded.profile_name, profile_name)
+               RETURNING times_seen""",
+            [photo_id, s.page_url, s.image_url or "", s.profile_name, s.source, seen, seen])
+        return cur.fetchone()[0] == 1
+
+    # -- reading -----------------------------------------------------------------------------
+    def photo_id(self, sha256: str) -> int | None:
+        row = self.db.execute("SELECT id FROM photos WHERE sha256 = ?", [sha256]).fetchone()
+        return int(row[0]) if row else None
+
+    def sha256_of(self, ids: Iterable[int]) -> dict[int, str]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        return {int(i): s for i, s in self.db.execute(
+            f"SELECT id, sha256 FROM photos WHERE id IN ({q})", ids)}
+
+    def pages(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """Distinct page URLs each photo was seen on, oldest sighting first."""
+        ids = list(ids)
+        out: dict[int, list[str]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        q = ",".join("?" * len(ids))
+        for pid, page in self.db.execute(
+                f"SELECT photo_id, page_url FROM sightings WHERE photo_id IN ({q}) "
+                "GROUP BY photo_id, page_url ORDER BY min(first_seen)", ids):
+            out[int(pid)].append(page)
+        return out
+
+    def features(self, photo_id: int) -> Features:
+        row = self.db.execute("SELECT features FROM photos WHERE id = ?", [photo_id]).fetchone()
+        return Features.from_bytes(row[0] if row else None)
+
+    def embedding(self, photo_id: int, models: FaceModels) -> np.ndarray | None:
+        """The identity embedding, computed from the stored face chip on first use and kept."""
+        row = self.db.execute("SELECT embedding, chip FROM photos WHERE id = ?",
+                              [photo_id]).fetchone()
+        if row is None or row[1] is None:
+            return None
+        if row[0] is not None:
+            return np.frombuffer(row[0], dtype=np.float32)
+        emb = models.embed_chip(decode_chip(row[1]))
+        with self.db.conn:
+            self.db.execute("UPDATE photos SET embedding = ? WHERE id = ?",
+                            [emb.tobytes(), photo_id])
+        return emb
+
+    def max_photo_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM photos").fetchone()[0])
+
+    def iter_hashes(self, since_id: int, upto_id: int) -> Iterator[tuple[int, str, int]]:
+        """(photo_id, region, 64-bit hash as int) for every usable region hash in the id range."""
+        yield from self.db.execute(
+            "SELECT photo_id, region, bits FROM region_hashes "
+            "WHERE usable = 1 AND photo_id > ? AND photo_id <= ?", [since_id, upto_id])
+
+    def iter_image_hashes(self, since_id: int, upto_id: int
+                          ) -> Iterator[tuple[int, str, str, int]]:
+        yield from self.db.execute(
+            "SELECT id, phash, pdq, pdq_quality FROM photos WHERE id > ? AND id <= ?",
+            [since_id, upto_id])
+
+    def record_matches(self, photo_id: int, rows: list[dict]) -> None:
+        """Store verified relations of ``photo_id`` to older photos (replacing earlier ones)."""
+        found = now_iso()
+        with self.db.conn:
+            self.db["matches"].upsert_all(
+                [{"photo_id": photo_id, "found_at": found, **r} for r in rows],
+                pk=("photo_id", "other_id"))
+
+    def match_rows(self, photo_id: int) -> list[dict]:
+        """Verified relations in either direction, as seen from ``photo_id``."""
+        cur = self.db.execute(
+            """SELECT other_id AS other, relation, region, distance, inliers, face_inliers,
+                      face_distance FROM matches WHERE photo_id = :p
+               UNION ALL
+               SELECT photo_id AS other, relation, region, distance, inliers, face_inliers,
+                      face_distance FROM matches WHERE other_id = :p""", {"p": photo_id})
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur]
+
+    def signal_rows(self, photo_id: int) -> list[dict]:
+        return list(self.db["signals"].rows_where("photo_id = ?", [photo_id]))
+
+    def photo_row(self, photo_id: int) -> dict | None:
+        rows = list(self.db.query(
+            "SELECT id, sha256, width, height, format, face, analyzed_at FROM photos "
+            "WHERE id = ?", [photo_id]))
+        return rows[0] if rows else None
+
+    def photo_ids(self) -> list[int]:
+        return [int(r[0]) for r in self.db.execute("SELECT id FROM photos ORDER BY id")]
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.db[t].count for t in ("photos", "sightings", "region_hashes", "signals")}
