@@ -14,7 +14,8 @@ from PIL import Image
 
 # Detection runs on a copy whose longer side is at most this: headshot faces are large, and
 # HOG cost grows with the pixel count. Landmarks are fitted on the full-resolution image.
-DETECT_SIDE = 320
+DETECT_SIDE = 256
+RETRY_SIDE = 400  # a second, costlier look when the first finds nothing
 CHIP_SIZE = 150  # the size dlib's face descriptor network expects
 # dlib's own guidance for its 128-D descriptor: the same person is usually under 0.6. We use a
 # stricter figure measured on our data (see docs/benchmarks.md) to call two faces the same.
@@ -63,11 +64,15 @@ class FaceModels:
     def find_face(self, rgb: np.ndarray) -> Face | None:
         """The most prominent face (largest box), or None."""
         h, w = rgb.shape[:2]
-        scale = min(1.0, DETECT_SIDE / max(h, w))
-        small = rgb if scale == 1.0 else _resize(rgb, scale)
-        rects, scores = self._detect(small, upsample=0)
-        if not rects and min(small.shape[:2]) < 640:
-            rects, scores = self._detect(small, upsample=1)
+        rects: list = []
+        for side, upsample in ((DETECT_SIDE, 0), (RETRY_SIDE, 0), (RETRY_SIDE, 1)):
+            scale = min(1.0, side / max(h, w))
+            small = rgb if scale == 1.0 else _resize(rgb, scale)
+            if upsample and small.shape[0] * small.shape[1] > RETRY_SIDE ** 2:
+                break  # large enough already: upsampling would only cost time
+            rects, scores = self._detect(small, upsample)
+            if rects:
+                break
         if not rects:
             return None
         best = max(range(len(rects)), key=lambda i: rects[i].width() * rects[i].height())

@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make run` (the main job) and `make test` (every test).
+# Both set up .venv from the lock file first; nothing is downloaded at run time.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= data/headcheck.db
+
+.PHONY: run test setup lint bench evaluate clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(BIN)/.installed
+
+run: setup
+	$(BIN)/headcheck index --db $(DB) --pages data/sample/pages.csv
+	$(BIN)/headcheck flagged --db $(DB)
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/throughput.py
+
+evaluate: setup
+	$(BIN)/python bench/evaluate.py
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm

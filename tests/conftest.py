@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from headcheck.analyze import Analyzer
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = ROOT / "data" / "faces"
+REAL = FACES / "real" / "images"
+STYLEGAN = FACES / "stylegan2" / "images"
+DIFFUSION = FACES / "diffusion" / "images"
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def real(photo_id: str, variant: str = "large@2x") -> Path:
+    prefix, _, suffix = variant.partition("@")
+    return REAL / f"{prefix}_{photo_id}{'@' + suffix if suffix else ''}.jpg"
+
+
+def jpeg(im: Image.Image, quality: int = 90, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=quality, **kw)
+    return buf.getvalue()
+
+
+def encode(im: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()

@@ -1,0 +1,58 @@
+"""The judge is a pure function: signals and verified matches in, a verdict out."""
+
+from __future__ import annotations
+
+from headcheck.judge import judge
+from headcheck.match import SAME_CONTEXT, SAME_PHOTO, Match
+from headcheck.signals import SYNTHETIC, Signal
+from headcheck.verify import Verification
+
+
+def m(relation: str, pages: list[str], inliers: int = 40, sha: str = "b" * 64) -> Match:
+    return Match(2, sha, relation, "context", 6, Verification(inliers, 0, 80, 1, 0, 0), 0.8,
+                 pages)
+
+
+def test_no_evidence_is_none_never_authentic() -> None:
+    v = judge([], [], ["https://a.example/p"])
+    assert (v.label, v.confidence, v.reasons) == ("none", 0.0, [])
+
+
+def test_declared_generator_is_synthetic_with_its_evidence() -> None:
+    s = Signal("c2pa.ai_generated", SYNTHETIC, 0.95, "C2PA says: made by Adobe Firefly",
+               {"claim_generator": "Adobe Firefly"})
+    v = judge([s], [])
+    assert v.label == "synthetic" and v.confidence == 0.95
+    assert v.reasons[0].signal == "c2pa.ai_generated"
+    assert "Firefly" in v.reasons[0].detail
+
+
+def test_shared_context_under_another_face_is_composited() -> None:
+    v = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 90)])
+    assert v.label == "composited"
+    r = v.reasons[0]
+    assert r.kind == "composited" and len(r.matches) == 2
+    assert "2 other photos" in r.detail and "2 pages" in r.detail
+    assert r.matches[0]["inliers"] == 90  # strongest evidence first
+    assert 0.6 < v.confidence <= 0.97
+
+
+def test_reuse_needs_two_distinct_pages() -> None:
+    # the photo's own sightings on one page do not make it reused
+    assert judge([], [], ["https://a/1", "https://a/1"]).label == "none"
+    assert judge([], [m(SAME_PHOTO, ["https://a/1"])], ["https://a/1"]).label == "none"
+    v = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
+    assert v.label == "reused" and v.confidence == 0.5
+    assert "2 distinct pages" in v.reasons[0].detail
+    # the page a lookup came from counts too
+    assert judge([], [m(SAME_PHOTO, ["https://b/2"])], [], "https://c/3").label == "reused"
+
+
+def test_more_pages_more_confidence_and_all_reasons_kept() -> None:
+    few = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
+    many = judge([], [m(SAME_PHOTO, [f"https://b/{i}"]) for i in range(5)], ["https://a/1"])
+    assert many.confidence > few.confidence
+    s = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.6, "eyes", {})
+    both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 100)])
+    assert both.label == "composited"  # the stronger reason leads
+    assert [r.kind for r in both.reasons] == ["composited", "synthetic"]
