@@ -105,22 +105,33 @@ class Matcher:
 
     def _relation(self, q: Analysis, pid: int, v: Verification, q_emb: np.ndarray | None
                   ) -> tuple[str | None, float | None, np.ndarray | None]:
-        if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS:
-            return None, None, q_emb
-        if q.face is None:  # no face frame: pixels agree over the whole image
-            return SAME_PHOTO, None, q_emb
-        if v.face_inliers >= MIN_FACE_INLIERS:
-            return SAME_PHOTO, None, q_emb
+        if not needs_identity(v, q.face is not None):
+            return decide(v, None, q.face is not None), None, q_emb
         if q.chip is None:
             return None, None, q_emb
         if q_emb is None:
             q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
         c_emb = self.store.embedding(pid, self.analyzer.models)
-        if c_emb is None:
-            return None, None, q_emb
-        fd = face_distance(q_emb, c_emb)
-        if fd < SAME_FACE_DISTANCE:
-            return SAME_PHOTO, fd, q_emb
-        if v.inliers >= MIN_CONTEXT_INLIERS:
-            return SAME_CONTEXT, fd, q_emb
-        return None, fd, q_emb
+        fd = None if c_emb is None else face_distance(q_emb, c_emb)
+        return decide(v, fd, True), fd, q_emb
+
+
+def needs_identity(v: Verification, has_face: bool) -> bool:
+    """Only a verified context whose face pixels differ needs the (costly) identity check."""
+    return (has_face and v.inliers + v.face_inliers >= MIN_CONTEXT_INLIERS
+            and v.face_inliers < MIN_FACE_INLIERS)
+
+
+def decide(v: Verification, face_dist: float | None, has_face: bool) -> str | None:
+    """The relation two photos have, from verification and identity: a pure function."""
+    if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS:
+        return None
+    if not has_face or v.face_inliers >= MIN_FACE_INLIERS:
+        return SAME_PHOTO  # the pixels agree across the whole frame, face included
+    if face_dist is None:
+        return None  # cannot tell whether the face differs: no claim
+    if face_dist < SAME_FACE_DISTANCE:
+        return SAME_PHOTO
+    if v.inliers >= MIN_CONTEXT_INLIERS:
+        return SAME_CONTEXT
+    return None
