@@ -96,7 +96,7 @@ class Analyzer:
             image=image_hashes(img.image),
             regions=region_hashes(rgb, frame if face else None),
             signals=signals,
-            features=context_features(rgb, frame),
+            features=context_features(rgb, frame, has_face=face is not None),
             chip=encode_chip(self.models.chip(rgb, face)) if face else None,
             loaded=img if keep_pixels else None,
         )
@@ -107,4 +107,4 @@ class Analyzer:
             raise ValueError("analysis was made without keep_pixels")
         rgb = a.loaded.array()
         frame = Frame.from_face(a.face) if a.face else Frame.whole_image(a.width, a.height)
-        return context_features(rgb, frame, mirror=True)
+        return context_features(rgb, frame, mirror=True, has_face=a.face is not None)

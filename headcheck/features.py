@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .regions import CONTEXT, PX_PER_UNIT, Frame, cut, face_mask
+from .regions import CONTEXT, PX_PER_UNIT, ZONE_CONTEXT, Frame, cut, zones
 
 MAX_KEYPOINTS = 300
+# "face" holds the keypoint's zone: 0 context, 1 face core, 2 face margin (see regions.zones).
 DTYPE = np.dtype([("u", "<f2"), ("v", "<f2"), ("face", "u1"), ("desc", "u1", (32,))])
 _orb: cv2.ORB | None = None
 
@@ -44,6 +45,11 @@ class Features:
         return cls(np.frombuffer(data or b"", dtype=DTYPE))
 
     @property
+    def off_face(self) -> int:
+        """Keypoints on the body and backdrop: what a shared context can be verified with."""
+        return int((self.kp["face"] == ZONE_CONTEXT).sum())
+
+    @property
     def uv(self) -> np.ndarray:
         return np.stack([self.kp["u"], self.kp["v"]], axis=1).astype(np.float32)
 
@@ -52,7 +58,8 @@ class Features:
         return np.ascontiguousarray(self.kp["desc"])
 
 
-def context_features(rgb: np.ndarray, frame: Frame, mirror: bool = False) -> Features:
+def context_features(rgb: np.ndarray, frame: Frame, mirror: bool = False,
+                     has_face: bool = True) -> Features:
     """ORB keypoints of the context window (optionally of its mirror image) in frame units."""
     c = cut(rgb, frame, "context", scale=PX_PER_UNIT, mask_face=False)
     gray = cv2.cvtColor(c.pixels, cv2.COLOR_RGB2GRAY)
@@ -66,13 +73,13 @@ def context_features(rgb: np.ndarray, frame: Frame, mirror: bool = False) -> Fea
     if desc is None or not kps:
         return Features(np.zeros(0, DTYPE))
     h, w = gray.shape
-    onface = face_mask(CONTEXT, w, h, PX_PER_UNIT)
+    zone = zones(CONTEXT, w, h, PX_PER_UNIT) if has_face else np.zeros((h, w), np.uint8)
     out = np.zeros(len(kps), DTYPE)
     xy = np.array([k.pt for k in kps], np.float32)
     out["u"] = CONTEXT.u0 + xy[:, 0] / PX_PER_UNIT
     out["v"] = CONTEXT.v0 + xy[:, 1] / PX_PER_UNIT
     xi = np.clip(xy[:, 0].astype(int), 0, w - 1)
     yi = np.clip(xy[:, 1].astype(int), 0, h - 1)
-    out["face"] = onface[yi, xi]
+    out["face"] = zone[yi, xi]
     out["desc"] = desc
     return Features(out)

@@ -24,6 +24,9 @@ MAX_VERIFY = 48  # candidates verified per lookup, nearest first
 # Verification: keypoints that agree with one near-identity transform.
 MIN_CONTEXT_INLIERS = 12  # off the face: the shared body and backdrop
 MIN_FACE_INLIERS = 8  # on the face: the same face pixels, i.e. the same photo
+# The same photo also agrees off the face, unless its frame holds little besides the face (a
+# tight close-up); otherwise it is one face pasted on two bodies, which is not "the same photo".
+MIN_SAME_PHOTO_CONTEXT = 6
 
 SAME_PHOTO = "same_photo"
 SAME_CONTEXT = "same_context"
@@ -95,7 +98,8 @@ class Matcher:
                 vm = verify(mirrored, stored, frame_bound)
                 if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
                     v = vm
-            relation, fd, q_emb = self._relation(q, pid, v, q_emb)
+            ctx = min(q.features.off_face, stored.off_face)
+            relation, fd, q_emb = self._relation(q, pid, v, q_emb, ctx)
             if relation:
                 out.append(Match(pid, shas[pid], relation, kind, dist, v, fd))
         pages = self.store.pages(m.photo_id for m in out)
@@ -103,17 +107,17 @@ class Matcher:
             m.pages = pages[m.photo_id]
         return out
 
-    def _relation(self, q: Analysis, pid: int, v: Verification, q_emb: np.ndarray | None
-                  ) -> tuple[str | None, float | None, np.ndarray | None]:
+    def _relation(self, q: Analysis, pid: int, v: Verification, q_emb: np.ndarray | None,
+                  ctx: int) -> tuple[str | None, float | None, np.ndarray | None]:
         if not needs_identity(v, q.face is not None):
-            return decide(v, None, q.face is not None), None, q_emb
+            return decide(v, None, q.face is not None, ctx), None, q_emb
         if q.chip is None:
             return None, None, q_emb
         if q_emb is None:
             q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
         c_emb = self.store.embedding(pid, self.analyzer.models)
         fd = None if c_emb is None else face_distance(q_emb, c_emb)
-        return decide(v, fd, True), fd, q_emb
+        return decide(v, fd, True, ctx), fd, q_emb
 
 
 def needs_identity(v: Verification, has_face: bool) -> bool:
@@ -122,12 +126,16 @@ def needs_identity(v: Verification, has_face: bool) -> bool:
             and v.face_inliers < MIN_FACE_INLIERS)
 
 
-def decide(v: Verification, face_dist: float | None, has_face: bool) -> str | None:
+def decide(v: Verification, face_dist: float | None, has_face: bool,
+           context_keypoints: int = 300) -> str | None:
     """The relation two photos have, from verification and identity: a pure function."""
     if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS:
         return None
-    if not has_face or v.face_inliers >= MIN_FACE_INLIERS:
-        return SAME_PHOTO  # the pixels agree across the whole frame, face included
+    if not has_face:
+        return SAME_PHOTO  # no face frame: the pixels agree across the whole image
+    if v.face_inliers >= MIN_FACE_INLIERS:
+        enough_context = context_keypoints >= 30
+        return SAME_PHOTO if v.inliers >= MIN_SAME_PHOTO_CONTEXT or not enough_context else None
     if face_dist is None:
         return None  # cannot tell whether the face differs: no claim
     if face_dist < SAME_FACE_DISTANCE:

@@ -36,6 +36,12 @@ BACKGROUND = Window(-2.6, -2.3, 2.6, 2.3)
 REGION_WINDOWS = {"face": FACE, "context": CONTEXT, "body": BODY, "background": BACKGROUND}
 # Grown beyond the skin (about 0.2 eye distances), so a pasted face and its blend seam stay out.
 FACE_ELLIPSE = ((0.0, 0.35), (1.35, 2.0))  # centre (u, v), semi-axes (u, v)
+# Eyes, nose and mouth: replaced by any face swap, whatever its blend mask. Between this and
+# FACE_ELLIPSE lie hairline, ears and jaw, which a paste may or may not replace.
+FACE_CORE_ELLIPSE = ((0.0, 0.45), (0.85, 1.1))
+
+# Keypoint zones in the context window.
+ZONE_CONTEXT, ZONE_FACE_CORE, ZONE_FACE_MARGIN = 0, 1, 2
 HEAD_ELLIPSE = ((0.0, 0.1), (1.8, 2.6))  # face plus hair: what the background excludes
 
 
@@ -116,8 +122,15 @@ def region_mask(name: str, win: Window, w: int, h: int, scale: float,
     return np.ones((h, w), bool)
 
 
-def face_mask(win: Window, w: int, h: int, scale: float) -> np.ndarray:
-    return ~region_mask("context", win, w, h, scale)
+def zones(win: Window, w: int, h: int, scale: float) -> np.ndarray:
+    """Per pixel: context (body and backdrop), face core, or the margin between them."""
+    u = win.u0 + (np.arange(w) + 0.5) / scale
+    v = win.v0 + (np.arange(h) + 0.5) / scale
+    uu, vv = np.meshgrid(u, v)
+    out = np.full((h, w), ZONE_CONTEXT, np.uint8)
+    out[_in_ellipse(uu, vv, FACE_ELLIPSE)] = ZONE_FACE_MARGIN
+    out[_in_ellipse(uu, vv, FACE_CORE_ELLIPSE)] = ZONE_FACE_CORE
+    return out
 
 
 def _in_ellipse(uu: np.ndarray, vv: np.ndarray, ell: tuple) -> np.ndarray:

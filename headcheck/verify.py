@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .features import Features
+from .regions import ZONE_CONTEXT, ZONE_FACE_CORE
 
 RATIO = 0.8
 RANSAC_THRESHOLD = 0.06  # frame units (eye distances): ~2.4 px at 40 px per unit
@@ -24,8 +25,8 @@ MAX_SHIFT = 0.6  # eye distances
 
 @dataclass(frozen=True)
 class Verification:
-    inliers: int  # matched keypoints off the face that agree with one transform
-    face_inliers: int  # the same, on the face
+    inliers: int  # matched keypoints on body and backdrop that agree with one transform
+    face_inliers: int  # the same, on the face core (eyes, nose, mouth)
     matches: int  # descriptor matches before the geometric check
     scale: float
     angle: float
@@ -64,8 +65,9 @@ def verify(a: Features, b: Features, frame_bound: bool = True) -> Verification:
                         or shift > MAX_SHIFT):
         return Verification(0, 0, len(pairs), scale, angle, shift)
     ok = mask.ravel().astype(bool)
-    on_face = a.kp["face"][ia].astype(bool)
-    return Verification(int((ok & ~on_face).sum()), int((ok & on_face).sum()), len(pairs),
+    zone = a.kp["face"][ia]
+    return Verification(int((ok & (zone == ZONE_CONTEXT)).sum()),
+                        int((ok & (zone == ZONE_FACE_CORE)).sum()), len(pairs),
                         scale, angle, shift)
 
 
