@@ -61,9 +61,11 @@ def truth(ra: dict, rb: dict) -> str:
     the same person is the same photo; with another person's face, a shared context."""
     shared = groups_of(ra) & groups_of(rb)
     if not any(g.startswith(("tpl:", "photo:")) for g in shared):
-        if ra["source"] == rb["source"]:
+        if ra["source"] == rb["source"] or ra["source"] == rb["face_source"] \
+                or rb["source"] == ra["face_source"]:
             # e.g. a person cut out onto a plain backdrop and a composite on that person's
-            # photo: they share the body pixels, so neither a claim nor silence is wrong.
+            # photo, or with that person's face: they share body or face pixels, so neither a
+            # claim nor silence is wrong.
             return "ambiguous"
         return "unrelated"  # includes negsame: the same person on two different templates
     if ra["person"] and ra["person"] == rb["person"]:

@@ -44,9 +44,9 @@ def iter_images(paths: tuple[str, ...]) -> Iterator[Path]:
             yield p
 
 
-def read_pages_csv(path: Path) -> list[tuple[Path, str]]:
-    """Rows of ``path,page_url`` (a header row is optional); relative paths are taken from the
-    current folder when they exist there, else from the CSV's folder."""
+def read_pages_csv(path: Path) -> list[tuple[Path, str, str | None]]:
+    """Rows of ``path,page_url[,profile_name]`` (a header row is optional); relative paths are
+    taken from the current folder when they exist there, else from the CSV's folder."""
     rows = []
     with path.open(newline="", encoding="utf-8") as fh:
         for n, row in enumerate(csv.reader(fh), start=1):
@@ -59,7 +59,8 @@ def read_pages_csv(path: Path) -> list[tuple[Path, str]]:
             f = Path(row[0].strip())
             if not f.is_absolute() and not f.exists():
                 f = path.parent / f
-            rows.append((f, row[1].strip()))
+            name = row[2].strip() if len(row) > 2 and row[2].strip() else None
+            rows.append((f, row[1].strip(), name))
     return rows
 
 
@@ -113,17 +114,18 @@ def index(db: str, page_url: str | None, pages_csv: str | None, paths: tuple[str
     from .engine import Headcheck
     from .store import Sighting
 
-    jobs = [(f, page_url or f.resolve().as_uri()) for f in iter_images(paths)]
+    jobs: list[tuple[Path, str, str | None]] = [
+        (f, page_url or f.resolve().as_uri(), None) for f in iter_images(paths)]
     if pages_csv:
         jobs += read_pages_csv(Path(pages_csv))
     if not jobs:
         raise click.UsageError("nothing to index: give PATHS or --pages")
     hc = Headcheck(db)
     stats: Counter[str] = Counter()
-    for f, page in _progress(jobs, "indexing"):
+    for f, page, name in _progress(jobs, "indexing"):
         try:
             res = hc.add(_read(f), Sighting(page_url=page, image_url=f.resolve().as_uri(),
-                                            source="file"))
+                                            profile_name=name, source="file"))
         except HeadcheckError as exc:
             stats["errors"] += 1
             click.echo(f"error: {f}: {exc}", err=True)
