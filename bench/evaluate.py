@@ -89,12 +89,11 @@ class Lab:
         for r in rows:
             try:
                 a = self.analyzer.analyze_bytes((corpus / r["file"]).read_bytes(),
-                                                keep_pixels=True)
+                                                lookup=True)
             except Exception as exc:  # noqa: BLE001 - report and go on, as a crawl does
                 self.errors.append(f"{r['file']}: {exc}")
                 continue
-            self.mirrored[r["file"]] = self.analyzer.mirrored_features(a)
-            a.loaded = None  # keep memory flat
+            self.mirrored[r["file"]] = a.mirror_features
             self.analyses[r["file"]] = a
             pid = self.store.add(a, Sighting(f"https://corpus.example/{r['file']}")).photo_id
             self.ids[r["file"]] = pid

@@ -31,8 +31,8 @@ class Analysis:
     signals: list[Signal]
     features: Features  # context keypoints, for verification
     chip: bytes | None  # aligned face crop (JPEG), for the identity embedding
-    # Only kept for the query side of a lookup (mirrored features need the pixels).
-    loaded: LoadedImage | None = field(default=None, repr=False)
+    # Keypoints of the mirror image: only the query side of a lookup needs them.
+    mirror_features: Features | None = field(default=None, repr=False)
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -72,11 +72,15 @@ class Analyzer:
         self.models = FaceModels()
         self.limits = limits or Limits()
 
-    def analyze_bytes(self, data: bytes, keep_pixels: bool = False) -> Analysis:
-        """Analyse image bytes; raises ImageError (with a readable message) for bad input."""
-        return self.analyze_loaded(load_image(data, self.limits), keep_pixels)
+    def analyze_bytes(self, data: bytes, lookup: bool = False) -> Analysis:
+        """Analyse image bytes; raises ImageError (with a readable message) for bad input.
 
-    def analyze_loaded(self, img: LoadedImage, keep_pixels: bool = False) -> Analysis:
+        ``lookup`` also computes what matching this photo against a store needs (mirrored
+        keypoints). The result holds no pixels and pickles small, for worker processes.
+        """
+        return self.analyze_loaded(load_image(data, self.limits), lookup)
+
+    def analyze_loaded(self, img: LoadedImage, lookup: bool = False) -> Analysis:
         rgb = img.array()
         try:
             face = self.models.find_face(rgb)
@@ -98,13 +102,6 @@ class Analyzer:
             signals=signals,
             features=context_features(rgb, frame, has_face=face is not None),
             chip=encode_chip(self.models.chip(rgb, face)) if face else None,
-            loaded=img if keep_pixels else None,
+            mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
+                             if lookup else None),
         )
-
-    def mirrored_features(self, a: Analysis) -> Features:
-        """Context keypoints of the mirror image, to verify against left-right flipped copies."""
-        if a.loaded is None:
-            raise ValueError("analysis was made without keep_pixels")
-        rgb = a.loaded.array()
-        frame = Frame.from_face(a.face) if a.face else Frame.whole_image(a.width, a.height)
-        return context_features(rgb, frame, mirror=True, has_face=a.face is not None)

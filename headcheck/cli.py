@@ -68,7 +68,28 @@ def _progress(items: list, label: str) -> tqdm:
     return tqdm(items, desc=label, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Adapters (crawler, server, reports) load only when their command runs, so the core
+    commands never import Scrapy or a web framework."""
+
+    LAZY = {
+        "crawl": "crawler.command:crawl",
+        "serve": "server.command:serve",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="headcheck")
 def main() -> None:
     """Find the tells of fake, composited and reused profile headshots."""

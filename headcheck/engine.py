@@ -55,7 +55,7 @@ class Headcheck:
 
     def add(self, data: bytes, sighting: Sighting) -> IndexResult:
         """Analyse, match against the store, then store photo, sighting and matches."""
-        a = self.analyzer.analyze_bytes(data, keep_pixels=True)
+        a = self.analyzer.analyze_bytes(data, lookup=True)
         return self.add_analysis(a, sighting)
 
     def add_analysis(self, a: Analysis, sighting: Sighting) -> IndexResult:
@@ -69,7 +69,7 @@ class Headcheck:
 
     def check(self, data: bytes, page_url: str | None = None) -> CheckResult:
         """Verdict for a photo against the store, without storing anything."""
-        a = self.analyzer.analyze_bytes(data, keep_pixels=True)
+        a = self.analyzer.analyze_bytes(data, lookup=True)
         self.index.refresh(self.store)
         matches = self.matcher.find(a)
         own = self.store.photo_id(a.sha256)

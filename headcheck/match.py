@@ -13,7 +13,6 @@ import numpy as np
 
 from .analyze import Analysis, Analyzer
 from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
-from .features import Features
 from .index import RegionIndex
 from .store import Store
 from .verify import Verification, verify
@@ -84,7 +83,6 @@ class Matcher:
         ranked = sorted(cands.items(), key=lambda kv: kv[1][1] / RADIUS[kv[1][0]])[:MAX_VERIFY]
         if not ranked:
             return []
-        mirrored: Features | None = None
         q_emb: np.ndarray | None = None
         shas = self.store.sha256_of(pid for pid, _ in ranked)
         out: list[Match] = []
@@ -92,10 +90,8 @@ class Matcher:
             stored = self.store.features(pid)
             frame_bound = q.face is not None
             v = verify(q.features, stored, frame_bound)
-            if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS and q.loaded is not None:
-                if mirrored is None:
-                    mirrored = self.analyzer.mirrored_features(q)
-                vm = verify(mirrored, stored, frame_bound)
+            if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS and q.mirror_features:
+                vm = verify(q.mirror_features, stored, frame_bound)
                 if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
                     v = vm
             ctx = min(q.features.off_face, stored.off_face)

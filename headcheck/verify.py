@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .features import Features
-from .regions import ZONE_CONTEXT, ZONE_FACE_CORE
+from .regions import ZONE_CONTEXT, ZONE_FACE_CORE, ZONE_FACE_MARGIN
 
 RATIO = 0.8
 RANSAC_THRESHOLD = 0.06  # frame units (eye distances): ~2.4 px at 40 px per unit
@@ -31,10 +31,12 @@ class Verification:
     scale: float
     angle: float
     shift: float
+    margin_inliers: int = 0  # hairline, ears and jaw: kept from the template by most pastes
 
     def to_dict(self) -> dict:
         return {
-            "inliers": self.inliers, "face_inliers": self.face_inliers, "matches": self.matches,
+            "inliers": self.inliers, "face_inliers": self.face_inliers,
+            "margin_inliers": self.margin_inliers, "matches": self.matches,
             "scale": round(self.scale, 3), "angle": round(self.angle, 2),
             "shift": round(self.shift, 3),
         }
@@ -68,7 +70,7 @@ def verify(a: Features, b: Features, frame_bound: bool = True) -> Verification:
     zone = a.kp["face"][ia]
     return Verification(int((ok & (zone == ZONE_CONTEXT)).sum()),
                         int((ok & (zone == ZONE_FACE_CORE)).sum()), len(pairs),
-                        scale, angle, shift)
+                        scale, angle, shift, int((ok & (zone == ZONE_FACE_MARGIN)).sum()))
 
 
 def _mutual_ratio_matches(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:

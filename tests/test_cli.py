@@ -39,8 +39,10 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_command_has_help() -> None:
-    for name, cmd in main.commands.items():
-        assert cmd.help, f"{name} has no help text"
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        cmd = main.get_command(ctx, name)
+        assert cmd is not None and cmd.help, f"{name} has no help text"
         assert run(name, "--help").exit_code == 0
 
 

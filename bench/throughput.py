@@ -1,0 +1,102 @@
+"""Analysis throughput against Pillow decode-only of the same 512 px JPEGs, in one run.
+
+    python bench/throughput.py [--rounds 3]
+
+The baseline is what any image tool pays: decoding the bytes to RGB pixels. The ratio
+analysis/decode is the figure we hold ourselves to (aim: at most 5x). Stage costs are timed
+separately so the gap can be attributed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from headcheck.analyze import Analyzer
+from headcheck.features import context_features
+from headcheck.fingerprint import image_hashes, region_hashes
+from headcheck.load import load_image
+from headcheck.provenance import provenance_signals
+from headcheck.regions import Frame
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = ROOT / "data" / "faces"
+
+
+def corpus_512() -> list[bytes]:
+    files = (sorted((FACES / "real" / "images").glob("large_*@2x.jpg"))
+             + sorted((FACES / "diffusion" / "images").glob("*.jpg"))[:40]
+             + sorted((FACES / "stylegan2" / "images").glob("*.jpg"))[:40])
+    out = []
+    for f in files:
+        im = Image.open(f).convert("RGB")
+        im.thumbnail((512, 512), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def per_image_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for x in items:
+            fn(x)
+        times.append((time.perf_counter() - t) / len(items) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "throughput.json")
+    args = ap.parse_args()
+    data = corpus_512()
+    analyzer = Analyzer()
+    analyzer.analyze_bytes(data[0])  # warm caches (ORB, pdq tables)
+
+    decode = per_image_ms(lambda b: Image.open(io.BytesIO(b)).convert("RGB"), data, args.rounds)
+    analyze = per_image_ms(analyzer.analyze_bytes, data, args.rounds)
+    loaded = [load_image(b) for b in data]
+    arrays = [(img, img.array()) for img in loaded]
+    faces = [(img, rgb, analyzer.models.find_face(rgb)) for img, rgb in arrays]
+    framed = [(rgb, Frame.from_face(f)) for _, rgb, f in faces if f is not None]
+    stages = {
+        "safe load (decode, EXIF, limits, sha256)": per_image_ms(load_image, data, args.rounds),
+        "face and eyes": per_image_ms(lambda x: analyzer.models.find_face(x[1]), arrays,
+                                      args.rounds),
+        "region hashes": per_image_ms(lambda x: region_hashes(*x), framed, args.rounds),
+        "whole-image pHash + PDQ": per_image_ms(lambda x: image_hashes(x.image), loaded,
+                                                args.rounds),
+        "context keypoints (ORB)": per_image_ms(lambda x: context_features(*x), framed,
+                                                args.rounds),
+        "face chip": per_image_ms(lambda x: analyzer.models.chip(x[1], x[2]),
+                                  [x for x in faces if x[2] is not None], args.rounds),
+        "provenance": per_image_ms(provenance_signals, loaded, args.rounds),
+    }
+    res = {"images": len(data), "rounds": args.rounds, "decode_ms": decode,
+           "analyze_ms": analyze, "ratio": analyze / decode,
+           "analyze_per_second": 1000 / analyze, "decode_per_second": 1000 / decode,
+           "stages_ms": stages, "faces_found": sum(1 for x in faces if x[2] is not None)}
+    print(f"{len(data)} JPEGs at 512 px, median of {args.rounds} rounds, one process:")
+    print(f"  Pillow decode-only : {decode:6.2f} ms/image ({1000 / decode:6.0f}/s)")
+    print(f"  headcheck analyze  : {analyze:6.2f} ms/image ({1000 / analyze:6.0f}/s)")
+    print(f"  ratio              : {analyze / decode:.1f}x decode-only (aim: <= 5x)")
+    for k, v in stages.items():
+        print(f"    {k:<42} {v:6.2f} ms ({v / decode:4.1f}x decode)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
