@@ -45,7 +45,9 @@ def _sources() -> list[tuple[np.ndarray, Frame]]:
 def _variant(rgb: np.ndarray, frame: Frame, rng: np.random.Generator) -> dict[str, str]:
     gain = rng.uniform(0.7, 1.3, 3)
     gamma = rng.uniform(0.7, 1.4)
-    x = np.clip(255 * ((rgb / 255.0) ** gamma) * gain, 0, 255).astype(np.uint8)
+    levels = (np.arange(256) / 255.0) ** gamma
+    lut = np.clip(255 * levels[:, None] * gain[None, :], 0, 255).astype(np.uint8)
+    x = np.stack([lut[rgb[..., c], c] for c in range(3)], axis=-1)  # per-channel tone curve
     if rng.random() < 0.5:
         x = np.ascontiguousarray(x[:, ::-1])
         frame = Frame((x.shape[1] - frame.origin[0], frame.origin[1]), frame.unit, -frame.angle)

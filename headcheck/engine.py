@@ -64,6 +64,7 @@ class Headcheck:
         added = self.store.add(a, sighting)
         if matches:
             self.store.record_matches(added.photo_id, [_match_row(m) for m in matches])
+            self.store.join_clusters(added.photo_id, [m.photo_id for m in matches])
         self.index.refresh(self.store)
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 

@@ -41,7 +41,14 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["matches"].create_index(["other_id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # Connected components over verified matches (same photo or same context): one id per
+    # template or reused-photo cluster, kept current as photos arrive; NULL for a lone photo.
+    db["photos"].add_column("cluster_id", int)
+    db["photos"].create_index(["cluster_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

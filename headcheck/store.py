@@ -181,6 +181,29 @@ class Store:
                 [{"photo_id": photo_id, "found_at": found, **r} for r in rows],
                 pk=("photo_id", "other_id"))
 
+    def join_clusters(self, photo_id: int, other_ids: Iterable[int]) -> int | None:
+        """Put ``photo_id`` in one cluster with ``other_ids`` (merging their clusters); the
+        cluster's id is its lowest photo id. Returns it, or None when there is nothing to join."""
+        others = sorted(set(other_ids) - {photo_id})
+        if not others:
+            return None
+        members = [photo_id, *others]
+        q = ",".join("?" * len(members))
+        with self.db.conn:
+            old = {r[0] for r in self.db.execute(
+                f"SELECT cluster_id FROM photos WHERE id IN ({q}) AND cluster_id IS NOT NULL",
+                members)}
+            new = min([*members, *old])
+            oq = ",".join("?" * len(old)) or "NULL"
+            self.db.execute(
+                f"UPDATE photos SET cluster_id = ? WHERE id IN ({q}) OR cluster_id IN ({oq})",
+                [new, *members, *old])
+        return new
+
+    def cluster_members(self, cluster_id: int) -> list[int]:
+        return [int(r[0]) for r in self.db.execute(
+            "SELECT id FROM photos WHERE cluster_id = ? ORDER BY id", [cluster_id])]
+
     def match_rows(self, photo_id: int) -> list[dict]:
         """Verified relations in either direction, as seen from ``photo_id``."""
         cur = self.db.execute(

@@ -89,6 +89,10 @@ def test_reindexing_is_idempotent(sample_db: Path) -> None:
     assert con.execute("SELECT count(*) FROM sightings").fetchone()[0] == 15
     assert con.execute("SELECT max(times_seen) FROM sightings").fetchone()[0] == 2
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # the template and its three composites form one cluster, the reused photo another
+    sizes = sorted(n for (n,) in con.execute(
+        "SELECT count(*) FROM photos WHERE cluster_id IS NOT NULL GROUP BY cluster_id"))
+    assert sizes == [4, 4]
 
 
 def test_check_new_copy_of_a_reused_photo(sample_db: Path, tmp_path: Path) -> None:

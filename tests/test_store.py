@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,19 @@ def test_embedding_is_computed_once_from_the_chip(analysis, analyzer: Analyzer) 
     emb = store.embedding(pid, analyzer.models)
     assert emb is not None and emb.shape == (128,)
     assert store.db["photos"].get(pid)["embedding"] == emb.tobytes()
+
+
+def test_clusters_join_and_merge(analysis) -> None:
+    store = Store()
+    ids = []
+    for i in range(5):  # five distinct rows: vary the sha256, the rest is irrelevant here
+        row = dataclasses.replace(analysis, sha256=f"{i:064x}")
+        ids.append(store.add(row, Sighting(f"https://a/{i}")).photo_id)
+    a, b, c, d, e = ids
+    assert store.join_clusters(b, []) is None
+    assert store.join_clusters(b, [a]) == a
+    assert store.join_clusters(d, [c]) == c
+    assert store.cluster_members(a) == [a, b] and store.cluster_members(c) == [c, d]
+    assert store.join_clusters(e, [b, d]) == a  # e links the two clusters: they merge
+    assert store.cluster_members(a) == [a, b, c, d, e]
+    assert store.cluster_members(c) == []
