@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
@@ -33,6 +36,7 @@ class Analysis:
     chip: bytes | None  # aligned face crop (JPEG), for the identity embedding
     # Keypoints of the mirror image: only the query side of a lookup needs them.
     mirror_features: Features | None = field(default=None, repr=False)
+    thumb: bytes | None = field(default=None, repr=False)  # small JPEG, when asked for
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -65,12 +69,24 @@ def error_json(file: str | None, message: str, sha256: str | None = None) -> dic
             "hashes": None, "quality": None, "signals": [], "error": message}
 
 
+THUMB_SIDE = 128
+
+
+def thumbnail(im: Image.Image) -> bytes:
+    small = im.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    small.save(buf, format="JPEG", quality=80)
+    return buf.getvalue()
+
+
 class Analyzer:
     """Holds the loaded models; create one per process (or worker) and reuse it."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, thumbnails: bool = False) -> None:
         self.models = FaceModels()
         self.limits = limits or Limits()
+        self.thumbnails = thumbnails
 
     def analyze_bytes(self, data: bytes, lookup: bool = False) -> Analysis:
         """Analyse image bytes; raises ImageError (with a readable message) for bad input.
@@ -104,4 +120,5 @@ class Analyzer:
             chip=encode_chip(self.models.chip(rgb, face)) if face else None,
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
+            thumb=thumbnail(img.image) if self.thumbnails else None,
         )

@@ -129,8 +129,11 @@ def _print_analysis(out: dict) -> None:
 @click.option("--page-url", help="Page every file was seen on (default: the file's file:// URL).")
 @click.option("--pages", "pages_csv", type=click.Path(exists=True, dir_okay=False),
               help="CSV of path,page_url rows: many files on many pages in one call.")
+@click.option("--thumbnails/--no-thumbnails", default=True, show_default=True,
+              help="Keep a 128 px thumbnail per photo (for reports and galleries).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def index(db: str, page_url: str | None, pages_csv: str | None, paths: tuple[str, ...]) -> None:
+def index(db: str, page_url: str | None, pages_csv: str | None, thumbnails: bool,
+          paths: tuple[str, ...]) -> None:
     """Store every image under PATHS (folders recursively) with a sighting of each."""
     from .engine import Headcheck
     from .store import Sighting
@@ -141,7 +144,7 @@ def index(db: str, page_url: str | None, pages_csv: str | None, paths: tuple[str
         jobs += read_pages_csv(Path(pages_csv))
     if not jobs:
         raise click.UsageError("nothing to index: give PATHS or --pages")
-    hc = Headcheck(db)
+    hc = Headcheck(db, thumbnails=thumbnails)
     stats: Counter[str] = Counter()
     for f, page, name in _progress(jobs, "indexing"):
         try:

@@ -40,9 +40,9 @@ class CheckResult:
 
 class Headcheck:
     def __init__(self, db: str | Path | Store | None = None,
-                 analyzer: Analyzer | None = None) -> None:
+                 analyzer: Analyzer | None = None, thumbnails: bool = False) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
-        self.analyzer = analyzer or Analyzer()
+        self.analyzer = analyzer or Analyzer(thumbnails=thumbnails)
         self.index = RegionIndex.from_store(self.store)
         self.matcher = Matcher(self.analyzer, self.store, self.index)
 

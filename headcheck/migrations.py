@@ -48,7 +48,18 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["photos"].create_index(["cluster_id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # A small JPEG per photo for reports and galleries (optional: a setting turns it off).
+    db["photos"].add_column("thumb", bytes)
+    # One row per crawl run: how the data were gathered, for reports.
+    db["crawls"].create({
+        "id": int, "started_at": str, "finished_at": str, "seeds": str, "settings": str,
+        "pages": int, "profiles": int, "photos_new": int, "photos_known": int, "errors": int,
+        "status": str, "software_version": str,
+    }, pk="id")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

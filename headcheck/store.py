@@ -81,7 +81,7 @@ class Store:
             "phash": a.image.phash, "phash_mirror": a.image.phash_mirror, "pdq": a.image.pdq,
             "pdq_mirror": a.image.pdq_mirror, "pdq_quality": a.image.pdq_quality,
             "features": a.features.to_bytes(), "keypoints": len(a.features),
-            "chip": a.chip, "embedding": None,
+            "chip": a.chip, "embedding": None, "thumb": a.thumb,
             "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
         }
         if row:
@@ -226,6 +226,19 @@ class Store:
 
     def photo_ids(self) -> list[int]:
         return [int(r[0]) for r in self.db.execute("SELECT id FROM photos ORDER BY id")]
+
+    def start_crawl(self, seeds: list[str], settings: dict, version: str) -> int:
+        with self.db.conn:
+            return int(self.db["crawls"].insert({
+                "started_at": now_iso(), "seeds": json.dumps(seeds),
+                "settings": json.dumps(settings, default=str), "status": "running",
+                "software_version": version}).last_pk)
+
+    def finish_crawl(self, crawl_id: int, status: str, **counts: int) -> None:
+        """Close a crawl run with its outcome and counts (pages, profiles, photos_new, ...)."""
+        with self.db.conn:
+            self.db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status,
+                                                **counts})
 
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in ("photos", "sightings", "region_hashes", "signals")}
