@@ -12,8 +12,8 @@ from headcheck.verify import Verification, verify
 from .conftest import jpeg, real
 
 
-def v(ctx: int, face: int) -> Verification:
-    return Verification(ctx, face, ctx + face, 1.0, 0.0, 0.0)
+def v(ctx: int, face: int, margin: int = 0) -> Verification:
+    return Verification(ctx, face, ctx + face, 1.0, 0.0, 0.0, margin)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,7 @@ def v(ctx: int, face: int) -> Verification:
         (v(40, 30), None, True, 300, M.SAME_PHOTO),  # body, backdrop and face agree
         (v(0, 60), None, True, 300, None),  # one face on two different bodies
         (v(0, 60), None, True, 10, M.SAME_PHOTO),  # a close-up: no context to compare
+        (v(0, 60, 30), None, True, 300, M.SAME_PHOTO),  # body hidden, hair and jaw agree
         (v(40, 0), 0.8, True, 300, M.SAME_CONTEXT),  # a template under another face
         (v(40, 0), 0.3, True, 300, M.SAME_PHOTO),  # same person: not a composite
         (v(40, 0), None, True, 300, None),  # identity unknown: no composite claim

@@ -1,0 +1,132 @@
+"""How the data were gathered: crawl runs, sighting sources and dates, the thresholds in force and
+software versions, so a published figure can be traced back to its method."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__, face, fingerprint, geometry, match, verify
+from ..analyze import ANALYSIS_VERSION
+from ..migrations import schema_version
+from ..store import Store
+
+
+@dataclass(frozen=True)
+class CrawlRun:
+    id: int
+    started_at: str | None
+    finished_at: str | None
+    status: str | None
+    seeds: list[str]
+    settings: dict[str, Any]
+    pages: int | None
+    profiles: int | None
+    photos_new: int | None
+    photos_known: int | None
+    errors: int | None
+    software_version: str | None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    value: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Gathering:
+    crawls: list[CrawlRun]
+    sources: list[tuple[str, int, int]]  # (source, sightings, photos)
+    first_seen: str | None
+    last_seen: str | None
+    photos: int
+    sightings: int
+    pages: int
+    thresholds: list[Threshold]
+    versions: list[tuple[str, str]]
+
+
+def _json(text: str | None, default: Any) -> Any:
+    try:
+        value = json.loads(text) if text else default
+    except json.JSONDecodeError:
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def crawl_runs(store: Store) -> list[CrawlRun]:
+    if "crawls" not in store.db.table_names():
+        return []
+    rows = store.db.execute(
+        "SELECT id, started_at, finished_at, status, seeds, settings, pages, profiles, "
+        "photos_new, photos_known, errors, software_version FROM crawls ORDER BY started_at, id")
+    return [CrawlRun(r[0], r[1], r[2], r[3], [str(s) for s in _json(r[4], [])],
+                     _json(r[5], {}), *r[6:]) for r in rows]
+
+
+def thresholds() -> list[Threshold]:
+    ref = geometry.reference()
+    out = [Threshold(f"candidate radius, {kind}", f"{bits} bits",
+                     "Hamming distance under which a hash proposes a candidate (recall only)")
+           for kind, bits in match.RADIUS.items()]
+    out += [
+        Threshold("candidates verified", str(match.MAX_VERIFY), "nearest first, per lookup"),
+        Threshold("context inliers", f">= {match.MIN_CONTEXT_INLIERS}",
+                  "keypoints on body and backdrop agreeing with one transform: same context"),
+        Threshold("face-core inliers", f">= {match.MIN_FACE_INLIERS}",
+                  "keypoints on eyes, nose and mouth agreeing: the same photo"),
+        Threshold("same-photo context", f">= {match.MIN_SAME_PHOTO_CONTEXT}",
+                  "context inliers a same-photo match also needs (unless a close-up)"),
+        Threshold("identity distance", f"< {face.SAME_FACE_DISTANCE}",
+                  "dlib embedding distance below which two faces are the same person"),
+        Threshold("transform limits",
+                  f"scale {verify.MAX_SCALE_DRIFT:.0%}, rotation {verify.MAX_ANGLE_DEG:g} deg, "
+                  f"shift {verify.MAX_SHIFT:g} eye distances",
+                  "a verified match must be close to the identity in the face frame"),
+        Threshold("ratio test / RANSAC", f"{verify.RATIO:g} / {verify.RANSAC_THRESHOLD:g}",
+                  "descriptor ratio; inlier tolerance in eye distances"),
+        Threshold("StyleGAN eye geometry", f"<= {ref.threshold:.2f}",
+                  f"Mahalanobis distance from a reference of {ref.samples} StyleGAN faces "
+                  f"(square images within {geometry.MAX_ASPECT_DEVIATION:.0%})"),
+        Threshold("usable region hash",
+                  ", ".join(f"{r} texture {fingerprint.MIN_QUALITY[r]:g} inside "
+                            f"{fingerprint.MIN_INSIDE[r]:g}" for r in fingerprint.REGIONS),
+                  "floors below which a region hash is stored but never indexed"),
+        Threshold("PDQ quality", f">= {fingerprint.PDQ_MIN_QUALITY}",
+                  "whole-image hashes are probed only above it"),
+    ]
+    return out
+
+
+def versions(store: Store) -> list[tuple[str, str]]:
+    import matplotlib
+
+    analysis = ", ".join(f"v{v}: {n} photos" for v, n in store.db.execute(
+        "SELECT analysis_version, count(*) FROM photos GROUP BY analysis_version"))
+    return [
+        ("headcheck (this report)", __version__),
+        ("analysis version (this software)", str(ANALYSIS_VERSION)),
+        ("analysis versions in the store", analysis or "no photos"),
+        ("store schema", str(schema_version(store.db))),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
+        ("matplotlib", matplotlib.__version__),
+    ]
+
+
+def gathering(store: Store) -> Gathering:
+    db = store.db
+    sources = [(s or "(none)", int(n), int(p)) for s, n, p in db.execute(
+        "SELECT source, count(*), count(DISTINCT photo_id) FROM sightings "
+        "GROUP BY source ORDER BY count(*) DESC")]
+    first, last, sightings, pages = db.execute(
+        "SELECT min(first_seen), max(last_seen), count(*), count(DISTINCT page_url) "
+        "FROM sightings").fetchone()
+    photos = db.execute("SELECT count(*) FROM photos").fetchone()[0]
+    return Gathering(crawl_runs(store), sources, first, last, int(photos), int(sightings),
+                     int(pages), thresholds(), versions(store))
