@@ -7,7 +7,11 @@ DB ?= data/headcheck.db
 
 .PHONY: run test setup lint bench evaluate clean
 
+# Debian's Chromium drives the browser tests (report, extension); Playwright cannot download one.
+CHROMIUM := /usr/bin/chromium
+
 $(BIN)/.installed: pyproject.toml requirements.lock
+	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
@@ -19,6 +23,7 @@ setup: $(BIN)/.installed
 run: setup
 	$(BIN)/headcheck index --db $(DB) --pages data/sample/pages.csv
 	$(BIN)/headcheck flagged --db $(DB)
+	$(BIN)/headcheck report --db $(DB) --out data/report
 
 lint: setup
 	$(BIN)/ruff check .

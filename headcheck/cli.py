@@ -75,6 +75,7 @@ class LazyGroup(click.Group):
     LAZY = {
         "crawl": "crawler.command:crawl",
         "serve": "server.command:serve",
+        "report": "headcheck.report.command:report",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from headcheck.engine import Headcheck
 from headcheck.report.build import ReportOptions, build_report
 from headcheck.report.command import report
+from headcheck.report.verdicts import iter_verdicts
 from headcheck.store import Store
 
 from .test_report_support import hand_built_store, indexed_sample
@@ -129,6 +130,8 @@ def test_most_reused_photo_lists_every_name(built) -> None:
 def test_report_tables_agree_with_stored_verdicts(built, sample_db: Path) -> None:
     hc = Headcheck(sample_db)
     want = {pid: hc.stored_verdict(pid) for pid in hc.store.photo_ids()}
+    # The bulk path gives the very same verdicts, reasons and evidence included.
+    assert {v.photo_id: v.verdict for v in iter_verdicts(hc.store, chunk=4)} == want
     hc.close()
     db = sqlite3.connect(sample_db)
     got = {pid: (label, conf) for pid, label, conf in
@@ -211,3 +214,16 @@ def test_command_writes_the_report_and_says_where(sample_db: Path, tmp_path: Pat
     assert r.output.strip() == (f"report on 15 photos (12 flagged, 1 template cluster) "
                                 f"written to {out / 'index.html'}")
     assert CliRunner().invoke(report, ["--out", str(out)]).exit_code == 2  # --db is required
+    not_a_store = tmp_path / "notes.db"
+    not_a_store.write_text("not a database")
+    r = CliRunner().invoke(report, ["--db", str(not_a_store), "--out", str(out)])
+    assert r.exit_code == 1 and "cannot report on" in r.output
+
+
+def test_progress_is_shown_only_when_asked(sample_db: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    build_report(sample_db, tmp_path / "a", ReportOptions(progress=True, write_tables=False))
+    err = capsys.readouterr().err
+    assert "judging photos" in err and "15/15" in err and "writing report" in err
+    build_report(sample_db, tmp_path / "b", ReportOptions(write_tables=False))  # not a terminal
+    assert capsys.readouterr().err == ""

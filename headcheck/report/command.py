@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import click
 
 from .build import ReportOptions, build_report
@@ -25,9 +27,12 @@ from .build import ReportOptions, build_report
 def report(db: str, out_dir: str, clusters: int, per_cluster: int, top_reused: int,
            thumbnails: bool, tables: bool) -> None:
     """Write a self-contained HTML research report with CSV data from the store DB."""
-    result = build_report(db, out_dir, ReportOptions(
-        gallery_clusters=clusters, per_cluster=per_cluster, top_reused=top_reused,
-        thumbnails=thumbnails, write_tables=tables))
+    try:
+        result = build_report(db, out_dir, ReportOptions(
+            gallery_clusters=clusters, per_cluster=per_cluster, top_reused=top_reused,
+            thumbnails=thumbnails, write_tables=tables))
+    except (sqlite3.Error, RuntimeError, OSError) as exc:  # not a store, newer schema, disk
+        raise click.ClickException(f"cannot report on {db}: {exc}") from None
     clusters_total = len(result.data.clusters)
     click.echo(f"report on {result.photos} photos ({result.flagged} flagged, {clusters_total} "
                f"template cluster{'' if clusters_total == 1 else 's'}) written to "

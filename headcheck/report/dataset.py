@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..store import Store
 from .clusters import (
@@ -35,11 +36,8 @@ class PhotoRow:
     same_photo_group: int | None
     pages: int
     first_seen: str | None
+    month: str  # of the first sighting
     sites: dict[str, str | None] = field(default_factory=dict)  # site -> first seen there
-
-    @property
-    def month(self) -> str:
-        return month_of(self.first_seen)
 
 
 @dataclass
@@ -54,7 +52,7 @@ class ReportData:
     reused: list[ReusedPhoto]
     gathering: Gathering
 
-    @property
+    @cached_property
     def labels(self) -> dict[int, PhotoRow]:
         return {p.photo_id: p for p in self.photos}
 
@@ -75,7 +73,8 @@ def photo_rows(store: Store, groups: dict[int, int],
         rows.append(PhotoRow(
             pv.photo_id, pv.sha256, v.label, v.confidence, top.signal if top else None,
             top.detail if top else None, len(v.reasons), pv.cluster_id,
-            groups.get(pv.photo_id), len(pv.pages), pv.first_seen, _sites(pv.pages)))
+            groups.get(pv.photo_id), len(pv.pages), pv.first_seen, month_of(pv.first_seen),
+            _sites(pv.pages)))
     return rows
 
 
