@@ -215,7 +215,7 @@ def sweep(lab: Lab, pairs: list[Pair]) -> list[dict]:
     saved = M.MIN_CONTEXT_INLIERS, M.MIN_FACE_INLIERS
     try:
         for ctx_min in (6, 8, 10, 12, 15, 20):
-            for face_min in (4, 6, 8):
+            for face_min in (8, 12, 16, 20):
                 M.MIN_CONTEXT_INLIERS, M.MIN_FACE_INLIERS = ctx_min, face_min
                 dec = [(p, decided(p, lab)) for p in pairs]
                 ctx = {tuple(sorted((p.a, p.b))): p.truth for p, d in dec if d == M.SAME_CONTEXT}

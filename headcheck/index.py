@@ -15,9 +15,16 @@ from itertools import islice
 import faiss
 import numpy as np
 
-# One query scans memory at bandwidth speed; OpenMP's fork and join around it made a query 40x
-# slower on two cores (measured), and a server runs several lookups side by side anyway.
-faiss.omp_set_num_threads(1)
+_omp = threading.local()
+
+
+def _single_threaded() -> None:
+    """One OpenMP thread for faiss in the calling thread. A query is one short scan: fork and
+    join around it made it 15-40x slower on two cores (measured). OpenMP keeps this setting per
+    thread, so every thread that queries (a server's worker, say) must set it for itself."""
+    if not getattr(_omp, "done", False):
+        faiss.omp_set_num_threads(1)
+        _omp.done = True
 
 WORDS = {"pdq": 4}  # every other kind is a single 64-bit word
 LOAD_CHUNK = 200_000  # rows read from SQLite at a time, so start-up at 10M photos stays small
@@ -77,6 +84,7 @@ class HammingIndex:
         if radius < 0:
             return []
         q = np.ascontiguousarray(np.asarray(code, dtype=np.uint64).reshape(1, self.words))
+        _single_threaded()
         with self._lock:
             if not self._codes.ntotal:
                 return []

@@ -56,7 +56,8 @@ def pair(analyzer: Analyzer):
 def test_same_photo_verifies_near_identity(pair) -> None:
     a, b, _, _ = pair
     res = verify(a.features, b.features)
-    assert res.inliers >= M.MIN_CONTEXT_INLIERS and res.face_inliers >= M.MIN_FACE_INLIERS
+    assert res.face_inliers >= M.MIN_FACE_INLIERS and res.inliers >= M.MIN_SAME_PHOTO_CONTEXT
+    assert M.decide(res, None, True, a.features.off_face) == M.SAME_PHOTO
     assert abs(res.scale - 1) < 0.1 and abs(res.angle) < 3 and res.shift < 0.2
 
 
@@ -64,7 +65,7 @@ def test_mirror_verifies_only_through_mirrored_keypoints(pair) -> None:
     a, _, m, _ = pair
     assert verify(a.features, m.features).inliers < M.MIN_CONTEXT_INLIERS
     res = verify(a.mirror_features, m.features)
-    assert res.inliers >= M.MIN_CONTEXT_INLIERS and res.face_inliers >= M.MIN_FACE_INLIERS
+    assert M.decide(res, None, True, a.features.off_face) == M.SAME_PHOTO
 
 
 def test_different_photos_do_not_verify(pair) -> None:

@@ -253,6 +253,10 @@ def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path: Path) -> None
         assert "rate limit" in r.json()["detail"]
         # another key has its own budget
         assert c.get("/v1/stats", headers={"Authorization": f"Bearer {KEY_B}"}).status_code == 200
+        # guessing keys is limited by the caller's address
+        wrong = {"Authorization": "Bearer guess-guess-guess-guess"}
+        codes = [c.get("/v1/stats", headers=wrong).status_code for _ in range(3)]
+        assert codes == [401, 401, 429]
 
 
 def test_cors_allows_only_the_configured_extension(tmp_path: Path) -> None:

@@ -153,6 +153,7 @@ def test_the_guard_classifies_addresses() -> None:
     assert why_not_public(ipaddress.ip_address("2606:4700::1111")) is None
     assert why_not_public(ipaddress.ip_address("2002:7f00:1::1")) == "loopback"  # 6to4 wrap
     assert why_not_public(ipaddress.ip_address("fd00::1")) == "private"
+    assert why_not_public(ipaddress.ip_address("64:ff9b::a9fe:a9fe")) == "link-local"  # NAT64
     with pytest.raises(Refused, match="10.9.8.7"):
         vet("cdn.test", ["8.8.8.8", "10.9.8.7"], [])
     assert [str(a) for a in vet("127.0.0.1", ["127.0.0.1"], LOOPBACK)] == ["127.0.0.1"]

@@ -79,6 +79,7 @@ def test_served_index_picks_up_what_another_process_adds(served: tuple[str, Path
             assert time.monotonic() - t < 10, "the index did not pick up the new photo"
             time.sleep(0.1)
 
+        assert c.get("/v1/stats").json()["index"]["built_seconds"] > 0
         again = c.post("/v1/lookup", content=ring, params=page,
                        headers={"Content-Type": "image/jpeg"}).json()
         assert again["cached"] is False  # the index grew: the cached verdict is stale

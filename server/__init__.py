@@ -1,0 +1,1 @@
+"""The lookup HTTP API over a headcheck store (``headcheck serve``); see docs/server.md."""

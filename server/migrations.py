@@ -1,0 +1,42 @@
+"""The server's own tables, kept apart from the core schema (``headcheck.migrations``).
+
+Steps are named and recorded in ``server_migrations``, so they run once per database and the core's
+``user_version`` numbering stays the core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from headcheck.store import now_iso
+
+
+def _feedback_v1(db: sqlite_utils.Database) -> None:
+    db["feedback"].create({
+        "id": int, "sha256": str, "label": str, "note": str, "key_id": str, "created_at": str,
+    }, pk="id", not_null={"sha256", "label", "created_at"})
+    db["feedback"].create_index(["sha256"])
+
+
+STEPS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("feedback_v1", _feedback_v1),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the steps this database has not had; returns their names."""
+    with db.conn:
+        db.execute("CREATE TABLE IF NOT EXISTS server_migrations "
+                   "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM server_migrations")}
+    applied = []
+    for name, step in STEPS:
+        if name in done:
+            continue
+        with db.conn:
+            step(db)
+            db.execute("INSERT INTO server_migrations VALUES (?, ?)", [name, now_iso()])
+        applied.append(name)
+    return applied

@@ -1,0 +1,110 @@
+"""Reads (photo details, counts) and small writes (feedback) on per-thread store connections.
+
+These run in the request thread pool, beside the engine thread, so a photo page or the stats never
+wait behind an analysis. SQLite in WAL mode lets them read while a crawl writes; each thread gets
+its own connection because a connection belongs to one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from headcheck.engine import Headcheck
+from headcheck.store import Store, now_iso
+
+MAX_SIGHTINGS = 200  # listed per photo; the total is always given
+
+
+class _StoredView:
+    """Lends Headcheck's stored-verdict logic a per-thread store; it only reads ``self.store``."""
+
+    stored_matches = Headcheck.stored_matches
+    stored_verdict = Headcheck.stored_verdict
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+
+class Records:
+    def __init__(self, db: Path) -> None:
+        self._path = str(db)
+        self._local = threading.local()
+        self._opened: list[Store] = []
+        self._lock = threading.Lock()
+
+    def _store(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            # Used by its own thread only; check_same_thread is off so close() can run elsewhere.
+            conn = sqlite3.connect(self._path, check_same_thread=False)
+            store = Store(db=sqlite_utils.Database(conn))
+            self._local.store = store
+            with self._lock:
+                self._opened.append(store)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._opened:
+                store.close()
+            self._opened.clear()
+
+    def photo(self, sha256: str) -> dict[str, Any] | None:
+        """Everything the store knows about one photo, or None."""
+        store = self._store()
+        pid = store.photo_id(sha256)
+        if pid is None:
+            return None
+        row = store.photo_row(pid) or {}
+        db = store.db
+        total, first, last = db.execute(
+            "SELECT count(*), min(first_seen), max(last_seen) FROM sightings WHERE photo_id = ?",
+            [pid]).fetchone()
+        sightings = list(db.query(
+            "SELECT page_url, image_url, profile_name, source, first_seen, last_seen, times_seen "
+            "FROM sightings WHERE photo_id = ? ORDER BY first_seen, id LIMIT ?",
+            [pid, MAX_SIGHTINGS]))
+        signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
+                    "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}")}
+                   for s in store.signal_rows(pid)]
+        view = _StoredView(store)
+        by_region: dict[str, list[dict]] = {}
+        for m in view.stored_matches(pid):
+            by_region.setdefault(m.region, []).append(m.to_dict())
+        feedback = Counter(r[0] for r in db.execute(
+            "SELECT label FROM feedback WHERE sha256 = ?", [sha256]))
+        return {
+            "sha256": sha256, "width": row.get("width"), "height": row.get("height"),
+            "format": row.get("format"),
+            "face": json.loads(row["face"]) if row.get("face") else None,
+            "analyzed_at": row.get("analyzed_at"),
+            "first_seen": first, "last_seen": last, "sightings_total": total,
+            "sightings": sightings, "signals": signals, "matches": by_region,
+            "verdict": view.stored_verdict(pid).to_dict(),
+            "feedback": {"false_positive": feedback["false_positive"],
+                         "confirmed": feedback["confirmed"]},
+        }
+
+    def counts(self) -> dict[str, int]:
+        store = self._store()
+        c = store.counts()
+        c["feedback"] = store.db["feedback"].count
+        return c
+
+    def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
+                     ) -> dict[str, Any]:
+        store = self._store()
+        created = now_iso()
+        with store.db.conn:
+            cur = store.db.execute(
+                "INSERT INTO feedback (sha256, label, note, key_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", [sha256, label, note, key_id, created])
+        return {"id": cur.lastrowid, "sha256": sha256, "label": label, "created_at": created,
+                "known_photo": store.photo_id(sha256) is not None}

@@ -1,0 +1,165 @@
+"""Request and response bodies: what /openapi.json publishes and the tests hold the API to."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Label = Literal["synthetic", "composited", "reused", "none"]
+FeedbackLabel = Literal["false_positive", "confirmed"]
+SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+MAX_URL = 2048
+
+
+def _http_url(value: str) -> str:
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an absolute http or https URL")
+    return value
+
+
+HttpUrlText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL),
+                        AfterValidator(_http_url)]
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN),
+                   AfterValidator(str.lower)]
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What was wrong, in words.")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="For invalid input: where and why, per field.")
+
+
+class MatchOut(BaseModel):
+    sha256: str
+    region: str = Field(description="The hash that proposed the match.")
+    distance: int
+    pages: list[str]
+    relation: Literal["same_photo", "same_context"]
+    inliers: int
+    face_inliers: int
+    face_distance: float | None
+
+
+class ReasonOut(BaseModel):
+    kind: str
+    signal: str
+    detail: str
+    score: float
+    matches: list[MatchOut]
+
+
+class Verdict(BaseModel):
+    label: Label
+    confidence: float = Field(ge=0, le=1)
+    reasons: list[ReasonOut]
+
+
+class LookupOut(Verdict):
+    """The object ``headcheck check --json`` prints, plus whether the cache answered."""
+
+    file: None = Field(None, description="Always null here (kept for the CLI's shape).")
+    sha256: str
+    error: None = None
+    cached: bool = Field(description="Answered from the cache of recent lookups.")
+
+
+class LookupUrlIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_url: HttpUrlText
+    page_url: HttpUrlText | None = None
+
+
+class SightingOut(BaseModel):
+    page_url: str
+    image_url: str
+    profile_name: str | None
+    source: str | None
+    first_seen: str
+    last_seen: str
+    times_seen: int
+
+
+class SignalOut(BaseModel):
+    name: str
+    kind: str
+    score: float
+    detail: str
+    evidence: dict[str, Any]
+
+
+class FeedbackCounts(BaseModel):
+    false_positive: int
+    confirmed: int
+
+
+class PhotoOut(BaseModel):
+    sha256: str
+    width: int | None
+    height: int | None
+    format: str | None
+    face: dict[str, Any] | None
+    analyzed_at: str | None
+    first_seen: str | None
+    last_seen: str | None
+    sightings_total: int
+    sightings: list[SightingOut] = Field(description="Oldest first, at most 200.")
+    signals: list[SignalOut]
+    matches: dict[str, list[MatchOut]] = Field(description="Verified relations by region.")
+    verdict: Verdict
+    feedback: FeedbackCounts
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256: Sha256
+    label: FeedbackLabel
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    sha256: str
+    label: FeedbackLabel
+    created_at: str
+    known_photo: bool = Field(description="Whether the store holds this photo.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    index_photos: int
+
+
+class IndexOut(BaseModel):
+    photos: int
+    entries: dict[str, int] = Field(description="Indexed hashes per kind.")
+    bytes: int
+    last_photo_id: int
+    built_seconds: float
+    checked_at: str = Field(description="When the index was last brought level with the store.")
+    changed_at: str = Field(description="When it last gained photos.")
+    age_seconds: float = Field(description="Seconds since checked_at.")
+
+
+class CacheOut(BaseModel):
+    entries: int
+    hits: int
+    misses: int
+
+
+class StatsOut(BaseModel):
+    photos: int
+    sightings: int
+    region_hashes: int
+    signals: int
+    feedback: int
+    index: IndexOut
+    cache: CacheOut
+    pending_lookups: int
+    uptime_seconds: float

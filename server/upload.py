@@ -1,0 +1,58 @@
+"""The image of a lookup, sent as the raw body or as multipart/form-data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from .schemas import HttpUrlText
+
+RAW_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff",
+             "image/avif", "application/octet-stream")
+_url = TypeAdapter(HttpUrlText | None)
+
+# Published in /openapi.json: the body is read by hand because it may come in either form.
+OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["image"],
+        "properties": {"image": {"type": "string", "format": "binary"},
+                       "page_url": {"type": "string", "format": "uri", "maxLength": 2048},
+                       "image_url": {"type": "string", "format": "uri", "maxLength": 2048}}}},
+}}}
+
+
+def _form_url(form: Any, name: str, default: str | None) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return default
+    try:
+        return _url.validate_python(value if isinstance(value, str) else None)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", name)} for e in exc.errors()]) from None
+
+
+async def read_upload(request: Request, page_url: str | None, image_url: str | None,
+                      max_bytes: int) -> tuple[bytes, str | None, str | None]:
+    """(image bytes, page_url, image_url); form fields win over query parameters."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=4, max_part_size=max_bytes) as form:
+            part = form.get("image")
+            if not isinstance(part, UploadFile):
+                raise HTTPException(422, "the multipart body needs a file field named 'image'")
+            data = await part.read()
+            page_url = _form_url(form, "page_url", page_url)
+            image_url = _form_url(form, "image_url", image_url)
+        return data, page_url, image_url
+    if media.startswith("image/") or media == "application/octet-stream":
+        return await request.body(), page_url, image_url
+    raise HTTPException(415, "send the image as the raw body (image/* or "
+                             "application/octet-stream) or as multipart/form-data with a file "
+                             f"field 'image', not {media or 'no content type'}")
