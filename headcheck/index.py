@@ -81,18 +81,27 @@ class HammingIndex:
 
     def query(self, code: np.ndarray, radius: int) -> list[tuple[int, int]]:
         """(id, distance) of every stored code within ``radius`` bits, nearest first."""
-        if radius < 0:
-            return []
-        q = np.ascontiguousarray(np.asarray(code, dtype=np.uint64).reshape(1, self.words))
+        return self.query_many(np.asarray(code).reshape(1, self.words), radius)[0]
+
+    def query_many(self, codes: np.ndarray, radius: int) -> list[list[tuple[int, int]]]:
+        """``query`` for several codes in one scan of the stored codes (a hash and its mirror
+        cost little more than one: the scan is bound by reading the codes)."""
+        q = np.ascontiguousarray(np.asarray(codes, dtype=np.uint64).reshape(-1, self.words))
+        if radius < 0 or not len(q):
+            return [[] for _ in range(len(q))]
         _single_threaded()
         with self._lock:
             if not self._codes.ntotal:
-                return []
+                return [[] for _ in range(len(q))]
             ids = self._all_ids()
             # faiss keeps distances strictly below its radius
-            _, dist, pos = self._codes.range_search(q.view(np.uint8), radius + 1)
-        order = np.lexsort((pos, dist))  # nearest first, then in insertion order
-        return list(zip(ids[pos[order]].tolist(), dist[order].tolist(), strict=True))
+            lims, dist, pos = self._codes.range_search(q.view(np.uint8), radius + 1)
+        out = []
+        for i in range(len(q)):
+            d, p = dist[lims[i]:lims[i + 1]], pos[lims[i]:lims[i + 1]]
+            order = np.lexsort((p, d))  # nearest first, then in insertion order
+            out.append(list(zip(ids[p[order]].tolist(), d[order].tolist(), strict=True)))
+        return out
 
     def nbytes(self) -> int:
         with self._lock:
@@ -148,6 +157,11 @@ class RegionIndex:
 
     def query(self, kind: str, hex_hash: str, radius: int) -> list[tuple[int, int]]:
         return self.indexes[kind].query(hex_words(hex_hash), radius)
+
+    def query_many(self, kind: str, hex_hashes: list[str], radius: int
+                   ) -> list[list[tuple[int, int]]]:
+        words = self.indexes[kind].words
+        return self.indexes[kind].query_many(_hexes_to_words(hex_hashes, words), radius)
 
     def nbytes(self) -> int:
         return sum(i.nbytes() for i in self.indexes.values())

@@ -58,23 +58,25 @@ class Match:
 
 def candidates(q: Analysis, index: RegionIndex, exclude: set[int]) -> dict[int, tuple[str, int]]:
     """Photo id -> (kind, distance) of its nearest hash, over every usable query hash."""
-    probes: list[tuple[str, str]] = []
+    probes: dict[str, list[str]] = {}
     for region in ("context", "background", "face"):
         h = q.regions.get(region)
         if h is not None and h.usable:
-            probes += [(region, h.hash), (region, h.mirror)]
+            probes[region] = [h.hash, h.mirror]
     if q.image.pdq_quality >= 50:
-        probes += [("image", q.image.phash), ("image", q.image.phash_mirror),
-                   ("pdq", q.image.pdq), ("pdq", q.image.pdq_mirror)]
+        probes["image"] = [q.image.phash, q.image.phash_mirror]
+        probes["pdq"] = [q.image.pdq, q.image.pdq_mirror]
     best: dict[int, tuple[str, int]] = {}
-    for kind, h in probes:
+    for kind, hashes in probes.items():
         radius = RADIUS[kind]
-        for pid, dist in index.query(kind, h, radius):
-            if pid in exclude:
-                continue
-            old = best.get(pid)
-            if old is None or dist / RADIUS[kind] < old[1] / RADIUS[old[0]]:
-                best[pid] = (kind, dist)
+        # hash and mirror in one scan of the index
+        for hits in index.query_many(kind, hashes, radius):
+            for pid, dist in hits:
+                if pid in exclude:
+                    continue
+                old = best.get(pid)
+                if old is None or dist / radius < old[1] / RADIUS[old[0]]:
+                    best[pid] = (kind, dist)
     return best
 
 

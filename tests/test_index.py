@@ -49,3 +49,14 @@ def test_radius_is_inclusive_and_hex_round_trip() -> None:
 
 def test_empty_index_answers_nothing() -> None:
     assert HammingIndex().query(hex_words("ffffffffffffffff"), 64) == []
+
+
+def test_query_many_equals_single_queries() -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 2**63, size=(500, 4), dtype=np.uint64)
+    idx = HammingIndex(4)
+    idx.add(np.arange(500), codes)
+    queries = np.concatenate([codes[:3], rng.integers(0, 2**63, size=(2, 4), dtype=np.uint64)])
+    many = idx.query_many(queries, 120)
+    assert many == [idx.query(q, 120) for q in queries]
+    assert many[0][0] == (0, 0)
