@@ -83,6 +83,10 @@ class NumpyIndex:
         order = hit[np.argsort(dist[hit], kind="stable")]
         return [(int(ids[i]), int(dist[i])) for i in order]
 
+    def query_many(self, kind: str, hex_hashes: list[str], radius: int
+                   ) -> list[list[tuple[int, int]]]:
+        return [self.query(kind, h, radius) for h in hex_hashes]
+
 
 # -- timing ---------------------------------------------------------------------------------------
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -146,8 +150,9 @@ def bench_index(photos: int, queries: list) -> dict:  # noqa: ANN001 - Analysis 
         probes[kind] = percentiles(timed(lambda h=h, q=q, r=radius: h.query(q, r), 200))
     cands = [len(M.candidates(a, index, set())) for a in queries]
     probes_seen: list[str] = []
-    counting = type("Counting", (), {"query": lambda _, kind, h, r: probes_seen.append(kind)
-                                     or index.query(kind, h, r)})()
+    counting = type("Counting", (), {
+        "query_many": lambda _, kind, hs, r: probes_seen.extend([kind] * len(hs))
+        or index.query_many(kind, hs, r)})()
     for a in queries:
         M.candidates(a, counting, set())
     res = {"photos": photos, "fill_seconds": round(fill_s, 2),
