@@ -6,4 +6,15 @@ class HeadcheckError(Exception):
 
 
 class ImageError(HeadcheckError):
-    """The input is not an image headcheck can analyse; the message says why."""
+    """The input is not an image headcheck can analyse; the message says why.
+
+    ``kind`` lets adapters answer without parsing the message: ``too_large`` (bytes or pixels),
+    ``not_image``, ``unsupported`` (a format we do not accept), ``corrupt`` (everything else).
+    """
+
+    def __init__(self, message: str, kind: str = "corrupt") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple:  # keep the kind across process pools
+        return (type(self), (str(self), self.kind))

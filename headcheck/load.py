@@ -58,27 +58,30 @@ def load_image(data: bytes, limits: Limits | None = None) -> LoadedImage:
     """Decode ``data``; raise ImageError saying what is wrong instead of crashing."""
     limits = limits or Limits()
     if not data:
-        raise ImageError("empty input: 0 bytes")
+        raise ImageError("empty input: 0 bytes", "not_image")
     if len(data) > limits.max_bytes:
-        raise ImageError(f"too large: {len(data)} bytes, the limit is {limits.max_bytes}")
+        raise ImageError(f"too large: {len(data)} bytes, the limit is {limits.max_bytes}",
+                         "too_large")
     with warnings.catch_warnings():
         # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; we refuse both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             src = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise ImageError("not an image (unrecognised format)") from None
+            raise ImageError("not an image (unrecognised format)", "not_image") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"too many pixels (decompression bomb guard): {exc}") from None
+            raise ImageError(f"too many pixels (decompression bomb guard): {exc}",
+                             "too_large") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"unreadable image header: {exc}") from None
         if src.format not in ALLOWED_FORMATS:
-            raise ImageError(f"unsupported format {src.format}")
+            raise ImageError(f"unsupported format {src.format}", "unsupported")
         w, h = src.size
         if w <= 0 or h <= 0:
             raise ImageError(f"invalid dimensions {w}x{h}")
         if w * h > limits.max_pixels:
-            raise ImageError(f"too many pixels: {w}x{h}, the limit is {limits.max_pixels}")
+            raise ImageError(f"too many pixels: {w}x{h}, the limit is {limits.max_pixels}",
+                             "too_large")
         try:
             src.seek(0)
             src.load()
@@ -91,7 +94,8 @@ def load_image(data: bytes, limits: Limits | None = None) -> LoadedImage:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageError(f"truncated or corrupt {src.format} data: {exc}") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"too many pixels (decompression bomb guard): {exc}") from None
+            raise ImageError(f"too many pixels (decompression bomb guard): {exc}",
+                             "too_large") from None
     return LoadedImage(
         data=data,
         sha256=sha256_hex(data),

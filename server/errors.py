@@ -20,13 +20,11 @@ from .schemas import Problem
 
 log = logging.getLogger("headcheck.server")
 
-# ImageError carries only a message; its opening words tell size and format problems apart.
-_IMAGE_STATUS = (("too large", 413), ("too many pixels", 413), ("not an image", 415),
-                 ("unsupported format", 415))
+_IMAGE_STATUS = {"too_large": 413, "not_image": 415, "unsupported": 415}
 
 
-def image_error_status(message: str) -> int:
-    return next((status for prefix, status in _IMAGE_STATUS if message.startswith(prefix)), 422)
+def image_error_status(kind: str) -> int:
+    return _IMAGE_STATUS.get(kind, 422)
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -67,7 +65,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ImageError)
     async def bad_image(_: Request, exc: ImageError) -> JSONResponse:
-        return _json(image_error_status(str(exc)), f"cannot analyse the image: {exc}")
+        return _json(image_error_status(exc.kind), f"cannot analyse the image: {exc}")
 
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:

@@ -100,3 +100,16 @@ def _png_header_only(width: int, height: int) -> bytes:
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     with pytest.raises(ImageError, match="too many pixels"):
         load_image(_png_header_only(100_000, 100_000))
+
+
+def test_error_kinds_survive_pickling() -> None:
+    import pickle
+
+    with pytest.raises(ImageError) as info:
+        load_image(PHOTO.read_bytes(), Limits(max_bytes=10))
+    assert info.value.kind == "too_large"
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.kind == "too_large" and str(again) == str(info.value)
+    with pytest.raises(ImageError) as info:
+        load_image(b"plain text")
+    assert info.value.kind == "not_image"
