@@ -8,8 +8,9 @@ class HeadcheckError(Exception):
 class ImageError(HeadcheckError):
     """The input is not an image headcheck can analyse; the message says why.
 
-    ``kind`` lets adapters answer without parsing the message: ``too_large`` (bytes or pixels),
-    ``not_image``, ``unsupported`` (a format we do not accept), ``corrupt`` (everything else).
+    ``kind`` lets adapters answer without parsing the message: ``empty``, ``too_large`` (bytes
+    or pixels), ``not_image``, ``unsupported`` (a format we do not accept), ``corrupt`` (the
+    rest).
     """
 
     def __init__(self, message: str, kind: str = "corrupt") -> None:

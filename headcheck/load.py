@@ -58,7 +58,7 @@ def load_image(data: bytes, limits: Limits | None = None) -> LoadedImage:
     """Decode ``data``; raise ImageError saying what is wrong instead of crashing."""
     limits = limits or Limits()
     if not data:
-        raise ImageError("empty input: 0 bytes", "not_image")
+        raise ImageError("empty input: 0 bytes", "empty")
     if len(data) > limits.max_bytes:
         raise ImageError(f"too large: {len(data)} bytes, the limit is {limits.max_bytes}",
                          "too_large")
