@@ -21,8 +21,7 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 setup: $(BIN)/.installed
 
 run: setup
-	$(BIN)/headcheck index --db $(DB) --pages data/sample/pages.csv
-	$(BIN)/headcheck flagged --db $(DB)
+	$(BIN)/headcheck crawl --sample --db $(DB)
 	$(BIN)/headcheck report --db $(DB) --out data/report
 
 lint: setup
@@ -38,4 +37,4 @@ evaluate: setup
 	$(BIN)/python bench/evaluate.py
 
 clean:
-	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).files data/report

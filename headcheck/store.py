@@ -235,7 +235,8 @@ class Store:
                 "software_version": version}).last_pk)
 
     def finish_crawl(self, crawl_id: int, status: str, **counts: int) -> None:
-        """Close a crawl run with its outcome and counts (pages, profiles, photos_new, ...)."""
+        """Close a crawl run with its outcome and any counts (pages, profiles, photos_new, ...);
+        may be called again to update the outcome."""
         with self.db.conn:
             self.db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status,
                                                 **counts})

@@ -13,13 +13,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml  # noqa: E402 - PyYAML comes with datasette (a dev dependency)
 
 from headcheck.report.build import ReportOptions, build_report
 
 from .conftest import ROOT
 from .test_report_support import indexed_sample
-
-yaml = pytest.importorskip("yaml", reason="PyYAML (installed with datasette) reads the metadata")
 
 METADATA = ROOT / "datasette" / "metadata.yml"
 QUERIES = ("clusters_by_size", "photos_seen_on_most_profiles", "flagged_by_site_and_month")

@@ -1,0 +1,87 @@
+"""Shared helpers for the crawler tests: saved pages, a crawl in a subprocess, the store's rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.http import HtmlResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "crawl_fixtures"
+SAMPLE_SITE = ROOT / "data" / "sample-site"
+SAMPLE_HOST = "http://sample.headcheck.test"
+# Loopback crawls: no politeness delays, and fail fast.
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10"]
+
+
+def saved_page(name: str, url: str) -> HtmlResponse:
+    return HtmlResponse(url, body=(FIXTURES / name).read_bytes(), encoding="utf-8")
+
+
+@dataclass
+class Crawl:
+    returncode: int
+    stdout: str
+    stderr: str
+    stats: dict[str, Any]
+
+    def count(self, key: str) -> int:
+        return int(self.stats.get(f"headcheck/{key}", 0))
+
+
+def crawl_env(proxy: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "no_proxy")}
+    if proxy:
+        env.update(http_proxy=proxy, no_proxy="")
+    return env
+
+
+def start_crawl(args: list[str], stats: Path, proxy: str | None = None) -> subprocess.Popen:
+    """``headcheck crawl ARGS`` in a subprocess (a reactor runs once per process). Its output
+    goes to files next to ``stats`` (a pipe nobody reads while it runs would fill and block)."""
+    with stats.with_suffix(".out").open("w") as out, stats.with_suffix(".err").open("w") as err:
+        return subprocess.Popen([sys.executable, "-m", "crawler", *args, "--stats", str(stats)],
+                                cwd=ROOT, env=crawl_env(proxy), stdout=out, stderr=err)
+
+
+def finish_crawl(proc: subprocess.Popen, stats: Path, timeout: float = 120) -> Crawl:
+    proc.wait(timeout=timeout)
+    data = json.loads(stats.read_text())["stats"] if stats.exists() else {}
+    return Crawl(proc.returncode, stats.with_suffix(".out").read_text(),
+                 stats.with_suffix(".err").read_text(), data)
+
+
+def run_crawl(args: list[str], stats: Path, proxy: str | None = None) -> Crawl:
+    return finish_crawl(start_crawl(args, stats, proxy), stats)
+
+
+def expected_rows() -> list[dict[str, str]]:
+    with (SAMPLE_SITE / "expected.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def sightings(db: Path) -> list[dict[str, Any]]:
+    """The store's sightings with their photo's sha256 (read-only: the crawl is the writer)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    rows = con.execute(
+        "SELECT p.sha256, s.page_url, s.image_url, s.profile_name, s.source, s.first_seen, "
+        "s.last_seen, s.times_seen FROM sightings s JOIN photos p ON p.id = s.photo_id "
+        "ORDER BY s.page_url, s.image_url").fetchall()
+    con.close()
+    return [dict(r) for r in rows]
+
+
+def photo_count(db: Path) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = con.execute("SELECT count(*) FROM photos").fetchone()[0]
+    con.close()
+    return n
