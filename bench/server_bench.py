@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import json
 import os
 import re
@@ -39,10 +38,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the server package, however headcheck was installed
+
+from throughput import as_jpeg_512  # noqa: E402 - bench/ is on sys.path when run as a script
 
 from headcheck import match as M  # noqa: E402
 from headcheck.analyze import Analyzer  # noqa: E402
@@ -107,16 +107,8 @@ def timed(fn: Callable[[], object], n: int, clock: Callable[[], float] = time.pe
 
 
 def jpegs_512(count: int = 40) -> list[bytes]:
-    files = (sorted((FACES / "real" / "images").glob("large_*@2x.jpg"))[:count // 2]
-             + sorted((FACES / "stylegan2" / "images").glob("*.jpg"))[:count // 2])
-    out = []
-    for f in files:
-        im = Image.open(f).convert("RGB")
-        im.thumbnail((512, 512), Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        im.save(buf, format="JPEG", quality=90)
-        out.append(buf.getvalue())
-    return out
+    return as_jpeg_512(sorted((FACES / "real" / "images").glob("large_*@2x.jpg"))[:count // 2]
+                       + sorted((FACES / "stylegan2" / "images").glob("*.jpg"))[:count // 2])
 
 
 def load_average() -> float:
