@@ -24,6 +24,9 @@ class Reason:
     detail: str
     score: float
     matches: list[dict[str, Any]] = field(default_factory=list)
+    # Distinct pages behind the reason (reuse: every page the photo is on, this lookup's
+    # included; composites: the pages of the other photos), for tools that count.
+    page_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def composite_reason(matches: list[Match]) -> Reason | None:
               "keypoints)")
     return Reason(COMPOSITED, "match.same_context", detail, score,
                   [m.to_dict() for m in sorted(sib, key=lambda m: -m.verification.inliers)
-                   [:MAX_LISTED]])
+                   [:MAX_LISTED]], len(pages))
 
 
 def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | None
@@ -69,7 +72,7 @@ def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | N
     copies = f" (as {_plural(len(same), 'other file')})" if same else ""
     detail = f"the same photo appears on {len(pages)} distinct pages{copies}"
     return Reason(REUSED, "match.same_photo", detail, score,
-                  [m.to_dict() for m in same[:MAX_LISTED]])
+                  [m.to_dict() for m in same[:MAX_LISTED]], len(pages))
 
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,

@@ -52,6 +52,8 @@ class ReasonOut(BaseModel):
     detail: str
     score: float
     matches: list[MatchOut]
+    page_count: int = Field(0, ge=0, description="Distinct pages behind the reason (reuse: "
+                            "every page the photo is on, this lookup's included)")
 
 
 class Verdict(BaseModel):

@@ -56,3 +56,10 @@ def test_more_pages_more_confidence_and_all_reasons_kept() -> None:
     both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 100)])
     assert both.label == "composited"  # the stronger reason leads
     assert [r.kind for r in both.reasons] == ["composited", "synthetic"]
+
+
+def test_reasons_count_their_pages() -> None:
+    v = judge([], [m(SAME_PHOTO, ["https://b/2", "https://b/3"])], ["https://a/1"], "https://c/4")
+    assert v.reasons[0].page_count == 4
+    c = judge([], [m(SAME_CONTEXT, ["https://x/1"]), m(SAME_CONTEXT, ["https://x/1"])])
+    assert c.reasons[0].page_count == 1

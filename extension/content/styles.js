@@ -1,0 +1,45 @@
+/** The badges' style sheet, adopted by the overlay's shadow root (the page's CSS cannot reach it). */
+export const CSS = `
+:host { all: initial; }
+.hc-badge {
+  position: absolute; top: 0; left: 0; pointer-events: auto;
+  font: 600 12px/1.25 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #111827; letter-spacing: 0; text-align: left;
+}
+.hc-badge[hidden] { display: none; }
+.hc-pill {
+  all: unset; box-sizing: border-box; cursor: pointer; display: inline-flex; align-items: center;
+  gap: 4px; white-space: nowrap; padding: 2px 8px 2px 6px; border-radius: 999px;
+  color: #fff; border: 1.5px solid #fff; box-shadow: 0 1px 3px rgba(0, 0, 0, .45);
+  font: inherit;
+}
+.hc-pill:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.hc-compact .hc-pill { font-size: 10.5px; padding: 1px 6px 1px 4px; }
+.hc-synthetic .hc-pill { background: #6d28d9; }
+.hc-composited .hc-pill { background: #b45309; }
+.hc-reused .hc-pill { background: #b91c1c; }
+.hc-none .hc-pill {
+  background: rgba(243, 244, 246, .92); color: #374151; border-color: #d1d5db;
+  font-weight: 500; box-shadow: none;
+}
+.hc-icon { width: 1em; height: 1em; flex: none; }
+.hc-panel {
+  position: absolute; z-index: 1; width: max-content; max-width: min(340px, 90vw);
+  box-sizing: border-box; padding: 10px 12px; border-radius: 8px; background: #fff;
+  color: #111827; border: 1px solid #d1d5db; box-shadow: 0 8px 24px rgba(0, 0, 0, .22);
+  font: 400 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; white-space: normal;
+}
+.hc-panel[hidden] { display: none; }
+.hc-title { margin: 0 0 2px; font-weight: 700; font-size: 13.5px; }
+.hc-summary { margin: 0 0 8px; color: #4b5563; }
+.hc-reasons { margin: 0; padding: 0; list-style: none; }
+.hc-reasons li { margin: 0 0 8px; padding-left: 10px; border-left: 3px solid #d1d5db; }
+.hc-reasons li.hc-synthetic { border-color: #6d28d9; }
+.hc-reasons li.hc-composited { border-color: #b45309; }
+.hc-reasons li.hc-reused { border-color: #b91c1c; }
+.hc-headline { margin: 0; font-weight: 600; }
+.hc-evidence { margin: 2px 0 0; color: #4b5563; font-size: 12px; }
+.hc-links { margin: 2px 0 0; font-size: 12px; color: #4b5563; overflow-wrap: anywhere; }
+.hc-links a { color: #1d4ed8; text-decoration: underline; }
+.hc-foot { margin: 4px 0 0; color: #6b7280; font-size: 11.5px; }
+`;

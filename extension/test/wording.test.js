@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import test from "node:test";
+
+import { describeReason, describeVerdict, link, plural } from "../lib/wording.js";
+import { COMPOSITED, NONE, REUSED, STYLEGAN, SYNTHETIC } from "./fixtures.js";
+
+test("composited: label and confidence on the badge, other profiles with links", () => {
+  const v = describeVerdict(COMPOSITED, { pageUrl: "https://www.linkedin.com/in/dana/" });
+  assert.equal(v.label, "composited");
+  assert.equal(v.badgeText, "Composited 93%");
+  assert.match(v.summary, /^Composited, 93% confidence: .*face pasted/);
+  assert.equal(v.explain, "Signs of a face pasted onto a stock photo.");
+  const [r] = v.reasons;
+  assert.equal(r.headline, "The same body and backdrop as 3 other profiles, with a different face");
+  assert.match(r.evidence, /up to 33 matching points/);
+  assert.deepEqual(r.links.map((l) => l.text), [
+    "people.example.org/profile/lena-brandt", "people.example.org/profile/stock-photo-4452457288",
+    "people.example.org/profile/marc-oyelaran",
+  ]);
+  assert.equal(r.moreLinks, 0);
+});
+
+test("the page being looked at is not one of the 'other' profiles", () => {
+  const v = describeVerdict(COMPOSITED, { pageUrl: "https://people.example.org/profile/lena-brandt" });
+  assert.equal(v.reasons[0].headline, "The same body and backdrop as 2 other profiles, with a different face");
+  assert.equal(v.reasons[0].links.length, 2);
+});
+
+test("links: three at most, the rest counted", () => {
+  const many = structuredClone(COMPOSITED);
+  for (let i = 0; i < 5; i += 1) {
+    many.reasons[0].matches.push({ ...many.reasons[0].matches[0], pages: [`https://p.example/u/${i}`] });
+  }
+  const [r] = describeVerdict(many).reasons;
+  assert.equal(r.links.length, 3);
+  assert.equal(r.moreLinks, 5);
+  assert.match(r.headline, /as 8 other profiles/);
+});
+
+test("reused: the server's page count, minus this page", () => {
+  const v = describeVerdict(REUSED, { pageUrl: "https://x.com/keller" });
+  assert.equal(v.badgeText, "Reused 94%");
+  const [r] = v.reasons;
+  assert.equal(r.headline, "The same photo appears on 4 other pages");
+  assert.equal(r.links.length, 3);
+  assert.equal(r.moreLinks, 1);
+  assert.match(r.evidence, /resized, cropped or mirrored/);
+});
+
+test("metadata findings name the generator in plain words", () => {
+  const v = describeVerdict(SYNTHETIC, { pageUrl: "https://x.com/chris" });
+  assert.equal(v.badgeText, "Synthetic 85%");
+  assert.equal(v.reasons[0].headline, "Its metadata says it was made with Midjourney");
+  assert.equal(v.reasons[0].evidence, "The EXIF Software field names an AI image generator (Midjourney).");
+  assert.equal(v.reasons[1].headline, "This exact file is also on 1 other page");
+  assert.equal(v.reasons[1].evidence, undefined);
+});
+
+test("StyleGAN geometry, and unknown signals fall back to the server's sentence", () => {
+  const [r] = describeVerdict(STYLEGAN).reasons;
+  assert.match(r.headline, /StyleGAN/);
+  assert.match(r.evidence, /^The eyes sit where/);
+  const other = describeReason({ kind: "synthetic", signal: "new.detector", detail: "something new was found", matches: [] });
+  assert.equal(other.headline, "Something new was found.");
+  assert.equal(other.evidence, undefined);
+});
+
+test("none: a quiet 'checked' that never says genuine", () => {
+  const v = describeVerdict(NONE);
+  assert.equal(v.label, "none");
+  assert.equal(v.badgeText, "checked");
+  assert.match(v.summary, /not prove/);
+  assert.deepEqual(v.reasons, []);
+});
+
+test("unexpected answers do not break the wording", () => {
+  const v = describeVerdict({ label: "authentic", confidence: 7, reasons: [null, { kind: "x" }] });
+  assert.equal(v.label, "none");
+  assert.equal(v.confidence, 1);
+  assert.equal(v.reasons.length, 1);
+  assert.equal(describeVerdict(undefined).label, "none");
+});
+
+test("links are http(s) only and shortened", () => {
+  assert.equal(link("javascript:alert(1)"), null);
+  assert.equal(link("data:text/html,<b>x</b>"), null);
+  assert.equal(link("not a url"), null);
+  assert.deepEqual(link("https://a.example/u/x/?q=1"), { href: "https://a.example/u/x/?q=1", text: "a.example/u/x" });
+  assert.ok(link(`https://a.example/${"y".repeat(100)}`).text.length <= 60);
+  const bad = describeReason({ kind: "composited", signal: "match.same_context",
+                               matches: [{ pages: ["javascript:alert(1)", "https://ok.example/u/1"], inliers: 12 }] });
+  assert.deepEqual(bad.links.map((l) => l.href), ["https://ok.example/u/1"]);
+});
+
+test("plural", () => {
+  assert.equal(plural(1, "page"), "1 page");
+  assert.equal(plural(2, "page"), "2 pages");
+});

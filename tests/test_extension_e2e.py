@@ -1,0 +1,366 @@
+"""The browser extension in a real Chromium, against a real `headcheck serve` on 127.0.0.1 and
+local pages that mimic LinkedIn, GitHub, X, Mastodon and an ordinary site. Screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright import sync_api
+
+from tests.extension_support import (
+    API_KEY,
+    CHROMIUM,
+    ROOT,
+    Browser,
+    configure,
+    free_port,
+    headcheck_server,
+    launch,
+    open_popup,
+    page_server,
+    store_without_clean_photos,
+)
+
+# `make setup` installs Debian's Chromium; a missing browser is a failure, not a skip.
+assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+
+ARTIFACTS = ROOT / "test-artifacts"
+BADGE = "[data-headcheck-badge]"
+
+# Per page: the photo (a part of its URL) and the badge label it must get; None means no badge.
+EXPECTED = {
+    "/in/dana-whitfield/": {"composite-1": "composited", "reused-ring": "reused",
+                            "stylegan-015": "synthetic", "plain-3936813347": None},
+    "/marc-oyelaran": {"composite-2": "composited", "reused-mirror": "reused",
+                       "plain-4530910556": None, "stylegan-013": None},  # a 20 px icon: skipped
+    "/chris_t": {"declared-exif_400x400": "synthetic", "declared-exif_normal": "synthetic",
+                 "plain-3377864339": None},
+    "/@alex": {"declared-iptc": "synthetic", "reused-original": "reused", "missing.png": None},
+    "/team/lena-brandt": {"composite-3": "composited", "stock-template": "composited",
+                          "large_2369151434": None, "logo.svg": None, "banner.svg": None},
+}
+
+# Images that are no profile photo the extension should look up: a 20 px icon, the default avatar,
+# a logo and a banner.
+NOT_PROFILE_PHOTOS = ("stylegan-013", "missing.png", "logo.svg", "banner.svg")
+
+
+@dataclass(frozen=True)
+class Stack:
+    server: str  # headcheck serve
+    pages: str  # the fake sites
+    db: Path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    db = store_without_clean_photos(tmp_path_factory.mktemp("ext-store") / "store.db")
+    with headcheck_server(db) as server, page_server() as pages:
+        yield Stack(server, pages, db)
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("extension-*.png"):  # a screenshot left from an older run misleads
+        old.unlink()
+    with sync_api.sync_playwright() as pw:
+        b = launch(pw, tmp_path_factory.mktemp("chromium-profile"))
+        configure(b, stack.server, API_KEY)
+        try:
+            yield b
+        finally:
+            b.context.close()
+
+
+@pytest.fixture
+def server_ok(browser: Browser, stack: Stack) -> Browser:
+    """The right server and key (a test may have changed them)."""
+    configure(browser, stack.server, API_KEY)
+    return browser
+
+
+def badges(page: object) -> dict[str, str]:
+    """Image URL -> label of every badge on the page."""
+    return page.evaluate(  # type: ignore[attr-defined]
+        """() => Object.fromEntries([...(document.querySelector('headcheck-overlay')?.shadowRoot
+                  ?.querySelectorAll('[data-headcheck-badge]') ?? [])]
+                  .filter((b) => !b.hidden).map((b) => [b.dataset.imageUrl, b.dataset.label]))""")
+
+
+def wait_badges(page: object, n: int, timeout: float = 20_000) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """(n) => [...(document.querySelector('headcheck-overlay')?.shadowRoot
+                  ?.querySelectorAll('[data-headcheck-badge]:not([hidden])') ?? [])].length >= n""",
+        arg=n, timeout=timeout, polling=50)
+
+
+def settle(page: object, browser: Browser, photos: int) -> dict:
+    """Wait until the content script has found `photos` photos and has an answer (or a failure)
+    for each; its state, as the popup gets it."""
+    popup = open_popup(browser, page.url)  # type: ignore[attr-defined]
+    tab = int(popup.url.rsplit("tab=", 1)[1])  # type: ignore[attr-defined]
+    ask = f"chrome.tabs.sendMessage({tab}, {{type: 'headcheck:get-page-state'}})"
+    try:
+        popup.wait_for_function(  # type: ignore[attr-defined]
+            f"""async (n) => {{
+                  const s = await {ask}.catch(() => null);
+                  return s && s.photos.length >= n &&
+                         s.photos.every((p) => p.state === 'done' || p.state === 'error');
+                }}""", arg=photos, timeout=20_000, polling=100)
+        return popup.evaluate(f"async () => {ask}")  # type: ignore[attr-defined]
+    finally:
+        popup.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", list(EXPECTED))
+def test_badges_on_flagged_photos_only(server_ok: Browser, stack: Stack,
+                                       path: str) -> None:
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + path)
+    expected = EXPECTED[path]
+    flagged = sum(1 for label in expected.values() if label)
+    wait_badges(page, flagged)
+    looked_up = [p for p in expected if p not in NOT_PROFILE_PHOTOS]
+    state = settle(page, server_ok, len(looked_up))
+    found = badges(page)
+
+    for part, label in expected.items():
+        got = [lab for url, lab in found.items() if part in url]
+        if label is None:
+            assert not got, f"{part} should have no badge on {path}, has {got}"
+        else:
+            assert got == [label], f"{part} on {path}: {got}, want {label}; all: {found}"
+    assert len(found) == flagged, found
+    # Every profile photo was looked up and answered; icons, logos and banners were not.
+    answered = {p["imageUrl"]: p["view"]["label"] for p in state["photos"] if p["view"]}
+    assert all(p["state"] == "done" for p in state["photos"]), state["photos"]
+    for part, label in expected.items():
+        hits = [lab for url, lab in answered.items() if part in url]
+        if part in NOT_PROFILE_PHOTOS:
+            assert not hits, f"{part} should not be looked up"
+        else:
+            assert hits == [label or "none"], (part, hits)
+    # Each badge sits on its photo's bottom edge: centred on a large one, at the right end of a
+    # small one.
+    for url in found:
+        box = page.evaluate(  # type: ignore[attr-defined]
+            """(url) => {
+                 const img = [...document.images].find((i) => i.currentSrc === url);
+                 const badge = document.querySelector('headcheck-overlay').shadowRoot
+                   .querySelector(`[data-image-url="${CSS.escape(url)}"] .hc-pill`);
+                 const a = img.getBoundingClientRect(), b = badge.getBoundingClientRect();
+                 return {centre: Math.abs((a.left + a.right) / 2 - (b.left + b.right) / 2),
+                         right: Math.abs(a.right + 4 - b.right), width: a.width, left: b.left,
+                         top: b.top - a.top, bottom: b.bottom - a.bottom};
+               }""", url)
+        if box["width"] >= 96:
+            assert box["centre"] < 2, (url, box)
+        else:  # or pushed right, to stay inside the page
+            assert box["right"] < 2 or box["left"] < 3, (url, box)
+        assert box["top"] > 0 and box["bottom"] < 14, (url, box)
+    name = path.strip("/").replace("/", "-").replace("@", "mastodon-") or "root"
+    page.screenshot(path=str(ARTIFACTS / f"extension-{name}.png"))
+    page.close()
+
+
+def test_hover_and_focus_show_the_reasons(server_ok: Browser, stack: Stack) -> None:
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + "/in/dana-whitfield/")
+    wait_badges(page, 3)
+    main = page.locator(f'{BADGE}[data-image-url*="composite-1"]')
+    panel = main.locator(".hc-panel")
+    assert panel.is_hidden()
+    main.locator(".hc-pill").hover()
+    panel.wait_for(state="visible")
+    text = panel.inner_text()
+    assert "headcheck: Composited, 93% confidence" in text
+    assert "The same body and backdrop as 3 other profiles, with a different face" in text
+    assert "matching points in the body and backdrop" in text
+    links = panel.locator("a")
+    assert links.count() == 3
+    hrefs = sorted(links.nth(i).get_attribute("href") for i in range(3))
+    assert hrefs == ["https://people.example.org/profile/lena-brandt",
+                     "https://people.example.org/profile/marc-oyelaran",
+                     "https://people.example.org/profile/stock-photo-4452457288"]
+    assert all(links.nth(i).get_attribute("rel") == "noopener noreferrer" for i in range(3))
+    # The photo is also on a page the store did not know: a second, weaker reason.
+    assert "This exact file is also on 1 other page" in text
+    assert "not proof" in text
+    page.screenshot(path=str(ARTIFACTS / "extension-hover-reasons.png"))
+
+    page.mouse.move(5, 880)
+    panel.wait_for(state="hidden")
+    # Keyboard: focus opens, Escape closes; the accessible name says label and confidence.
+    pill = page.locator(f'{BADGE}[data-image-url*="stylegan-015"] .hc-pill')
+    assert "Synthetic" in pill.get_attribute("aria-label")
+    pill.focus()
+    synth = page.locator(f'{BADGE}[data-image-url*="stylegan-015"] .hc-panel')
+    synth.wait_for(state="visible")
+    assert "StyleGAN" in synth.inner_text()
+    page.keyboard.press("Escape")
+    synth.wait_for(state="hidden")
+
+    page.goto(stack.pages + "/chris_t")
+    wait_badges(page, 2)
+    x = page.locator(f'{BADGE}[data-image-url*="declared-exif_400x400"]')
+    x.locator(".hc-pill").hover()
+    x.locator(".hc-panel").wait_for(state="visible")
+    assert "Its metadata says it was made with Midjourney" in x.locator(".hc-panel").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "extension-hover-metadata.png"))
+    page.close()
+
+
+def test_badges_do_not_move_the_page(server_ok: Browser, stack: Stack) -> None:
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    # Where everything is before any badge (the lookups take longer than the load event).
+    boxes = """() => JSON.stringify([...document.querySelectorAll('body *')].map((e) => {
+                 const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }))"""
+    page.add_init_script(f"addEventListener('load', () => {{ window.__boxes = ({boxes})(); }});")
+    page.goto(stack.pages + "/in/dana-whitfield/")
+    wait_badges(page, 3)
+    assert page.evaluate("window.__boxes") == page.evaluate(boxes)
+    assert page.evaluate("document.body.querySelector('headcheck-overlay')") is None  # outside body
+    page.close()
+
+
+def test_avatar_added_after_load_gets_its_badge(server_ok: Browser,
+                                                stack: Stack) -> None:
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + "/home")
+    # The timeline renders after load; a new post by a StyleGAN face arrives 1.5 s later.
+    wait_badges(page, 2)
+    found = badges(page)
+    late = [lab for url, lab in found.items() if "stylegan-013" in url]
+    assert late == ["synthetic"], found
+    assert [lab for url, lab in found.items() if "reused-resize_200" in url] == ["reused"]
+    assert not [u for u in found if "large_2890368131" in u]
+    page.screenshot(path=str(ARTIFACTS / "extension-x-home-late-post.png"))
+    page.close()
+
+
+def test_popup_lists_what_the_page_holds(server_ok: Browser, stack: Stack) -> None:
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + "/in/dana-whitfield/")
+    wait_badges(page, 3)
+    popup = open_popup(server_ok, page.url)
+    popup.wait_for_function("() => document.querySelectorAll('#photos li').length === 4")
+    assert popup.locator("#notice").is_hidden()
+    assert popup.locator("#site").inner_text() == "LinkedIn"
+    assert popup.locator("#summary").inner_text() == (
+        "3 of 4 profile photos flagged · 1 with no signal")
+    labels = popup.locator("#photos li").evaluate_all("(lis) => lis.map((li) => li.dataset.label)")
+    assert labels == ["reused", "composited", "synthetic", "none"]  # strongest first
+    items = popup.locator("#photos li")
+    assert "Reused 94%" in items.nth(0).inner_text()  # on 5 pages: stronger than the composite
+    second = items.nth(1).inner_text()
+    assert "Composited 93%" in second and "same body and backdrop" in second
+    assert "127.0.0.1" in second and "/in/dana-whitfield" in second  # the profile it belongs to
+    popup.screenshot(path=str(ARTIFACTS / "extension-popup.png"))
+    popup.close()
+    page.close()
+
+
+def test_checked_marks_are_an_option(browser: Browser, stack: Stack) -> None:
+    configure(browser, stack.server, API_KEY, show_checked=True)
+    try:
+        page = browser.context.new_page()  # type: ignore[attr-defined]
+        page.goto(stack.pages + "/marc-oyelaran")
+        wait_badges(page, 3)
+        found = badges(page)
+        assert [lab for url, lab in found.items() if "plain-4530910556" in url] == ["none"]
+        mark = page.locator(f'{BADGE}[data-image-url*="plain-4530910556"]')
+        assert mark.locator(".hc-pill").inner_text().strip() == "checked"  # beside a tick icon
+        page.screenshot(path=str(ARTIFACTS / "extension-github-checked.png"))
+        page.close()
+    finally:
+        configure(browser, stack.server, API_KEY)
+
+
+def test_server_down_then_back_one_notice_no_badges(browser: Browser, stack: Stack) -> None:
+    errors: list[str] = []
+    port = free_port()
+    down = f"http://127.0.0.1:{port}"
+    configure(browser, down, API_KEY)
+    try:
+        page = browser.context.new_page()  # type: ignore[attr-defined]
+        page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning")
+                else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(stack.pages + "/in/dana-whitfield/")
+        state = settle(page, browser, 4)
+        assert {p["problem"] for p in state["photos"]} == {"unreachable"}
+        assert badges(page) == {}
+        popup = open_popup(browser, page.url)
+        popup.locator("#notice").wait_for(state="visible")
+        assert popup.locator("#notice-title").inner_text() == (
+            "The headcheck server cannot be reached")
+        assert down in popup.locator("#notice-text").inner_text()
+        assert popup.locator("#summary").inner_text() == (
+            "0 of 4 profile photos flagged · 4 could not be checked")
+        popup.screenshot(path=str(ARTIFACTS / "extension-popup-server-down.png"))
+        # The page is untouched and quiet: no badge, no console noise, its own content intact.
+        assert page.locator("h1").inner_text() == "Dana Whitfield"
+        assert not [e for e in errors if "headcheck" in e.lower()], errors
+
+        # The server comes up at that address: "Try again" brings the badges, without a reload.
+        with headcheck_server(stack.db, port=port):
+            popup.click("#retry")
+            wait_badges(page, 3)
+            popup.locator("#notice").wait_for(state="hidden")
+        popup.close()
+        page.close()
+    finally:
+        configure(browser, stack.server, API_KEY)
+
+
+def test_key_refused_one_notice_then_fixed_in_options(browser: Browser, stack: Stack) -> None:
+    configure(browser, stack.server, "wrong-key-0123456789abcdef")
+    try:
+        page = browser.context.new_page()  # type: ignore[attr-defined]
+        page.goto(stack.pages + "/@alex")
+        state = settle(page, browser, 2)
+        assert {p["problem"] for p in state["photos"]} == {"unauthorized"}
+        assert badges(page) == {}
+        popup = open_popup(browser, page.url)
+        popup.locator("#notice").wait_for(state="visible")
+        assert popup.locator("#notice-title").inner_text() == "The server refused the API key"
+        assert "unknown API key" in popup.locator("#notice-text").inner_text()
+        popup.screenshot(path=str(ARTIFACTS / "extension-popup-key-refused.png"))
+        popup.close()
+        # The right key in Options: open pages retry by themselves.
+        configure(browser, stack.server, API_KEY)
+        wait_badges(page, 2)
+        page.close()
+    finally:
+        configure(browser, stack.server, API_KEY)
+
+
+def test_options_page_checks_what_it_saves(browser: Browser, stack: Stack) -> None:
+    page = browser.context.new_page()  # type: ignore[attr-defined]
+    page.goto(browser.url("options/options.html"))
+    assert page.input_value("#serverUrl") == stack.server
+    page.fill("#serverUrl", "127.0.0.1:8000")
+    page.click("#save")
+    page.wait_for_selector("#message.error")
+    assert "http" in page.inner_text("#message")
+    page.fill("#serverUrl", stack.server)
+    page.fill("#sites", "http://127.0.0.1/*\nnot a site")
+    page.click("#save")
+    page.wait_for_function("() => /not a site/.test(document.querySelector('#message').innerText)")
+    page.fill("#sites", "http://127.0.0.1/*")
+    page.click("#test")
+    page.wait_for_selector("#message.ok")
+    assert "12 photos in its store" in page.inner_text("#message")
+    page.fill("#apiKey", "wrong-key-0123456789abcdef")
+    page.click("#test")
+    page.wait_for_selector("#message.error")
+    assert "refused the API key" in page.inner_text("#message")
+    page.screenshot(path=str(ARTIFACTS / "extension-options.png"), full_page=True)
+    page.close()
+
+
