@@ -147,6 +147,7 @@ def index(db: str, page_url: str | None, pages_csv: str | None, thumbnails: bool
         raise click.UsageError("nothing to index: give PATHS or --pages")
     hc = Headcheck(db, thumbnails=thumbnails)
     stats: Counter[str] = Counter()
+    touched: set[int] = set()
     for f, page, name in _progress(jobs, "indexing"):
         try:
             res = hc.add(_read(f), Sighting(page_url=page, image_url=f.resolve().as_uri(),
@@ -157,17 +158,15 @@ def index(db: str, page_url: str | None, pages_csv: str | None, thumbnails: bool
             continue
         stats["new" if res.added.new_photo else "known"] += 1
         stats["new_sightings"] += res.added.new_sighting
-    flagged = _flag_counts(hc)
+        touched.add(res.added.photo_id)
+    # Verdicts now, after the whole batch: a later file may have matched an earlier one.
+    flagged = Counter(hc.stored_verdict(pid).label for pid in touched)
     hc.close()
     click.echo(
         f"indexed {len(jobs)} files into {db}: {stats['new']} new photos, {stats['known']} "
-        f"known, {stats['new_sightings']} new sightings, {stats['errors']} errors; flagged in "
-        f"store: {_format_counts(flagged)}")
+        f"known, {stats['new_sightings']} new sightings, {stats['errors']} errors; flagged "
+        f"among these {len(touched)} photos: {_format_counts(flagged)}")
     sys.exit(1 if stats["errors"] else 0)
-
-
-def _flag_counts(hc) -> Counter[str]:  # noqa: ANN001 - Headcheck
-    return Counter(hc.stored_verdict(pid).label for pid in hc.store.photo_ids())
 
 
 def _format_counts(c: Counter[str]) -> str:
@@ -222,22 +221,23 @@ def _print_verdict(name: str, out: dict) -> None:
               help="Only these labels (repeatable).")
 def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     """List stored photos that carry a signal, with the reasons and where they were seen."""
-    from .engine import Headcheck
+    from .report.verdicts import iter_verdicts
+    from .store import Store
 
-    hc = Headcheck(db)
-    shown = 0
-    for pid in hc.store.photo_ids():
-        v = hc.stored_verdict(pid)
+    store = Store(db)
+    shown = total = 0
+    for pv in iter_verdicts(store):  # in bulk from the tables: no models to load
+        total += 1
+        v = pv.verdict
         if v.label == "none" or (label and v.label not in label):
             continue
         shown += 1
-        sha = hc.store.sha256_of([pid])[pid]
-        pages = hc.store.pages([pid])[pid]
-        out = {"sha256": sha, "pages": pages, **v.to_dict()}
+        pages = [p.url for p in pv.pages]
+        out = {"sha256": pv.sha256, "pages": pages, **v.to_dict()}
         if as_json:
             _emit(out)
         else:
-            _print_verdict(f"{sha[:12]} on {', '.join(pages[:2])}", out)
+            _print_verdict(f"{pv.sha256[:12]} on {', '.join(pages[:2])}", out)
     if not as_json:
-        click.echo(f"{shown} flagged of {len(hc.store.photo_ids())} photos in {db}")
-    hc.close()
+        click.echo(f"{shown} flagged of {total} photos in {db}")
+    store.close()
