@@ -12,14 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from defusedxml import ElementTree
-from PIL import Image
-
 from .load import LoadedImage
+from .metadata_readers import MAX_SCAN, as_text, exif_user_comment, iptc_iim, xmp_fields
 from .provenance_c2pa import C2paAction, C2paSummary, read_c2pa
 from .signals import SYNTHETIC, Signal
 
@@ -27,8 +24,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_EVIDENCE = 300  # characters of a value kept in evidence
-MAX_SCAN = 65536  # characters of one field searched for names and settings
-MAX_XMP = 4 * 1024 * 1024
 
 # IPTC digital source types that mean "made by AI" (last URI segment, lower case) -> score.
 AI_SOURCE_TYPES = {
@@ -91,16 +86,6 @@ _XMP_FIELDS = {
     "dc:creator": TEXT_FIELD, "dc:description": TEXT_FIELD, "exif:UserComment": TEXT_FIELD,
 }
 _PNG_TOOL_KEYS = {"software", "source", "generator"}
-_XMP_NS = {
-    "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt",
-    "http://ns.adobe.com/xap/1.0/": "xmp",
-    "http://ns.adobe.com/tiff/1.0/": "tiff",
-    "http://ns.adobe.com/photoshop/1.0/": "photoshop",
-    "http://purl.org/dc/elements/1.1/": "dc",
-    "http://ns.adobe.com/exif/1.0/": "exif",
-    "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
-}
-_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _DST = "Iptc4xmpExt:DigitalSourceType"
 _WANTED = set(_XMP_FIELDS) | {_DST}
 
@@ -181,65 +166,13 @@ def _ai_score(source_type: str) -> float:
 
 
 def _iptc_signals(img: LoadedImage) -> list[Signal]:
-    for name, value in _xmp_fields(img.xmp):
+    for name, value in xmp_fields(img.xmp, _WANTED):
         score = _ai_score(value) if name == _DST else 0.0
         if score:
             detail = f"XMP IPTC DigitalSourceType declares AI-made media ({_last(value)})."
             return [Signal("iptc.digital_source_type", SYNTHETIC, round(score - 0.05, 2), detail,
                            {"field": f"XMP {_DST}", "value": _short(value)})]
     return []
-
-
-def _xmp_fields(xmp: bytes | None) -> list[tuple[str, str]]:
-    """(prefix:Name, value) of the XMP properties we look at, from XML or, failing that, regex."""
-    if not xmp:
-        return []
-    text = xmp[:MAX_XMP].decode("utf-8", "replace")
-    start = min((i for i in (text.find("<x:xmpmeta"), text.find("<rdf:RDF")) if i >= 0),
-                default=0)
-    end = text.rfind(">") + 1
-    try:
-        root = ElementTree.fromstring(text[start:end])
-    except Exception:  # malformed XML, entity bombs refused by defusedxml, ...
-        return _xmp_fields_regex(text)
-    found: list[tuple[str, str]] = []
-    for el in root.iter():
-        for attr, value in el.attrib.items():
-            if _qname(attr) in _WANTED:
-                found.append((_qname(attr), value))
-        name = _qname(el.tag)
-        if name in _WANTED:
-            parts = [el.get(f"{_RDF}resource", ""), el.text or ""]
-            parts += [li.text or "" for li in el.iter(f"{_RDF}li")]
-            value = " ".join(p.strip() for p in parts if p and p.strip())
-            if value:
-                found.append((name, value))
-    return found
-
-
-def _qname(tag: str) -> str:
-    if not isinstance(tag, str) or not tag.startswith("{"):
-        return str(tag)
-    ns, _, local = tag[1:].partition("}")
-    return f"{_XMP_NS.get(ns, ns)}:{local}"
-
-
-_XMP_ATTR_RE = re.compile(r"(?<![\w.:-])([\w.-]+:\w+)\s*=\s*([\"'])([^\"'<>]{0,2000})\2")
-_XMP_ELEM_RE = re.compile(
-    r"<([\w.-]+:\w+)\b([^<>]{0,2000})>\s*(?:<rdf:\w+>\s*)?(?:<rdf:li\b[^<>]{0,500}>)?([^<]{0,2000})"
-)
-_RESOURCE_RE = re.compile(r"rdf:resource\s*=\s*[\"']([^\"']{0,2000})")
-
-
-def _xmp_fields_regex(text: str) -> list[tuple[str, str]]:
-    found = [(m[1], m[3]) for m in _XMP_ATTR_RE.finditer(text) if m[1] in _WANTED]
-    for m in _XMP_ELEM_RE.finditer(text):
-        if m[1] in _WANTED:
-            res = _RESOURCE_RE.search(m[2])
-            value = (res[1] if res else "") + " " + m[3]
-            if value.strip():
-                found.append((m[1], value.strip()))
-    return found
 
 
 # --- generator names -------------------------------------------------------------------------
@@ -269,63 +202,20 @@ def _named_fields(img: LoadedImage, c2pa: C2paSummary | None) -> Iterator[tuple[
             yield f"C2PA {act.action} softwareAgent", act.software_agent, TOOL_FIELD
     for tag, (name, score) in _EXIF_FIELDS.items():
         if tag in img.exif:
-            yield f"EXIF {name}", _as_text(img.exif[tag]), score
-    comment = _exif_user_comment(img)
+            yield f"EXIF {name}", as_text(img.exif[tag]), score
+    comment = exif_user_comment(img.info)
     if comment:
         yield "EXIF UserComment", comment, TEXT_FIELD
-    for name, value in _xmp_fields(img.xmp):
+    for name, value in xmp_fields(img.xmp, _WANTED):
         if name in _XMP_FIELDS:
             yield f"XMP {name}", value, _XMP_FIELDS[name]
     for key, value in _text_chunks(img).items():
         score = TOOL_FIELD if key.lower() in _PNG_TOOL_KEYS else TEXT_FIELD
         if key.lower() not in _SETTINGS_KEYS:  # reported by their own signal
             yield _text_field(img, key), value, score
-    for dataset, value in _iptc_iim(img).items():
+    for dataset, value in iptc_iim(img.info).items():
         score = TOOL_FIELD if dataset == "OriginatingProgram" else TEXT_FIELD
         yield f"IPTC {dataset}", value, score
-
-
-def _exif_user_comment(img: LoadedImage) -> str:
-    """EXIF UserComment (in the Exif sub-IFD, which LoadedImage.exif does not include)."""
-    raw = img.info.get("exif")
-    if not isinstance(raw, bytes | bytearray):
-        return ""
-    try:
-        with warnings.catch_warnings():  # Pillow warns about every corrupt tag
-            warnings.simplefilter("ignore")
-            exif = Image.Exif()
-            exif.load(bytes(raw))
-            value = exif.get_ifd(0x8769).get(0x9286)
-    except Exception:  # broken EXIF must not hide the other fields
-        return ""
-    if not isinstance(value, bytes | bytearray):
-        return _as_text(value)
-    head, body = bytes(value[:8]), bytes(value[8:])
-    if head.startswith(b"UNICODE"):  # UTF-16, byte order unspecified: keep the readable one
-        options = [body.decode("utf-16-be", "replace"), body.decode("utf-16-le", "replace")]
-        return max(options, key=lambda s: sum(c.isascii() for c in s[:200])).strip("\x00 ")
-    if head.startswith((b"ASCII", b"\x00" * 8)):
-        return body.decode("utf-8", "replace").strip("\x00 ")
-    return bytes(value).decode("utf-8", "replace").strip("\x00 ")
-
-
-_IIM = {65: "OriginatingProgram", 80: "By-line", 110: "Credit", 115: "Source", 120: "Caption"}
-
-
-def _iptc_iim(img: LoadedImage) -> dict[str, str]:
-    """A few IPTC-IIM (Photoshop APP13) datasets from a JPEG."""
-    resources = img.info.get("photoshop")
-    raw = resources.get(0x0404) if isinstance(resources, dict) else None
-    out: dict[str, str] = {}
-    i = 0
-    while isinstance(raw, bytes) and i + 5 <= len(raw) and raw[i] == 0x1C:
-        record, dataset, size = raw[i + 1], raw[i + 2], int.from_bytes(raw[i + 3:i + 5], "big")
-        if size & 0x8000:  # extended-length datasets are never the short ones we want
-            break
-        if record == 2 and dataset in _IIM:
-            out[_IIM[dataset]] = raw[i + 5:i + 5 + size].decode("utf-8", "replace")
-        i += 5 + size
-    return out
 
 
 # --- generation settings in PNG text chunks / EXIF UserComment ----------------------------------
@@ -343,7 +233,7 @@ def _generation_parameter_signals(img: LoadedImage) -> list[Signal]:
             "field": where, "value": _short(value), "tool": tool,
             "chunks": [k for k, _, _ in hits],
         }))
-    comment = _exif_user_comment(img)
+    comment = exif_user_comment(img.info)
     tool = _generation_tool("UserComment", comment) if comment else ""
     if tool:
         detail = f"EXIF UserComment holds image-generation settings ({tool})."
@@ -389,18 +279,12 @@ def _text_chunks(img: LoadedImage) -> dict[str, str]:
         if isinstance(key, str) and key not in chunks and key.lower() in (
             _SETTINGS_KEYS | _PNG_TOOL_KEYS | {"comment", "description"}
         ):
-            chunks[key] = _as_text(value)
+            chunks[key] = as_text(value)
     return {k: v for k, v in chunks.items() if k not in ("XML:com.adobe.xmp", "xmp")}
 
 
 def _text_field(img: LoadedImage, key: str) -> str:
     return f"{'PNG text chunk' if img.format == 'PNG' else 'Text field'} {key!r}"
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value[:MAX_SCAN]).decode("utf-8", "replace").strip("\x00 ")
-    return value if isinstance(value, str) else ""
 
 
 def _short(value: str, limit: int = MAX_EVIDENCE) -> str:
