@@ -13,12 +13,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
+
+from tests.server_support import headcheck_server as serve
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "extension"
@@ -62,40 +63,10 @@ def store_without_clean_photos(db: Path) -> Path:
     return db
 
 
-@contextlib.contextmanager
-def headcheck_server(db: Path, api_key: str | None = API_KEY, port: int = 0) -> Iterator[str]:
-    """`headcheck serve` on 127.0.0.1 (at a free port unless given); yields its base URL."""
-    env = {**os.environ, "HEADCHECK_REFRESH_SECONDS": "5"}
-    if api_key:
-        env["HEADCHECK_API_KEYS"] = api_key
-    proc = subprocess.Popen([*CLI, "serve", "--db", str(db), "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    found: list[str] = []
-    lines: list[str] = []
-
-    def drain() -> None:  # keep reading, or a full pipe would stall the server
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                found.append(m.group(1))
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not found:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("headcheck serve did not start:\n" + "".join(lines))
-        time.sleep(0.05)
-    try:
-        yield found[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def headcheck_server(db: Path, api_key: str | None = API_KEY, port: int = 0
+                     ) -> contextlib.AbstractContextManager[str]:
+    """The real server for the extension's tests (see tests.server_support)."""
+    return serve(db, api_key, port)
 
 
 def image_file(name: str) -> Path | None:

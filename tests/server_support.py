@@ -4,8 +4,12 @@ thread, a local HTTP server that plays an image host, and the TestClient import.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -143,3 +147,43 @@ def image_host() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+SERVE_CLI = [sys.executable, "-c", "from headcheck.cli import main; main()"]
+
+
+@contextlib.contextmanager
+def headcheck_server(db: Path, api_key: str | None = None, port: int = 0,
+                     refresh_seconds: float = 5) -> Iterator[str]:
+    """`headcheck serve` on 127.0.0.1 (at a free port unless given) in a child process; yields
+    its base URL once it answers, and stops it afterwards."""
+    env = {**os.environ, "HEADCHECK_REFRESH_SECONDS": str(refresh_seconds)}
+    if api_key:
+        env["HEADCHECK_API_KEYS"] = api_key
+    proc = subprocess.Popen([*SERVE_CLI, "serve", "--db", str(db), "--port", str(port)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found: list[str] = []
+    lines: list[str] = []
+
+    def drain() -> None:  # keep reading, or a full pipe would stall the server
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if m:
+                found.append(m.group(1))
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not found:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("headcheck serve did not start:\n" + "".join(lines))
+        time.sleep(0.05)
+    try:
+        yield found[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -3,11 +3,8 @@ photos from another, and a uvicorn in a thread for concurrent clients."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +15,14 @@ import pytest
 
 from server.app import create_app
 from server.settings import Settings
-from tests.server_support import IMAGES, ROOT, image, sample_store, uvicorn_thread
+from tests.server_support import (
+    IMAGES,
+    ROOT,
+    headcheck_server,
+    image,
+    sample_store,
+    uvicorn_thread,
+)
 
 KEY = "live-test-key-0123456789"
 CLI = [sys.executable, "-c", "from headcheck.cli import main; main()"]
@@ -28,32 +32,8 @@ CLI = [sys.executable, "-c", "from headcheck.cli import main; main()"]
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`headcheck serve` over a store without the reused photos; yields (base URL, store)."""
     db = sample_store(tmp_path.parent, "base", tmp_path / "store.db")
-    env = {**os.environ, "HEADCHECK_API_KEYS": KEY, "HEADCHECK_REFRESH_SECONDS": "0.3"}
-    proc = subprocess.Popen([*CLI, "serve", "--db", str(db), "--port", "0"], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE, text=True)
-    found: list[str] = []
-    lines: list[str] = []
-
-    def drain() -> None:  # keep reading, or a full pipe would stall the server
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                found.append(m.group(1))
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not found:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("headcheck serve did not start:\n" + "".join(lines))
-        time.sleep(0.05)
-    try:
-        yield found[0], db
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with headcheck_server(db, KEY, refresh_seconds=0.3) as base:
+        yield base, db
 
 
 def test_served_index_picks_up_what_another_process_adds(served: tuple[str, Path]) -> None:
