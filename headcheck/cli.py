@@ -221,8 +221,8 @@ def _print_verdict(name: str, out: dict) -> None:
               help="Only these labels (repeatable).")
 def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     """List stored photos that carry a signal, with the reasons and where they were seen."""
-    from .report.verdicts import iter_verdicts
     from .store import Store
+    from .verdicts import iter_verdicts
 
     store = Store(db)
     shown = total = 0

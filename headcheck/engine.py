@@ -6,7 +6,6 @@ store and the Hamming index, and keeps the index current as photos are added.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from .analyze import Analysis, Analyzer
 from .index import RegionIndex
 from .judge import Verdict, judge
 from .match import Match, Matcher
-from .signals import Signal
 from .store import AddResult, Sighting, Store
-from .verify import Verification
+from .verdicts import photo_verdict, stored_matches
 
 
 @dataclass
@@ -82,18 +80,13 @@ class Headcheck:
         return CheckResult(a, judge(a.signals, matches, own_pages, page_url), matches)
 
     def stored_matches(self, photo_id: int) -> list[Match]:
-        rows = self.store.match_rows(photo_id)
-        shas = self.store.sha256_of(r["other"] for r in rows)
-        pages = self.store.pages(r["other"] for r in rows)
-        return [Match(r["other"], shas[r["other"]], r["relation"], r["region"], r["distance"],
-                      Verification(r["inliers"], r["face_inliers"], 0, 1.0, 0.0, 0.0),
-                      r["face_distance"], pages[r["other"]]) for r in rows]
+        return stored_matches(self.store, photo_id)
 
     def stored_verdict(self, photo_id: int) -> Verdict:
-        signals = [Signal(r["name"], r["kind"], r["score"], r["detail"],
-                          json.loads(r["evidence"] or "{}"))
-                   for r in self.store.signal_rows(photo_id)]
-        return judge(signals, self.stored_matches(photo_id), self.store.pages([photo_id])[photo_id])
+        pv = photo_verdict(self.store, photo_id)
+        if pv is None:
+            raise KeyError(f"no stored photo {photo_id}")
+        return pv.verdict
 
 
 def _match_row(m: Match) -> dict[str, Any]:

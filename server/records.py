@@ -16,20 +16,10 @@ from typing import Any
 
 import sqlite_utils
 
-from headcheck.engine import Headcheck
 from headcheck.store import Store, now_iso
+from headcheck.verdicts import photo_verdict, stored_matches
 
 MAX_SIGHTINGS = 200  # listed per photo; the total is always given
-
-
-class _StoredView:
-    """Lends Headcheck's stored-verdict logic a per-thread store; it only reads ``self.store``."""
-
-    stored_matches = Headcheck.stored_matches
-    stored_verdict = Headcheck.stored_verdict
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
 
 
 class Records:
@@ -74,9 +64,8 @@ class Records:
         signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
                     "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}")}
                    for s in store.signal_rows(pid)]
-        view = _StoredView(store)
         by_region: dict[str, list[dict]] = {}
-        for m in view.stored_matches(pid):
+        for m in stored_matches(store, pid):
             by_region.setdefault(m.region, []).append(m.to_dict())
         feedback = Counter(r[0] for r in db.execute(
             "SELECT label FROM feedback WHERE sha256 = ?", [sha256]))
@@ -87,7 +76,7 @@ class Records:
             "analyzed_at": row.get("analyzed_at"),
             "first_seen": first, "last_seen": last, "sightings_total": total,
             "sightings": sightings, "signals": signals, "matches": by_region,
-            "verdict": view.stored_verdict(pid).to_dict(),
+            "verdict": photo_verdict(store, pid).verdict.to_dict(),
             "feedback": {"false_positive": feedback["false_positive"],
                          "confirmed": feedback["confirmed"]},
         }

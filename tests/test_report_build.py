@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from headcheck.engine import Headcheck
 from headcheck.report.build import ReportOptions, build_report
 from headcheck.report.command import report
-from headcheck.report.verdicts import iter_verdicts
 from headcheck.store import Store
+from headcheck.verdicts import iter_verdicts
 
 from .test_report_support import hand_built_store, indexed_sample
 

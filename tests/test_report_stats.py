@@ -23,8 +23,8 @@ from headcheck.report.stats import (
     wilson,
 )
 from headcheck.report.tables import write_tables
-from headcheck.report.verdicts import iter_verdicts
 from headcheck.store import Store
+from headcheck.verdicts import iter_verdicts
 
 from .test_report_support import HAND_BUILT, hand_built_store
 

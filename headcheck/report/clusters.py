@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..match import SAME_CONTEXT, SAME_PHOTO
 from ..store import Store
-from .verdicts import in_chunks
+from ..verdicts import in_chunks
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..store import Store
+from ..verdicts import iter_verdicts
 from .clusters import (
     ClusterSummary,
     ReusedPhoto,
@@ -18,7 +19,6 @@ from .clusters import (
 )
 from .gathering import Gathering, gathering
 from .stats import UNKNOWN, PrevalenceRow, month_of, prevalence, site_of
-from .verdicts import iter_verdicts
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
-"""Every photo's verdict, computed in bulk from the tables with the same pure ``judge`` that
-``Headcheck.stored_verdict`` uses: a few queries per chunk of photos instead of several per photo,
-and no face models loaded.
+"""Stored photos' verdicts from the tables, through the pure ``judge``: in bulk (a few queries
+per chunk of photos, no face models loaded) for reports and ``headcheck flagged``, or one at a
+time for ``Headcheck.stored_verdict``, by the same code.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..judge import Verdict, judge
-from ..match import Match
-from ..signals import Signal
-from ..store import Store
-from ..verify import Verification
+from .judge import Verdict, judge
+from .match import Match
+from .signals import Signal
+from .store import Store
+from .verify import Verification
 
 CHUNK = 2000  # photos a round of queries; bounds memory on stores with millions of photos
 _MAX_VARS = 900  # ids per IN (...) list, under SQLite's smallest variable limit
@@ -111,6 +111,24 @@ def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
         verdict = judge(signals.get(pid, []), ms, [p.url for p in own])
         out.append(PhotoVerdict(pid, sha, cluster, phash, verdict, own))
     return out
+
+
+def stored_matches(store: Store, photo_id: int) -> list[Match]:
+    """The verified relations of one stored photo, in both directions, with the other photos'
+    pages."""
+    rows = store.match_rows(photo_id)
+    shas = store.sha256_of(r["other"] for r in rows)
+    pages = store.pages(r["other"] for r in rows)
+    return [Match(r["other"], shas[r["other"]], r["relation"], r["region"], r["distance"],
+                  Verification(r["inliers"], r["face_inliers"], 0, 1.0, 0.0, 0.0),
+                  r["face_distance"], pages[r["other"]]) for r in rows]
+
+
+def photo_verdict(store: Store, photo_id: int) -> PhotoVerdict | None:
+    """One stored photo's verdict, by the same path as the bulk one."""
+    photos = store.db.execute("SELECT id, sha256, cluster_id, phash FROM photos WHERE id = ?",
+                              [photo_id]).fetchall()
+    return _chunk_verdicts(store, photos)[0] if photos else None
 
 
 def iter_verdicts(store: Store, chunk: int = CHUNK,
