@@ -74,6 +74,8 @@ class LazyGroup(click.Group):
 
     LAZY = {
         "crawl": "crawler.command:crawl",
+        "crawl-writer": "crawler.cluster.command:crawl_writer",
+        "crawl-status": "crawler.cluster.command:crawl_status",
         "serve": "server.command:serve",
         "report": "headcheck.report.command:report",
     }
