@@ -122,8 +122,8 @@ def status(server: redis.Redis, keys: Keys) -> dict:
         "in_flight": sum(server.hlen(keys.inflight(w)) for w in workers),
         "workers": len(alive), "workers_gone": len(workers) - len(alive),
         "fingerprints": server.scard(keys.dupefilter),
-        "results_waiting": int(group.get("lag") or 0),
-        "results_pending": int(group.get("pending") or 0),
+        "results_unstored": server.xlen(keys.results),  # stored ones are deleted
+        "results_in_writer": int(group.get("pending") or 0),  # read, not yet committed
         "redis_memory": int(server.info("memory")["used_memory"]),
         **counters,
     }

@@ -81,6 +81,7 @@ class ResultsPipeline(StorePipeline):
         self.keys = Keys(s["HEADCHECK_CLUSTER_PREFIX"])
         self.server = connection.from_settings(s)
         self.worker = s.get("HEADCHECK_CLUSTER_WORKER") or ""
+        self.max_backlog = s.getint("HEADCHECK_CLUSTER_MAX_BACKLOG", 10_000)
         self._send = self.server.register_script(SEND)
 
     @classmethod
@@ -114,11 +115,24 @@ class ResultsPipeline(StorePipeline):
         result = Result(analysis, Sighting(page_url=item.page_url, image_url=item.image_url,
                                            profile_name=item.profile_name, source="crawl",
                                            seen_at=now_iso()), item.how, self.worker)
+        await self._wait_for_writer()
         sent = self._send(keys=[self.keys.items, self.keys.results, self.keys.stats],
                           args=[headshot_key(item), result.dumps()])
         self.stats.inc_value("headcheck/profiles" if sent else "headcheck/resent_skipped")
         item.sha256 = analysis.sha256
         return item
+
+    async def _wait_for_writer(self) -> None:
+        """Hold results while the writer is far behind: Redis keeps every unstored result in
+        memory (~40 KB each), so the backlog is capped (``HEADCHECK_CLUSTER_MAX_BACKLOG``)."""
+        waited = 0.0
+        while self.max_backlog and self.server.xlen(self.keys.results) >= self.max_backlog:
+            if not waited:
+                logger.info("the writer is %d results behind; waiting", self.max_backlog)
+            await asyncio.sleep(0.5)
+            waited += 0.5
+        if waited:
+            self.stats.inc_value("headcheck/cluster/backlog_wait_ms", int(waited * 1000))
 
     def _drop(self, item: Headshot, kind: str, reason: str) -> DropItem:
         self._count(f"errors/{kind}")

@@ -121,23 +121,19 @@ class Writer:
                     self.stats.photos_known += 1
             done.append(entry_id)
         if done:
-            self.server.xack(self.keys.results, WRITERS, *done)
-            self.server.hincrby(self.keys.stats, "stored", len(done))
-
-    def pending(self) -> int:
-        return int(self.server.xpending(self.keys.results, WRITERS)["pending"])
-
-    def undelivered(self) -> int:
-        groups = self.server.xinfo_groups(self.keys.results)
-        lag = next((g.get("lag") for g in groups if g["name"] in (WRITERS, WRITERS.encode())),
-                   None)
-        return int(lag or 0)
+            # Acknowledged entries are deleted too: a stream keeps them otherwise, ~40 KB each.
+            pipe = self.server.pipeline()
+            pipe.xack(self.keys.results, WRITERS, *done)
+            pipe.xdel(self.keys.results, *done)
+            pipe.hincrby(self.keys.stats, "stored", len(done))
+            pipe.execute()
 
     def crawl_over(self) -> bool:
-        """No worker registered, nothing queued, nothing left in the stream for this writer."""
+        """No worker registered, nothing queued, and no result left unstored (a stored result is
+        deleted from the stream, so its length is what is left)."""
         k = self.keys
         return not (self.server.scard(k.workers) or self.server.zcard(k.queue)
-                    or self.pending() or self.undelivered())
+                    or self.server.xlen(k.results))
 
     def run(self, *, exit_when_idle: bool = False, block_ms: int = 1000) -> WriterStats:
         seeds = sorted(x.decode() for x in self.server.smembers(self.keys.seeds))
