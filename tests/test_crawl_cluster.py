@@ -5,6 +5,7 @@ one host is never hit faster than the cluster's delay, whichever worker sends.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,10 +17,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from click.testing import CliRunner
 
 from crawler.cluster.keys import Keys
 from crawler.site_server import SiteServer
 from headcheck.analyze import Analyzer
+from headcheck.cli import main
 from headcheck.engine import Headcheck
 
 from .crawl_helpers import (
@@ -118,6 +121,27 @@ def test_two_workers_and_a_writer_store_what_one_machine_does(cluster: Cluster,
     assert sum(c.count("pages") for c in crawls) == 24  # the single crawl's page count
     assert sum(c.count("profiles") for c in crawls) == 17
     assert all(c.stats.get("downloader/request_count", 0) > 0 for c in crawls)
+
+    status = CliRunner().invoke(main, ["crawl-status", "--redis", cluster.url, "--json"])
+    assert status.exit_code == 0, status.output
+    s = json.loads(status.output)
+    assert (s["queued"], s["in_flight"], s["workers"], s["results_unstored"]) == (0, 0, 0, 0)
+    assert (s["pages"], s["profiles"], s["stored"], s["errors/page"]) == (24, 17, 17, 1)
+
+
+def test_cluster_commands_fail_plainly(tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(main, ["crawl", "--seed-only", "http://x.test/"])
+    assert r.exit_code == 2 and "--seed-only and --fresh need --redis" in r.output
+    r = runner.invoke(main, ["crawl", "http://x.test/"])
+    assert r.exit_code == 2 and "Missing option '--db'" in r.output
+    for args in (["crawl", "--redis", "redis://127.0.0.1:1/0", "--seed-only", "http://x.test/"],
+                 ["crawl-writer", "--redis", "redis://127.0.0.1:1/0", "--db",
+                  str(tmp_path / "s.db")],
+                 ["crawl-status", "--redis", "redis://127.0.0.1:1/0"]):
+        r = runner.invoke(main, args)
+        assert r.exit_code == 1 and "cannot reach Redis at redis://127.0.0.1:1/0" in r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
 
 
 def wait_for(check, timeout: float = 90) -> None:  # noqa: ANN001

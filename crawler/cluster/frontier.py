@@ -24,6 +24,7 @@ from typing import Any
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.misc import load_object
 from scrapy_redis import connection
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
@@ -143,7 +144,11 @@ class ClusterScheduler(Scheduler):
         return self.keys.inflight(self.worker)
 
     def open(self, spider: Spider) -> None:
-        super().open(spider)
+        # scrapy-redis's open() without its Spider.log call (deprecated in Scrapy 2.19).
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(server=self.server, spider=spider,
+                                                 key=self.queue_key, serializer=self.serializer)
+        self.df = load_object(self.dupefilter_cls).from_spider(spider)
         self.server.sadd(self.keys.workers, self.worker)
         self._heartbeat()
         self._beat.start(self.heartbeat_ttl / 5, now=False)
