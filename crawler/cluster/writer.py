@@ -99,6 +99,9 @@ class Writer:
     # -- writing -------------------------------------------------------------------------------
     def store(self, entries: list[tuple[bytes, dict]]) -> None:
         """Commit each entry, then acknowledge the batch (after every commit)."""
+        self.acknowledge(self.commit(entries))
+
+    def commit(self, entries: list[tuple[bytes, dict]]) -> list[bytes]:
         done: list[bytes] = []
         for entry_id, fields in entries:
             try:
@@ -120,6 +123,9 @@ class Writer:
                 else:
                     self.stats.photos_known += 1
             done.append(entry_id)
+        return done
+
+    def acknowledge(self, done: list[bytes]) -> None:
         if done:
             # Acknowledged entries are deleted too: a stream keeps them otherwise, ~40 KB each.
             pipe = self.server.pipeline()
