@@ -105,7 +105,7 @@ def crawl_writer(url: str, db: str, exit_when_idle: bool, batch: int, consumer: 
                        consumer=consumer, batch=batch)
     click.echo(f"stored {stats.stored} results into {db}: {stats.photos_new} new photos, "
                f"{stats.photos_known} known; {stats.repeated} already stored (redelivered); "
-               f"{stats.bad} unreadable")
+               f"{stats.bad} set aside (unreadable or failed, in {prefix}:results:bad)")
 
 
 def status(server: redis.Redis, keys: Keys) -> dict:

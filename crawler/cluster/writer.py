@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 class WriterStats:
     stored: int = 0  # entries committed to the store
     repeated: int = 0  # entries found already stored (redelivered after a crash)
-    bad: int = 0  # entries that could not be read (moved to the bad-results stream)
+    bad: int = 0  # entries that could not be read or stored (moved to the bad-results stream)
     photos_new: int = 0
     photos_known: int = 0
     labels: Counter[str] = field(default_factory=Counter)
@@ -115,13 +116,24 @@ class Writer:
                 continue
             if already_stored(self.hc, result):
                 self.stats.repeated += 1
-            else:
+                done.append(entry_id)
+                continue
+            try:
                 added = self.hc.add_analysis(result.analysis, result.sighting)
-                self.stats.stored += 1
-                if added.added.new_photo:
-                    self.stats.photos_new += 1
-                else:
-                    self.stats.photos_known += 1
+            except sqlite3.OperationalError:
+                raise  # the store cannot be written (locked, disk full): stop, retry later
+            except Exception as exc:  # noqa: BLE001 - one bad result must not stop the rest
+                logger.exception("result %s not stored; kept in %s", entry_id,
+                                 self.keys.bad_results)
+                self.server.xadd(self.keys.bad_results, {**fields, b"error": str(exc)[:500]})
+                self.stats.bad += 1
+                done.append(entry_id)
+                continue
+            self.stats.stored += 1
+            if added.added.new_photo:
+                self.stats.photos_new += 1
+            else:
+                self.stats.photos_known += 1
             done.append(entry_id)
         return done
 
