@@ -129,6 +129,8 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     profile photo found (JSON-LD Person, OpenGraph profile, h-card, ActivityPub actor, or a
     plain avatar image). Ends with a summary line.
     """
+    from headcheck.cli import open_store_path
+
     urls = read_seeds(seeds, seeds_file)
     if sample and urls:
         raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
@@ -146,6 +148,7 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     settings = crawl_settings(db, files_dir=files_dir, depth=depth, max_pages=max_pages,
                               contact_url=contact_url, image_max_age=image_max_age,
                               workers=workers, log_level=log_level, overrides=extra)
+    open_store_path(db, create=True)
     make_folders(Path(db).resolve().parent, Path(settings["FILES_STORE"]), jobdir)
     if sample:
         from .sample import serve_sample
