@@ -93,7 +93,8 @@ class Headcheck:
             return None
         own = int(row[0])
         # The same readers as the stored verdicts (one path for signals read back).
-        return judge(stored_signals(self.store, own), self.stored_matches(own), self.store.pages([own])[own], page_url)
+        return judge(stored_signals(self.store, own), self.stored_matches(own),
+                     self.store.pages([own])[own], page_url)
 
     def stored_matches(self, photo_id: int) -> list[Match]:
         return stored_matches(self.store, photo_id)

@@ -30,9 +30,9 @@ def serve(db: str, host: str | None, port: int | None) -> None:
     """Serve the lookup HTTP API over the store DB (settings: HEADCHECK_* variables)."""
     import uvicorn
 
-    from .app import create_app
-
     from headcheck.cli import open_store_path
+
+    from .app import create_app
 
     settings = _settings(db, host, port)
     open_store_path(db)  # a typo must not serve an empty store

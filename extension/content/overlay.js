@@ -137,10 +137,11 @@ export class Overlay {
     if (!shown) return null;
     const compact = box.width < COMPACT_BELOW;
     badge.el.classList.toggle("hc-compact", compact);
-    badge.el.classList.remove("hc-tiny");
+    badge.el.classList.remove("hc-tiny", "hc-icon-only");
     // A small avatar's badge stays within the avatar's width (over the card, not past it):
-    // the word gives way to the percentage when both do not fit.
-    if (compact && badge.pill.offsetWidth > box.width + 4) badge.el.classList.add("hc-tiny");
+    // the word gives way to the percentage, then the percentage to the icon alone.
+    if (compact && badge.pill.offsetWidth > box.width) badge.el.classList.add("hc-tiny");
+    if (compact && badge.pill.offsetWidth > box.width) badge.el.classList.add("hc-icon-only");
     const w = badge.pill.offsetWidth;
     const h = badge.pill.offsetHeight;
     const view = this.doc.defaultView;

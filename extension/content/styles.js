@@ -16,7 +16,8 @@ export const CSS = `
 }
 .hc-pill:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
 .hc-compact .hc-pill { font-size: 10.5px; padding: 1px 6px 1px 4px; }
-.hc-tiny .hc-word { display: none; }
+.hc-tiny .hc-word, .hc-icon-only .hc-pct { display: none; }
+.hc-tiny .hc-pill { gap: 2px; padding: 1px 4px 1px 3px; }
 .hc-synthetic .hc-pill { background: #6d28d9; }
 .hc-composited .hc-pill { background: #b45309; }
 .hc-reused .hc-pill { background: #b91c1c; }

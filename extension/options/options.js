@@ -19,7 +19,7 @@ function preview() {
   const { patterns, errors } = parseSites(field("sites").value);
   out.className = errors.length ? "preview error" : "preview";
   out.textContent = errors.length ? errors[0]
-    : patterns.length ? `Runs on: ${patterns.join("  ")}` : "Runs on no site.";
+    : patterns.length ? `Runs on: ${patterns.join(", ")}` : "Runs on no site.";
 }
 
 async function load() {
