@@ -116,7 +116,9 @@ export function describeReason(reason, pageUrl) {
     details, names: names(evidenceData.names, pageUrl),
   };
   // The server's own human sentence (detector registry), when it sends one.
-  const serverHeadline = typeof reason.headline === "string" && reason.headline.trim()
+  // (A headline equal to the detail is an older store's stand-in, not a sentence for people.)
+  const serverHeadline = typeof reason.headline === "string" && reason.headline.trim() &&
+                         reason.headline.trim() !== String(reason.detail ?? "").trim()
     ? sentence(reason.headline).replace(/\.$/, "") : "";
 
   if (reason.signal === "match.same_context") {
@@ -182,7 +184,7 @@ export function describeReason(reason, pageUrl) {
     ...view,
     headline: serverHeadline || known?.headline || detail.replace(/\.$/, "") ||
               `A sign that it is ${reason.kind || "not what it seems"}`,
-    evidence: known?.evidence,
+    evidence: serverHeadline ? undefined : known?.evidence,
   };
 }
 

@@ -88,6 +88,10 @@ test("the server's own headline and evidence are shown, not parsed", () => {
   assert.equal(r.headline, "Content Credentials say an AI tool made this photo");
   assert.equal(r.evidence, "Signed by Adobe Inc. with Firefly.");
   assert.ok(r.details.includes("value: 3"));
+  // An older store's stand-in headline (the detail itself) is not shown as a sentence.
+  const old = describeReason({ kind: "synthetic", signal: "geometry.stylegan_eyes", score: 0.7, matches: [],
+                               headline: "the eyes sit (distance 1.8, threshold 3.6)", detail: "the eyes sit (distance 1.8, threshold 3.6)" });
+  assert.doesNotMatch(old.headline, /threshold/);
 });
 
 test("reuse: the names the photo appeared under, with first-seen dates where given", () => {
