@@ -294,3 +294,35 @@ def _flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     if not as_json:
         click.echo(f"{shown} flagged of {total} photos in {db}")
     store.close()
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--sha256", "sha256s", multiple=True, help="A photo to remove everywhere "
+              "(repeatable).")
+@click.option("--page", "page_url", help="Remove the sightings on this page (and photos seen "
+              "nowhere else).")
+@click.option("--profile", "profile_name", help="Remove the sightings under this profile name "
+              "(and photos seen nowhere else).")
+@click.option("--pixels-older-than", "days", type=click.IntRange(min=0),
+              help="Retention: drop thumbnails, face chips and embeddings of photos not seen for "
+                   "DAYS days (hashes and sightings stay).")
+@click.option("--files-dir", type=click.Path(file_okay=False),
+              help="The crawl's folder of original images (default: DB.files).")
+@click.option("--report", "report_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="A report folder to write again without the forgotten data (repeatable).")
+def forget(db: str, sha256s: tuple[str, ...], page_url: str | None, profile_name: str | None,
+           days: int | None, files_dir: str | None, report_dirs: tuple[str, ...]) -> None:
+    """Remove a person's data from the store DB: photos (pixels, hashes, signals, relations,
+    sightings, feedback), their original image files and report thumbnails."""
+    if not (sha256s or page_url or profile_name or days is not None):
+        raise click.UsageError("say what to forget: --sha256, --page, --profile or "
+                               "--pixels-older-than")
+    open_store_path(db)
+    with store_errors(db):
+        from .forget import forget_everywhere
+
+        said = forget_everywhere(db, [s.lower() for s in sha256s], page_url, profile_name, days,
+                                 Path(files_dir) if files_dir else Path(f"{db}.files"),
+                                 [Path(d) for d in report_dirs])
+    click.echo(said)
