@@ -244,6 +244,9 @@ def test_open_panel_is_never_under_the_next_badges(server_ok: Browser, stack: St
     """LinkedIn's "People also viewed": a column of six small avatars. The top badge's panel
     opens over the five below; every point of it, and its links, must be its own."""
     page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.add_init_script("""window.__shifts = [];
+        new PerformanceObserver((list) => window.__shifts.push(...list.getEntries().map((e) => e.value)))
+          .observe({type: 'layout-shift', buffered: true});""")
     page.goto(stack.pages + "/in/avery-stone/")
     wait_badges(page, 6)
     # Each badge stays within its 48 px avatar (the card is not overflowed).
@@ -255,6 +258,9 @@ def test_open_panel_is_never_under_the_next_badges(server_ok: Browser, stack: St
              return Math.max(a.left - p.left, p.right - a.right);
            })""")
     assert len(overflow) == 6 and max(overflow) <= 1, overflow
+    # Badges never shift the page, not even a little (CLS): each is shown once in place.
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__shifts") == []
     top = page.locator(f'{BADGE}[data-image-url*="reused-ring"]')
     top.locator(".hc-pill").hover()
     panel = top.locator(".hc-panel")

@@ -121,6 +121,13 @@ export class Overlay {
       }
       done.push(s);
       s.el.style.transform = `translate(${Math.round(s.x)}px, ${Math.round(s.y)}px)`;
+      if (s.el.style.visibility === "hidden" && !s.el.dataset.placed) {
+        // Shown only once it has been painted in place: a badge first painted at the layer's
+        // origin and then moved counts as a layout shift (CLS).
+        s.el.dataset.placed = "";
+        const el = s.el;
+        requestAnimationFrame(() => requestAnimationFrame(() => { el.style.visibility = ""; }));
+      }
     }
   }
 
@@ -184,6 +191,7 @@ function covered(img, box) {
  */
 function buildBadge(view, imageUrl) {
   const el = make("div", `hc-badge hc-${view.label}`);
+  el.style.visibility = "hidden"; // until placed (see layout)
   el.dataset.label = view.label;
   el.dataset.imageUrl = imageUrl;
   el.dataset.headcheckBadge = "";
