@@ -26,8 +26,10 @@ def _http_url(value: str) -> str:
 
 HttpUrlText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL),
                         AfterValidator(_http_url)]
-# A person's name as a page shows it; surrounding space dropped, an empty one means none.
-ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
+# A person's name as a page shows it; surrounding space dropped, an empty one means none. No
+# markup or data structure ({ } [ ] < >): never part of a name, and a sign of a malformed field.
+ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME,
+                                               pattern=r"^[^{}\[\]<>]*$")]
 Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN),
                    AfterValidator(str.lower)]
 

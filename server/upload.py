@@ -31,11 +31,14 @@ OPENAPI_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 def _form_field(form: Any, name: str, default: str | None,
                 kind: TypeAdapter = _url) -> str | None:
-    value = form.get(name)
-    if value is None:
+    values = form.getlist(name)
+    if not values:
         return default
+    if len(values) > 1 or not isinstance(values[0], str):
+        raise RequestValidationError([{"loc": ("body", name), "type": "value_error",
+                                       "msg": f"give {name} once, as text"}])
     try:
-        return kind.validate_python(value if isinstance(value, str) else None)
+        return kind.validate_python(values[0])
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", name)} for e in exc.errors()]) from None

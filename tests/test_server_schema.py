@@ -32,6 +32,7 @@ REACHED = {
     "GET /v1/photos/{sha256}": {404},  # random hashes are not in the store
     "POST /v1/lookup": {200, 415, 422},
     "POST /v1/lookup-url": {400},  # refused by the guard, past validation
+    "POST /v1/lookup-hashes": {200, 422},  # random hashes: answered as not known
 }
 
 
