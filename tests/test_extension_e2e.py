@@ -245,7 +245,8 @@ def test_open_panel_is_never_under_the_next_badges(server_ok: Browser, stack: St
     opens over the five below; every point of it, and its links, must be its own."""
     page = server_ok.context.new_page()  # type: ignore[attr-defined]
     page.add_init_script("""window.__shifts = [];
-        new PerformanceObserver((list) => window.__shifts.push(...list.getEntries().map((e) => e.value)))
+        new PerformanceObserver((list) => window.__shifts.push(
+            ...list.getEntries().map((e) => e.value)))
           .observe({type: 'layout-shift', buffered: true});""")
     page.goto(stack.pages + "/in/avery-stone/")
     wait_badges(page, 6)
