@@ -80,6 +80,7 @@ export class Overlay {
       badge.panel.append(buildFeedback(view, answered, this.sendFeedback, onAnswered));
     }
     badge.el.classList.toggle("hc-disputed", answered?.label === "false_positive");
+    badge.el.classList.toggle("hc-disputed-verdict", Boolean(view.disputed));
     this.layer().append(badge.el);
     this.badges.set(img, badge);
     wireHover(badge);
@@ -234,7 +235,8 @@ function buildBadge(view, imageUrl) {
   panel.hidden = true;
   panel.append(make("p", "hc-title", view.label === "none" ? "headcheck: no signal found"
                                                            : `headcheck: ${view.labelText}, ` +
-                                                             `${Math.round(view.confidence * 100)}% confidence`));
+                                                             `${Math.round(view.confidence * 100)}% confidence` +
+                                                             (view.disputed ? " (disputed)" : "")));
   panel.append(make("p", "hc-summary", view.explain));
   if (view.reasons.length) {
     const list = make("ul", "hc-reasons");
@@ -384,7 +386,8 @@ function wireHover(/** @type {Badge} */ badge) {
   const closeSoon = () => {
     clearTimeout(badge.closeTimer);
     // Not while the user types a note in it.
-    badge.closeTimer = setTimeout(() => badge.el.matches(":focus-within") || close(), CLOSE_DELAY_MS);
+    badge.closeTimer = setTimeout(() => badge.panel.querySelector("textarea:focus") || close(),
+                                  CLOSE_DELAY_MS);
   };
   badge.el.addEventListener("pointerenter", open);
   badge.el.addEventListener("pointerleave", closeSoon);

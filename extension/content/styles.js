@@ -65,6 +65,7 @@ a.hc-name { color: #1d4ed8; text-decoration: underline; }
 .hc-note[hidden] { display: none; }
 .hc-note label { display: block; color: #4b5563; }
 .hc-note textarea { display: block; width: 100%; box-sizing: border-box; margin: 2px 0 4px; font: inherit; }
+.hc-disputed-verdict .hc-pill { background: #6b7280; }
 .hc-disputed .hc-pill { outline: 2px dashed #111827; outline-offset: 1px; }
 .hc-foot { margin: 4px 0 0; color: #6b7280; font-size: 11.5px; }
 `;
