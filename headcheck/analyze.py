@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from .detectors.diffusion import diffusion_signals
 from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
 from .features import Features, context_features
@@ -107,6 +108,7 @@ class Analyzer:
         geo = stylegan_signal(face, img.width, img.height)
         if geo:
             signals.append(geo)
+        signals.extend(diffusion_signals(img.image, face))
         return Analysis(
             sha256=img.sha256,
             width=img.width,

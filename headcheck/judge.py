@@ -77,7 +77,10 @@ def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | N
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,
           query_page: str | None = None) -> Verdict:
-    reasons = [Reason(s.kind, s.name, s.detail, s.score) for s in signals if s.kind == SYNTHETIC]
+    # A score-0 signal is information only (e.g. the diffusion probe's "unsure" band): it is
+    # stored and shown with the photo's signals but never makes a label.
+    reasons = [Reason(s.kind, s.name, s.detail, s.score) for s in signals
+               if s.kind == SYNTHETIC and s.score > 0]
     for r in (composite_reason(matches), reuse_reason(matches, own_pages or [], query_page)):
         if r:
             reasons.append(r)

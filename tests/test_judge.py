@@ -63,3 +63,12 @@ def test_reasons_count_their_pages() -> None:
     assert v.reasons[0].page_count == 4
     c = judge([], [m(SAME_CONTEXT, ["https://x/1"]), m(SAME_CONTEXT, ["https://x/1"])])
     assert c.reasons[0].page_count == 1
+
+
+def test_score_zero_signal_is_information_only() -> None:
+    unsure = Signal("diffusion.clip_probe", SYNTHETIC, 0.0, "unsure: probe scores 0.2",
+                    {"band": "unsure", "probability": 0.2})
+    assert judge([unsure], []).label == "none"
+    flag = Signal("diffusion.clip_probe", SYNTHETIC, 0.9, "flagged", {"band": "flag"})
+    v = judge([unsure, flag], [])
+    assert v.label == "synthetic" and [r.score for r in v.reasons] == [0.9]

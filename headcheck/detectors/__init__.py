@@ -1,0 +1,1 @@
+"""Detectors: objects that turn one decoded photo into signals."""
