@@ -64,9 +64,11 @@ def _skipped(row: dict[str, str]) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shard", default="0/1", help="i/n: do every n-th row starting at i")
+    ap.add_argument("--sets", default="", help="comma-separated set names (default: all)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
-    rows = [r for r in read_manifest() if not _skipped(r)]
+    sets = set(filter(None, args.sets.split(",")))
+    rows = [r for r in read_manifest() if not _skipped(r) and (not sets or r["set"] in sets)]
     # A fixed shuffle, so a partial run still covers every set.
     order = np.random.default_rng(0).permutation(len(rows))
     rows = [rows[j] for j in order][i::n]
@@ -95,7 +97,7 @@ def main() -> int:
             recs["scale"].append(f)
         if k % 50 == 0 or k == len(rows) - 1:
             print(f"{k}/{len(rows)} {time.time() - t0:.0f}s", flush=True)
-            np.savez_compressed(OUT / f"emb-{i}of{n}.npz", emb=np.concatenate(embs),
+            np.savez_compressed(OUT / f"emb-{'+'.join(sorted(sets)) or 'all'}-{i}of{n}.npz", emb=np.concatenate(embs),
                                 **{k: np.array(v) for k, v in recs.items()})
     print(f"done {len(rows)} images in {time.time() - t0:.0f}s")
     return 0

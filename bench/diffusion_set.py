@@ -16,8 +16,10 @@ import argparse
 import csv
 import hashlib
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,14 @@ class RepoSet:
     folder: str
     licence: str
     group: str  # how identities are grouped: "prefix3" (first 3 characters), "one", "file"
+    keep: Callable[[str], bool] = lambda path: True
+
+
+def _pixabay_photo(path: str) -> bool:
+    """Pixabay photos only (not the few iStock files beside them), uploaded before mid-2022
+    (ids under 7,000,000: before text-to-image models were public), none tagged AI."""
+    m = re.search(r"-(\d+)_\d+\.jpe?g$", path, re.IGNORECASE)
+    return bool(m) and int(m.group(1)) < 7_000_000 and "ai-generated" not in path
 
 
 REPO_SETS = (
@@ -65,6 +75,14 @@ REPO_SETS = (
     RepoSet("interfaces", "cjdowner/interfaces", "2166b2273fd050699e112e95a251f0519cce58c3",
             "1000 x 1000", "CC0 1.0 (inter-faces README; stock photos listed in CREDITS.md)",
             "file"),
+    RepoSet("pixabay", "Hossein88-eng/gender-classification-doe",
+            "c25b8140b15638387f29ac8abac82d4e12d06929", "data/man", "Pixabay Content License "
+            "(free for commercial use, no attribution; per the repository's data/README.md)",
+            "file", _pixabay_photo),
+    RepoSet("pixabay", "Hossein88-eng/gender-classification-doe",
+            "c25b8140b15638387f29ac8abac82d4e12d06929", "data/woman", "Pixabay Content License "
+            "(free for commercial use, no attribution; per the repository's data/README.md)",
+            "file", _pixabay_photo),
 )
 
 # Shared folders: (set name, folder, label, licence, group column).
@@ -104,7 +122,8 @@ def scan() -> list[dict[str, str]]:
     for rs in REPO_SETS:
         listing = _git(rs.repo, "ls-tree", "--name-only", rs.commit, rs.folder + "/").decode()
         for path in sorted(listing.splitlines()):
-            if not path.lower().endswith(".jpg") or Path(path).name.startswith("._"):
+            if (not path.lower().endswith(".jpg") or Path(path).name.startswith("._")
+                    or not rs.keep(path)):
                 continue
             data = _git(rs.repo, "show", f"{rs.commit}:{path}")
             rows.append({"set": rs.name, "label": "real", "generator": "", "group":
