@@ -72,6 +72,7 @@ def main() -> int:
     # A fixed shuffle, so a partial run still covers every set.
     order = np.random.default_rng(0).permutation(len(rows))
     rows = [rows[j] for j in order][i::n]
+    out = OUT / f"emb-{'+'.join(sorted(sets)) or 'all'}-{i}of{n}.npz"
     models = FaceModels()
     OUT.mkdir(parents=True, exist_ok=True)
     recs: dict[str, list] = {k: [] for k in ("sha256", "variant", "face", "quality", "scale")}
@@ -97,7 +98,7 @@ def main() -> int:
             recs["scale"].append(f)
         if k % 50 == 0 or k == len(rows) - 1:
             print(f"{k}/{len(rows)} {time.time() - t0:.0f}s", flush=True)
-            np.savez_compressed(OUT / f"emb-{'+'.join(sorted(sets)) or 'all'}-{i}of{n}.npz", emb=np.concatenate(embs),
+            np.savez_compressed(out, emb=np.concatenate(embs),
                                 **{k: np.array(v) for k, v in recs.items()})
     print(f"done {len(rows)} images in {time.time() - t0:.0f}s")
     return 0

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -31,10 +31,8 @@ from PIL import Image
 from ..face import Face
 from ..signals import SYNTHETIC, Signal
 from . import clip_encoder
+from .base import DetectorInput
 from .face_crop import model_crop
-
-if TYPE_CHECKING:
-    from .base import DetectorInput
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +102,13 @@ def signals_for(p: float, face: bool) -> list[Signal]:
             "diffusion.clip_probe", SYNTHETIC, round(p, 3),
             f"the face looks AI-generated to a CLIP probe (probability {p:.2f}, flags above "
             f"{pr.flag:.2f}, where ~1% of real photos score)",
-            {**evidence, "band": "flag"})]
+            {**evidence, "band": "flag"},
+            "The face looks AI-generated: it resembles faces made by text-to-image models.")]
     if p >= pr.unsure:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, 0.0,
             f"unsure: the CLIP probe scores the face {p:.2f}, between its unsure "
             f"({pr.unsure:.2f}) and flag ({pr.flag:.2f}) thresholds; the label is unchanged",
-            {**evidence, "band": "unsure"})]
+            {**evidence, "band": "unsure"},
+            "Unsure: the face has some traits of AI-generated faces, not enough to flag it.")]
     return []
