@@ -61,7 +61,9 @@ def load() -> Data:
         sys.exit("no features: run bench/diffusion_embed.py first")
     X = np.concatenate([p["emb"] for p in parts])
     sha = np.concatenate([p["sha256"] for p in parts])
-    keep = np.array([s in rows for s in sha])
+    # The detector only runs where the analyser finds a face: train and measure on those.
+    face = np.concatenate([p["face"] for p in parts])
+    keep = np.array([s in rows for s in sha]) & face
     X, sha = X[keep], sha[keep]
     recs = [rows[s] for s in sha]
     gen = [("stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], ""))

@@ -72,31 +72,32 @@ class DiffusionDetector:
     name = "diffusion.clip_probe"
     kind = SYNTHETIC
     version = "1"
-    needs = frozenset({"pixels"})  # uses the face when there is one, else the centre square
+    # Trained on face squares only: without a face the crop would be out of distribution.
+    needs = frozenset({"pixels", "face"})
 
     def detect(self, inp: DetectorInput) -> list[Signal]:
         return diffusion_signals(inp.image.image, inp.face)
 
 
 def diffusion_signals(image: Image.Image, face: Face | None) -> list[Signal]:
-    """The detector on a decoded photo and the face the analyser found (or None)."""
-    if min(image.width, image.height) < MIN_SIDE:
+    """The detector on a decoded photo and the face the analyser found (none without one)."""
+    if face is None or min(image.width, image.height) < MIN_SIDE:
         return []
-    box = face.box if face is not None else None
+    box = face.box
     try:
         p = score_image(image, box)
     except clip_encoder.EncoderUnavailable as exc:
         log.warning("diffusion detector skipped: %s", exc)
         return []
-    return signals_for(p, face=box is not None)
+    return signals_for(p)
 
 
-def signals_for(p: float, face: bool) -> list[Signal]:
+def signals_for(p: float) -> list[Signal]:
     """The signal for probability ``p``: flagging, unsure (score 0) or none."""
     pr = probe()
     evidence = {"probability": round(p, 4), "flag_threshold": pr.flag,
                 "unsure_threshold": pr.unsure, "model": clip_encoder.MODEL_NAME,
-                "probe_version": pr.version, "crop": "face" if face else "centre"}
+                "probe_version": pr.version}
     if p >= pr.flag:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, round(p, 3),
