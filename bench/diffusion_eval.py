@@ -109,7 +109,29 @@ def logo(d: Data) -> None:
         print("| " + " | ".join(row) + " |")
 
 
-def cost(n: int = 40) -> None:
+def stylegan_combined(d: Data, oof: np.ndarray) -> None:
+    """StyleGAN recall of the eye-geometry detector, the probe, and either (as shipped)."""
+    from headcheck.face import FaceModels
+    from headcheck.geometry import stylegan_signal
+
+    flag = json.loads(PROBE_OUT.read_text())["thresholds"]["flag"]
+    models = FaceModels()
+    by_path = {r["path"]: r for r in read_manifest() if r["set"] == "stylegan2"}
+    # Odd-numbered faces only: the geometry reference was fitted on the even-numbered ones.
+    odd = np.array([p.endswith(("1.jpg", "3.jpg", "5.jpg", "7.jpg", "9.jpg")) for p in d.path])
+    m = (d.set == "stylegan2") & (d.variant == 0) & odd
+    geo = probe = both = 0
+    for path, score in zip(d.path[m], oof[m], strict=True):
+        img = Image.open(local_path(by_path[path])).convert("RGB")
+        face = models.find_face(np.asarray(img))
+        g = stylegan_signal(face, img.width, img.height) is not None
+        geo, probe, both = geo + g, probe + (score >= flag), both + (g or score >= flag)
+    n = int(m.sum())
+    print(f"\nStyleGAN ({n} held-out faces, as is): eye geometry {geo / n:.3f}, diffusion probe "
+          f"(out-of-fold) {probe / n:.3f}, either {both / n:.3f}.")
+
+
+def cost(n: int = 20) -> None:
     """Per-image time of the detector (crop, CLIP, probe) against Pillow decode-only."""
     from headcheck.detectors.diffusion import score_image
     from headcheck.face import FaceModels
@@ -140,6 +162,7 @@ def main() -> int:
     oof = oof_scores(d)
     shipped(d, oof)
     logo(d)
+    stylegan_combined(d, oof)
     if "--no-cost" not in sys.argv:
         cost()
     return 0

@@ -32,6 +32,11 @@ PROBE_OUT = ROOT / "headcheck" / "data" / "diffusion_probe.json"
 FOLDS = 5
 C = 0.05  # L2 strength on standardised features, chosen by grouped CV (see docs/benchmarks.md)
 FLAG_FPR = 0.005  # flag where 0.5% of half A's real photos score: a margin under the 1% budget
+# ...but never below this: the 0.5% point (0.967 in the shipped run) still flagged a real photo of
+# the bundled sample (a 200 px copy of a Flickr portrait scored 0.975). A false "synthetic" on a
+# real person is the worst failure, so the flag keeps this margin; it costs ~9 points of recall
+# (docs/benchmarks.md).
+FLAG_FLOOR = 0.98
 UNSURE_FPR = 0.05
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 
@@ -131,7 +136,7 @@ def main() -> int:
     d = load()
     oof = oof_scores(d)
     a = half_a(d) & (d.y == 0)
-    flag = threshold_at(oof[a], FLAG_FPR)
+    flag = max(threshold_at(oof[a], FLAG_FPR), FLAG_FLOOR)
     unsure = threshold_at(oof[a], UNSURE_FPR)
     w, b = fit(d)
     counts = {k: int(v) for k, v in zip(*np.unique(d.set[d.variant == 0], return_counts=True),
@@ -145,8 +150,8 @@ def main() -> int:
                        "manifest": "data/diffusion/manifest.csv"},
         "thresholds": {"flag": round(flag, 4), "unsure": round(unsure, 4),
                        "chosen_on": f"out-of-fold scores of {int(a.sum())} real images "
-                                    f"(half A), flag at {FLAG_FPR:.1%} and unsure at "
-                                    f"{UNSURE_FPR:.0%} of them"},
+                                    f"(half A): flag at {FLAG_FPR:.1%} of them but at least "
+                                    f"{FLAG_FLOOR}, unsure at {UNSURE_FPR:.0%}"},
         "bias": round(b, 6),
         "weights": [round(float(x), 6) for x in w],
     }
