@@ -4,14 +4,15 @@ The probe (512 weights and a bias) is trained by ``bench/diffusion_train.py`` on
 in ``data/diffusion/manifest.csv`` and shipped as ``headcheck/data/diffusion_probe.json`` with its
 two thresholds, both chosen on real photos the probe never saw:
 
-- ``flag``: at most ~1% of real photos (and their re-encodings) score above it. Only then does the
+- ``flag``: at most 0.5% of real photos (and their re-encodings) score above it. Only then does the
   detector emit a ``synthetic`` signal whose score is the probe's probability.
 - ``unsure``: between ``unsure`` and ``flag`` the detector emits a score-0 signal with
   ``evidence.band == "unsure"``: a reason a person can read, which never changes the label
   (the judge ignores score-0 signals).
 
-What it can see: faces made by text-to-image models like the ones it was trained on (FLUX.1,
-SDXL) and StyleGAN. What it cannot: other generators it was not trained on may pass, heavy
+What it can see: about half of the faces made by the text-to-image models it was trained on
+(FLUX.1, SDXL) and of one it was not (docs/benchmarks.md); few StyleGAN faces (the eye-geometry
+detector covers those). What it cannot: other generators it was not trained on may pass, heavy
 edits, and photos of real people that were retouched by AI. "No signal" is never proof of a real
 photo, and the synthetic counts it yields are a lower bound.
 """
@@ -101,15 +102,15 @@ def signals_for(p: float) -> list[Signal]:
     if p >= pr.flag:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, round(p, 3),
-            f"the face looks AI-generated to a CLIP probe (probability {p:.2f}, flags above "
-            f"{pr.flag:.2f}, where ~1% of real photos score)",
+            f"the face looks AI-generated to a CLIP probe (probability {p:.3f}; it flags from "
+            f"{pr.flag:.3f}, which under 0.5% of the real photos it was checked on reach)",
             {**evidence, "band": "flag"},
             "The face looks AI-generated: it resembles faces made by text-to-image models.")]
     if p >= pr.unsure:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, 0.0,
-            f"unsure: the CLIP probe scores the face {p:.2f}, between its unsure "
-            f"({pr.unsure:.2f}) and flag ({pr.flag:.2f}) thresholds; the label is unchanged",
+            f"unsure: the CLIP probe scores the face {p:.3f}, between its unsure "
+            f"({pr.unsure:.3f}) and flag ({pr.flag:.3f}) thresholds; the label is unchanged",
             {**evidence, "band": "unsure"},
             "Unsure: the face has some traits of AI-generated faces, not enough to flag it.")]
     return []
