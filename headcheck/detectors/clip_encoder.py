@@ -77,6 +77,11 @@ def _session():
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
+def load() -> None:
+    """Build the session now (it is otherwise built on the first ``embed``)."""
+    _session()
+
+
 def pixels(crops: list[Image.Image]) -> np.ndarray:
     """Model input (N, 3, 224, 224) float32 from RGB crops of the model's side."""
     arr = np.stack([np.asarray(c.convert("RGB"), dtype=np.float32) / 255.0 for c in crops])

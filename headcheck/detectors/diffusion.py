@@ -79,6 +79,14 @@ class DiffusionDetector:
     def detect(self, inp: DetectorInput) -> list[Signal]:
         return diffusion_signals(inp.image.image, inp.face)
 
+    def warm(self) -> None:
+        """Load the encoder and the probe now (otherwise: on the first face)."""
+        try:
+            clip_encoder.load()
+            probe()
+        except clip_encoder.EncoderUnavailable as exc:
+            log.warning("diffusion detector unavailable: %s", exc)
+
 
 def diffusion_signals(image: Image.Image, face: Face | None) -> list[Signal]:
     """The detector on a decoded photo and the face the analyser found (none without one)."""
