@@ -120,3 +120,12 @@ def test_face_square_stays_inside_the_image() -> None:
     assert face_square(400, 300, (10, 10, 0, 0)) == (50, 0, 300, 300)
     crop = model_crop(Image.new("L", (50, 900)), (0, 850, 40, 60))
     assert crop.size == (MODEL_SIDE, MODEL_SIDE) and crop.mode == "RGB"
+
+
+def test_registered_unless_an_operator_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from headcheck.detectors.registry import DISABLE_ENV, registered
+
+    assert "diffusion.clip_probe" in [d.name for d in registered(strict=True)]
+    monkeypatch.setenv(DISABLE_ENV, " diffusion.clip_probe ,nonexistent")
+    names = [d.name for d in registered(strict=True)]
+    assert "diffusion.clip_probe" not in names and {"provenance", "geometry.stylegan"} <= set(names)
