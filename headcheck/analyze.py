@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from .dense import dense_patch
 from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
 from .features import Features, context_features
@@ -18,7 +19,7 @@ from .provenance import provenance_signals
 from .regions import Frame
 from .signals import Signal
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: dense patches for verification
 HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
 
 
@@ -37,6 +38,8 @@ class Analysis:
     # Keypoints of the mirror image: only the query side of a lookup needs them.
     mirror_features: Features | None = field(default=None, repr=False)
     thumb: bytes | None = field(default=None, repr=False)  # small JPEG, when asked for
+    # Grey context window for dense verification (headcheck.dense), serialised.
+    dense: bytes | None = field(default=None, repr=False)
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -121,4 +124,5 @@ class Analyzer:
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,
+            dense=dense_patch(rgb, frame).to_bytes(),
         )

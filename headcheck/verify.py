@@ -32,6 +32,9 @@ class Verification:
     angle: float
     shift: float
     margin_inliers: int = 0  # hairline, ears and jaw: kept from the template by most pastes
+    # The fitted map from the first photo's frame to the second's (2x3, frame units), for the
+    # dense comparison; None when no transform was found.
+    matrix: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -70,7 +73,8 @@ def verify(a: Features, b: Features, frame_bound: bool = True) -> Verification:
     zone = a.kp["face"][ia]
     return Verification(int((ok & (zone == ZONE_CONTEXT)).sum()),
                         int((ok & (zone == ZONE_FACE_CORE)).sum()), len(pairs),
-                        scale, angle, shift, int((ok & (zone == ZONE_FACE_MARGIN)).sum()))
+                        scale, angle, shift, int((ok & (zone == ZONE_FACE_MARGIN)).sum()),
+                        tuple(float(x) for x in m.ravel()))
 
 
 def _mutual_ratio_matches(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
