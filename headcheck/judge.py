@@ -12,10 +12,9 @@ from typing import Any
 from .confidence import CONFIDENCE, Confidence
 from .identity import Seen, identities, name_tokens, site_of, unique_pages
 from .match import SAME_CONTEXT, SAME_PHOTO, Match
-from .signals import COMPOSITED, REUSED, SYNTHETIC, Signal
+from .signals import COMPOSITED, KINDS, REUSED, Signal
 
-LABELS = (SYNTHETIC, COMPOSITED, REUSED, "none")
-_PRIORITY = {SYNTHETIC: 0, COMPOSITED: 1, REUSED: 2}
+LABELS = (*KINDS, "none")
 MAX_LISTED = 20  # matches listed per reason; the detail gives the full count
 MANY_SITES = 4  # without names, one photo on this many unrelated sites is still a reuse tell
 
@@ -127,7 +126,9 @@ def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | No
           query_page: str | None = None, own_seen: list[Seen] | None = None,
           query_name: str | None = None, conf: Confidence = CONFIDENCE) -> Verdict:
     """``own_seen`` (sightings with names) supersedes ``own_pages`` (pages only)."""
-    reasons = [Reason(s.kind, s.name, s.detail, s.score) for s in signals if s.kind == SYNTHETIC]
+    # Any detector's signal of a verdict kind; a score-0 signal is information, not a reason.
+    reasons = [Reason(s.kind, s.name, s.detail, s.score, headline=s.headline or s.detail,
+                      evidence=s.evidence) for s in signals if s.kind in KINDS and s.score > 0]
     own = own_seen if own_seen is not None else [Seen(p) for p in own_pages or []]
     query = Seen(query_page, query_name) if query_page else None
     for r in (composite_reason(matches, conf), reuse_reason(matches, own, query, conf)):
@@ -136,6 +137,6 @@ def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | No
     flagging = [r for r in reasons if r.score > 0]
     if not flagging:
         return Verdict("none", 0.0, reasons)
-    reasons.sort(key=lambda r: (-r.score, _PRIORITY[r.kind]))
+    reasons.sort(key=lambda r: (-r.score, KINDS.index(r.kind)))
     top = reasons[0]
     return Verdict(top.kind, top.score, reasons)

@@ -60,6 +60,11 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
+    # A plain-language sentence per signal, for people (older rows fall back to detail).
+    db["signals"].add_column("headline", str)
+
+
+def _v5(db: sqlite_utils.Database) -> None:
     # The grey context window (headcheck.dense) that verifies shared pixels; NULL for photos
     # analysed before it existed, which then support no relation until re-analysed.
     db["photos"].add_column("dense", bytes)
@@ -67,7 +72,7 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["matches"].add_column("dense", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
