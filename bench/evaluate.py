@@ -34,6 +34,7 @@ from truth import load_manifest, split_of, truth  # noqa: E402
 from headcheck import match as M  # noqa: E402
 from headcheck.analyze import ANALYSIS_VERSION, Analysis, Analyzer  # noqa: E402
 from headcheck.confidence import wilson_lower  # noqa: E402
+from headcheck.dense import _VERSION as DENSE_VERSION  # noqa: E402
 from headcheck.dense import DenseScore  # noqa: E402
 from headcheck.index import RegionIndex  # noqa: E402
 from headcheck.store import Sighting, Store  # noqa: E402
@@ -59,7 +60,7 @@ class Pair:
 def analyse_cached(analyzer: Analyzer, data: bytes) -> Analysis:
     """The analysis of ``data``, from the cache when this analysis version made it before."""
     key = hashlib.sha256(data).hexdigest()
-    path = CACHE / f"v{ANALYSIS_VERSION}" / key[:2] / f"{key}.pkl"
+    path = CACHE / f"v{ANALYSIS_VERSION}.{DENSE_VERSION}" / key[:2] / f"{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
     a = analyzer.analyze_bytes(data, lookup=True)
@@ -89,9 +90,29 @@ class Lab:
             pid = self.store.add(a, Sighting(f"https://corpus.example/{r['file']}")).photo_id
             self.ids[r["file"]] = pid
         self.by_id = {v: k for k, v in self.ids.items()}
+        self._load_embeddings()
         self.index = RegionIndex.from_store(self.store)
         self.analysis_seconds = time.perf_counter() - t
         self.matcher = M.Matcher(self.analyzer, self.store, self.index)
+
+    def _emb_path(self, sha: str) -> Path:
+        return CACHE / "embeddings" / f"{sha}.npy"
+
+    def _load_embeddings(self) -> None:
+        """Identity embeddings measured by an earlier run (they depend only on the face chip)."""
+        for f, pid in self.ids.items():
+            path = self._emb_path(self.analyses[f].sha256)
+            if path.exists():
+                self.store.db.execute("UPDATE photos SET embedding = ? WHERE id = ?",
+                                      [np.load(path).astype(np.float32).tobytes(), pid])
+
+    def save_embeddings(self) -> None:
+        (CACHE / "embeddings").mkdir(parents=True, exist_ok=True)
+        for sha, emb in self.store.db.execute(
+                "SELECT sha256, embedding FROM photos WHERE embedding IS NOT NULL"):
+            path = self._emb_path(sha)
+            if not path.exists():
+                np.save(path, np.frombuffer(emb, dtype=np.float32))
 
     def split(self, f: str) -> str:
         return split_of(self.rows[f])
@@ -104,7 +125,7 @@ class Lab:
             has_face = a.face is not None
             ev = self.matcher.examine(a, lambda v, d, hf=has_face: hf and (
                 v.inliers + v.face_inliers >= M.THRESHOLDS.min_keypoints
-                and d.context_agree >= 4))
+                and d.context_corr >= 0.5))
             ncands.append(len(ev))
             for e in ev:
                 g = self.by_id[e.photo_id]
@@ -114,8 +135,9 @@ class Lab:
         return pairs, ncands
 
 
-def decided(p: Pair, lab: Lab, th: M.Thresholds = M.THRESHOLDS) -> str | None:
-    return M.decide(p.v, p.dense, p.face_dist, lab.analyses[p.a].face is not None, th)
+def decided(p: Pair, lab: Lab, th: M.Thresholds | None = None) -> str | None:
+    return M.decide(p.v, p.dense, p.face_dist, lab.analyses[p.a].face is not None,
+                    th or M.THRESHOLDS)
 
 
 def pct(x: float) -> str:
@@ -130,7 +152,8 @@ def upper_rate(false: int, n: int) -> float:
 
 
 def evaluate_matching(lab: Lab, pairs: list[Pair], split: str | None = None,
-                      th: M.Thresholds = M.THRESHOLDS) -> dict:
+                      th: M.Thresholds | None = None) -> dict:
+    th = th or M.THRESHOLDS
     rows = lab.rows
     files = [f for f in lab.analyses if split is None or lab.split(f) == split]
     fileset = set(files)
@@ -195,25 +218,53 @@ def evaluate_matching(lab: Lab, pairs: list[Pair], split: str | None = None,
 
 
 SWEEP = {
-    "context_agree": (6, 8, 10, 12, 16, 20),
-    "context_share": (0.3, 0.4, 0.5, 0.6),
+    "context_corr": (0.80, 0.84, 0.86, 0.88, 0.90, 0.92),
+    "core_corr": (0.85, 0.90, 0.93, 0.95),
 }
 
 
 def sweep(lab: Lab, pairs: list[Pair], split: str = "tune") -> list[dict]:
     """Recall and false pairs on one half as the dense thresholds vary (same pairs)."""
     out = []
-    for agree in SWEEP["context_agree"]:
-        for share in SWEEP["context_share"]:
-            th = replace(M.THRESHOLDS, context_agree=agree, context_share=share)
+    for ctx in SWEEP["context_corr"]:
+        for core in SWEEP["core_corr"]:
+            th = replace(M.THRESHOLDS, context_corr=ctx, core_corr=core)
             r = evaluate_matching(lab, pairs, split, th)
-            out.append({"context_agree": agree, "context_share": share,
+            out.append({"context_corr": ctx, "core_corr": core,
                         "composite_recall": r["composite"]["recall"],
                         "studio_recall": r["composite"]["studio"]["recall"],
                         "composite_false_pairs": r["composite"]["false_pairs"],
                         "reuse_recall": r["reuse"]["recall"],
                         "reuse_false_pairs": r["reuse"]["false_pairs"]})
     return out
+
+
+BANDS = (0, 94, 97)  # composite evidence bands: context correlation of the pair, hundredths
+
+
+def confidence_table(lab: Lab, pairs: list[Pair], split: str = "test") -> dict:
+    """Measured precision (and its 95% Wilson lower bound) of each claim kind, by evidence band,
+    on one half: what headcheck/confidence.py's figures are read from."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # band -> [true, claimed]
+    seen: set[tuple[str, str, str]] = set()
+    for p in pairs:
+        if p.split != split:
+            continue
+        d = decided(p, lab)
+        key = (*sorted((p.a, p.b)), str(d))
+        if not d or key in seen or p.truth == "ambiguous":
+            continue
+        seen.add(key)
+        if d == M.SAME_CONTEXT:
+            band = max(b for b in BANDS if round(100 * p.dense.context_corr) >= b)
+            name = f"composite>={band}"
+            ok = p.truth == "same_context"
+        else:
+            name, ok = "same_photo", p.truth == "same_photo"
+        tally[name][0] += ok
+        tally[name][1] += 1
+    return {k: {"true": t, "claimed": n, "precision": t / n, "lower_95": wilson_lower(t, n)}
+            for k, (t, n) in sorted(tally.items())}
 
 
 def distributions(pairs: list[Pair]) -> dict:
@@ -224,9 +275,10 @@ def distributions(pairs: list[Pair]) -> dict:
         if p.v.inliers + p.v.face_inliers < M.THRESHOLDS.min_keypoints:
             continue
         b = by[p.truth]
-        b["context_agree"].append(p.dense.context_agree)
-        b["context_share"].append(p.dense.context_share)
-        b["core_share"].append(p.dense.core_share)
+        b["context_corr"].append(p.dense.context_corr)
+        b["context_area"].append(p.dense.context_area)
+        b["core_corr"].append(p.dense.core_corr)
+        b["margin_corr"].append(p.dense.margin_corr)
 
     def q(v: list[float]) -> dict:
         a = np.asarray(v, float)
@@ -276,6 +328,7 @@ def main() -> int:
     t0 = time.perf_counter()
     lab = Lab(corpus, load_manifest(corpus))
     pairs, ncands = lab.lookup_pairs()
+    lab.save_embeddings()
     res: dict = {"seed": args.seed, "thresholds": asdict(M.THRESHOLDS),
                  "analysis_seconds": lab.analysis_seconds}
     for split in ("tune", "test"):
@@ -287,12 +340,17 @@ def main() -> int:
     res["distributions"] = distributions(pairs)
     res["sweep_tune"] = sweep(lab, pairs, "tune")
     res["truth_of_verified"] = dict(Counter(p.truth for p in pairs))
+    res["confidence_test"] = confidence_table(lab, pairs, "test")
+    print("\nmeasured precision by evidence (test half):")
+    for k, v in res["confidence_test"].items():
+        print(f"  {k:<16} {v['true']}/{v['claimed']} precision {pct(v['precision'])}, "
+              f"95% lower bound {v['lower_95']:.3f}")
     print("\ndense agreement by truth (pairs past the keypoint gate):")
     for t, d in res["distributions"].items():
         print(f"  {t:<13} " + "; ".join(
             f"{k} n={v['n']} min {v['min']:.2f} p01 {v['p01']:.2f} p50 {v['p50']:.2f} "
             f"p99 {v['p99']:.2f} max {v['max']:.2f}" for k, v in d.items()))
-    print("\nsweep on the tuning half (context_agree, context_share):")
+    print("\nsweep on the tuning half (context_corr, core_corr):")
     for row in res["sweep_tune"]:
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                for k, v in row.items()))

@@ -35,8 +35,8 @@ def _banded(bands: tuple[tuple[int, float], ...], strength: int) -> float:
 class Confidence:
     """Measured precision lower bounds by evidence band: (floor of the band, confidence)."""
 
-    # Composite claims by agreeing textured context blocks of the best sibling.
-    composite_blocks: tuple[tuple[int, float], ...] = ((0, 0.9),)
+    # Composite claims by the context correlation of the best sibling (in hundredths).
+    composite_bands: tuple[tuple[int, float], ...] = ((0, 0.9),)
     # A second verified sibling is independent evidence of the same template.
     composite_siblings_bonus: float = 0.0
     # Reuse by identities: the same-photo precision (pixels) for named identities.
@@ -44,8 +44,8 @@ class Confidence:
     unnamed_factor: float = 0.6  # no names: same photo, identity unknown
     cap: float = 0.99
 
-    def composite(self, best_agree: int, siblings: int) -> float:
-        base = _banded(self.composite_blocks, best_agree)
+    def composite(self, best_corr: float, siblings: int) -> float:
+        base = _banded(self.composite_bands, round(100 * best_corr))
         bonus = self.composite_siblings_bonus * min(3, max(0, siblings - 1))
         return round(min(self.cap, base + bonus), 3)
 

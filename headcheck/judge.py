@@ -57,23 +57,22 @@ def composite_reason(matches: list[Match], conf: Confidence = CONFIDENCE) -> Rea
     if not sib:
         return None
     pages = {p for m in sib for p in m.pages}
-    best = max(sib, key=lambda m: m.dense.context_agree)
-    score = conf.composite(best.dense.context_agree, len(sib))
+    best = max(sib, key=lambda m: m.dense.context_corr)
+    score = conf.composite(best.dense.context_corr, len(sib))
     names = sorted({s.name for m in sib for s in m.seen if s.name})
     shown = f" (shown as {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if names \
         else ""
     detail = (f"the same body and backdrop pixels as {_plural(len(sib), 'other photo')} under a "
               f"different face{shown}, seen on {_plural(len(pages), 'page')}; "
-              f"{best.dense.context_agree} of {best.dense.context_blocks} textured areas around "
-              "the face match")
+              f"the fine detail around the face correlates at {best.dense.context_corr:.2f}")
     return Reason(COMPOSITED, "match.same_context", detail, score,
-                  [m.to_dict() for m in sorted(sib, key=lambda m: -m.dense.context_agree)
+                  [m.to_dict() for m in sorted(sib, key=lambda m: -m.dense.context_corr)
                    [:MAX_LISTED]], len(pages),
                   headline=f"Same body and backdrop as {_plural(len(sib), 'other photo')} "
                            "with a different face",
                   evidence={"photos": len(sib), "pages": len(pages), "names": names,
-                            "context_agree": best.dense.context_agree,
-                            "context_blocks": best.dense.context_blocks})
+                            "context_corr": round(best.dense.context_corr, 3),
+                            "context_area": best.dense.context_area})
 
 
 def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,

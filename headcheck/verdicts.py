@@ -121,7 +121,7 @@ def _match(other: int, sha: str, row: list, seen: list[Seen]) -> Match:
 
 
 def _dense(text: str | None) -> DenseScore:
-    return DenseScore(**json.loads(text)) if text else NO_SCORE
+    return DenseScore.from_dict(json.loads(text)) if text else NO_SCORE
 
 
 def _seen(store: Store, ids: Iterable[int]) -> dict[int, list[Seen]]:

@@ -10,11 +10,11 @@ from headcheck.signals import COMPOSITED, SYNTHETIC, Signal
 from headcheck.verify import Verification
 
 
-def m(relation: str, pages: list[str], agree: int = 40, sha: str = "b" * 64,
+def m(relation: str, pages: list[str], corr: float = 0.95, sha: str = "b" * 64,
       names: list[str | None] | None = None) -> Match:
     seen = [Seen(p, n) for p, n in zip(pages, names or [None] * len(pages), strict=True)]
     return Match(2, sha, relation, "context", 6, Verification(30, 0, 80, 1, 0, 0), 0.8,
-                 pages, dense=DenseScore(60, agree, 20, 1), seen=seen)
+                 pages, dense=DenseScore(corr, 900, 0.2, 300), seen=seen)
 
 
 def test_no_evidence_is_none_never_authentic() -> None:
@@ -33,12 +33,12 @@ def test_declared_generator_is_synthetic_with_its_evidence() -> None:
 
 def test_shared_context_under_another_face_is_composited() -> None:
     v = judge([], [m(SAME_CONTEXT, ["https://a/1"], names=["Ann Lee"]),
-                   m(SAME_CONTEXT, ["https://b/2"], 55, names=["Bo Chen"])])
+                   m(SAME_CONTEXT, ["https://b/2"], 0.99, names=["Bo Chen"])])
     assert v.label == "composited"
     r = v.reasons[0]
     assert r.kind == "composited" and len(r.matches) == 2
     assert "2 other photos" in r.detail and "2 pages" in r.detail
-    assert r.matches[0]["dense"]["context_agree"] == 55  # strongest evidence first
+    assert r.matches[0]["dense"]["context_corr"] == 0.99  # strongest evidence first
     assert r.evidence["names"] == ["Ann Lee", "Bo Chen"] and r.headline
     assert 0.5 < v.confidence < 1
 
@@ -81,7 +81,7 @@ def test_without_names_pages_decide_and_the_reason_says_so() -> None:
 
 def test_stronger_reason_leads_and_all_reasons_are_kept() -> None:
     s = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.3, "eyes", {})
-    both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 100)])
+    both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 0.99)])
     assert both.label == "composited"  # the stronger reason leads
     assert [r.kind for r in both.reasons] == ["composited", "synthetic"]
 
@@ -119,9 +119,11 @@ def test_equal_scores_rank_by_kind_and_headlines_fall_back_to_detail() -> None:
 
 
 def test_match_reasons_carry_headline_and_counts() -> None:
-    c = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 90)])
-    assert c.reasons[0].evidence == {"photos": 2, "pages": 2, "max_inliers": 90}
+    c = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 0.99)])
+    ev = c.reasons[0].evidence
+    assert (ev["photos"], ev["pages"], ev["context_corr"]) == (2, 2, 0.99)
     assert "2 other photos" in c.reasons[0].headline
     r = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
-    assert r.reasons[0].evidence == {"pages": 2, "copies": 1}
-    assert r.reasons[0].headline == "This same photo appears on 2 different pages."
+    ev = r.reasons[0].evidence
+    assert (ev["page_count"], ev["identities"], ev["names"]) == (2, 0, [])
+    assert "2 pages" in r.reasons[0].headline
