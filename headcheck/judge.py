@@ -7,12 +7,15 @@ photo is authentic.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .confidence import CONFIDENCE, Confidence
 from .identity import Seen, identities, name_tokens, site_of, unique_pages
-from .match import SAME_CONTEXT, SAME_PHOTO, Match
+from .relations import SAME_CONTEXT, SAME_PHOTO
 from .signals import COMPOSITED, KINDS, REUSED, Signal
+
+if TYPE_CHECKING:  # the judge reads matches but must not load what finds them (models, index)
+    from .match import Match
 
 LABELS = (*KINDS, "none")
 MAX_LISTED = 20  # matches listed per reason; the detail gives the full count

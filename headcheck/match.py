@@ -18,6 +18,7 @@ from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
 from .features import Features
 from .identity import Seen, unique_pages
 from .index import RegionIndex
+from .relations import SAME_CONTEXT, SAME_PHOTO
 from .store import Store
 from .verify import Verification, verify
 
@@ -51,8 +52,6 @@ class Thresholds:
 
 THRESHOLDS = Thresholds()
 
-SAME_PHOTO = "same_photo"
-SAME_CONTEXT = "same_context"
 
 
 @dataclass

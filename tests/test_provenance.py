@@ -252,7 +252,9 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
 def test_hostile_xmp_is_harmless(hostile: bytes) -> None:
     start = time.perf_counter()
     assert provenance_signals(fake(xmp=hostile)) == []
-    assert time.perf_counter() - start < 2.0
+    # A guard against runaway parsing (entity expansion takes minutes), not a benchmark: the
+    # bound is loose so a loaded machine cannot fail it.
+    assert time.perf_counter() - start < 15.0
 
 
 # --- generator names ------------------------------------------------------------------------------
@@ -387,6 +389,6 @@ def test_one_megabyte_text_chunk_is_harmless() -> None:
     assert len(img.text["Comment"]) == 1_048_576
     start = time.perf_counter()
     found = provenance_signals(img)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 15.0  # runaway-parsing guard, as above
     assert [s.name for s in found] == ["metadata.generator_name"]
     assert len(found[0].evidence["value"]) <= 300
