@@ -34,7 +34,9 @@ bench: setup
 	$(BIN)/python bench/throughput.py
 
 evaluate: setup
-	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/evaluate.py --seed 7
+	$(BIN)/python bench/evaluate.py --seed 8 --skip-scale
+	$(BIN)/python bench/portraits_eval.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).files data/report

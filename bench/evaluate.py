@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import pickle
 import sys
 import time
@@ -117,15 +118,39 @@ class Lab:
     def split(self, f: str) -> str:
         return split_of(self.rows[f])
 
-    def lookup_pairs(self) -> tuple[list[Pair], list[int]]:
+    def lookup_pairs(self, jobs: int = 1) -> tuple[list[Pair], list[int]]:
         """Every candidate the shipped matcher verifies, with identity measured wherever any
-        swept threshold could ask for it."""
+        swept threshold could ask for it; ``jobs`` forked workers share the built store."""
+        files = list(self.analyses)
+        if jobs <= 1:
+            return self._lookups(files)
+        global _FORKED_LAB
+        _FORKED_LAB = self  # the workers inherit it by fork: nothing is pickled but file names
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs) as pool:
+            parts = pool.map(_lookups_part, [files[i::jobs] for i in range(jobs)])
         pairs, ncands = [], []
-        for f, a in self.analyses.items():
+        for ps, nc, embs in parts:
+            pairs += ps
+            ncands += nc
+            for sha, emb in embs.items():  # keep the workers' embeddings for the next run
+                path = self._emb_path(sha)
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(path, emb)
+        return pairs, ncands
+
+    def _lookups(self, files: list[str]) -> tuple[list[Pair], list[int]]:
+        pairs, ncands = [], []
+        loosest = replace(M.THRESHOLDS, context_corr=min(SWEEP["context_corr"]),
+                          core_corr=max(SWEEP["core_corr"]))
+        for n, f in enumerate(files, 1):
+            a = self.analyses[f]
             has_face = a.face is not None
-            ev = self.matcher.examine(a, lambda v, d, hf=has_face: hf and (
-                v.inliers + v.face_inliers >= M.THRESHOLDS.min_keypoints
-                and d.context_corr >= 0.5))
+            ev = self.matcher.examine(a, lambda v, d, hf=has_face: M.needs_identity(
+                v, d, hf, loosest))
+            if n % 200 == 0:
+                print(f"  looked up {n} of {len(files)}", flush=True)
             ncands.append(len(ev))
             for e in ev:
                 g = self.by_id[e.photo_id]
@@ -133,6 +158,18 @@ class Lab:
                 pairs.append(Pair(f, g, e.region, e.distance, e.verification, e.dense,
                                   e.face_distance, truth(self.rows[f], self.rows[g]), split))
         return pairs, ncands
+
+
+_FORKED_LAB: Lab | None = None
+
+
+def _lookups_part(files: list[str]) -> tuple[list[Pair], list[int], dict]:
+    lab = _FORKED_LAB
+    assert lab is not None
+    pairs, ncands = lab._lookups(files)
+    embs = {sha: np.frombuffer(e, dtype=np.float32) for sha, e in lab.store.db.execute(
+        "SELECT sha256, embedding FROM photos WHERE embedding IS NOT NULL")}
+    return pairs, ncands, embs
 
 
 def decided(p: Pair, lab: Lab, th: M.Thresholds | None = None) -> str | None:
@@ -315,6 +352,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--jobs", type=int, default=2, help="lookup worker processes")
     args = ap.parse_args()
     corpus = args.corpus or ROOT / "bench" / "out" / f"corpus-{args.seed}"
     out_path = args.out or ROOT / "bench" / "out" / f"eval-{args.seed}.json"
@@ -327,7 +365,7 @@ def main() -> int:
         stamp.write_text(_planner_hash())
     t0 = time.perf_counter()
     lab = Lab(corpus, load_manifest(corpus))
-    pairs, ncands = lab.lookup_pairs()
+    pairs, ncands = lab.lookup_pairs(args.jobs)
     lab.save_embeddings()
     res: dict = {"seed": args.seed, "thresholds": asdict(M.THRESHOLDS),
                  "analysis_seconds": lab.analysis_seconds}

@@ -29,6 +29,7 @@ MAX_VERIFY = 48  # candidates verified per lookup, nearest first
 # pixels are compared densely (headcheck.dense), which alone can say "shared pixels".
 MIN_CONTEXT_INLIERS = 10
 MIN_FACE_INLIERS = 12  # kept for tools that read it; "same photo" is decided densely now
+STRONG_KEYPOINTS = 40  # a plain (unmirrored) match this strong needs no mirror check
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Thresholds:
     core_area: int = 60
     # An overlay (ring, banner) or a tight crop can hide the body: then hairline, ears and jaw
     # must agree as well as the face.
-    margin_corr: float = 0.9
+    margin_corr: float = 0.78
     margin_area: int = 60
 
 
@@ -160,7 +161,7 @@ class Matcher:
                     q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
                 c_emb = self.store.embedding(pid, self.analyzer.models)
                 fd = None if c_emb is None else face_distance(q_emb, c_emb)
-            out.append(Evidence(pid, kind, dist, v, d, fd, mirrored))
+            out.append(Evidence(pid, kind, int(dist), v, d, fd, mirrored))
         return out
 
 
@@ -169,7 +170,9 @@ def verify_both(q: Analysis, stored: Features) -> tuple[Verification, bool]:
     mirror image (a flipped re-post). Returns the better one and whether it was the mirror."""
     frame_bound = q.face is not None
     v = verify(q.features, stored, frame_bound)
-    if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS and q.mirror_features:
+    # A face is nearly symmetric, so a mirrored copy can reach the gate unmirrored through the
+    # face alone, misaligned everywhere else: unless the plain match is strong, try the mirror.
+    if v.inliers + v.face_inliers < STRONG_KEYPOINTS and q.mirror_features:
         vm = verify(q.mirror_features, stored, frame_bound)
         if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
             return vm, True
