@@ -8,6 +8,7 @@ stopped it); 2 usage error; 130 interrupted (run the same command to resume with
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ def summary(result: CrawlResult, db: str) -> str:
                if c("resumed/pages") else "")
     return (
         f"crawled {_n(c('pages'), 'page')}, {_n(c('profiles'), 'profile')}{resumed} into {db}: "
-        f"{c('photos_new')} new photos, {c('photos_known')} known, {c('sightings_new')} new "
+        f"{c('photos_new')} new photos, {c('photos_known')} known"
+        + (" (already stored, or met again in this crawl)" if c("photos_known") else "")
+        + f", {c('sightings_new')} new "
         f"sightings; errors: {', '.join(errors) or 'none'}"
         + (f"; {robots} disallowed by robots.txt" if robots else "")
         + f"; flagged among the {_n(c('photos_seen'), 'photo')} seen: "
@@ -88,7 +91,8 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
 
 @click.command()
 @click.argument("seeds", nargs=-1)
-@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--db", type=click.Path(dir_okay=False),
+              help="SQLite store (required, except for a cluster worker: see --redis).")
 @click.option("--jobdir", type=click.Path(file_okay=False),
               help="Job folder: an interrupted crawl (Ctrl-C, killed) resumes when the same "
                    "command runs again; a finished one starts over.")
@@ -117,19 +121,46 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
               help="Log detail on stderr (default INFO; WARNING with --sample).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Any Scrapy or crawler setting (see crawler/settings.py).")
-@click.pass_context
-def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | None,
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Crawl as a cluster worker on this Redis (redis://HOST:6379/0): SEEDS go to "
+                   "the shared queue, results to `headcheck crawl-writer` (docs/cluster.md).")
+@click.option("--seed-only", is_flag=True, help="With --redis: queue SEEDS and exit.")
+@click.option("--fresh", is_flag=True,
+              help="With --redis: start a new job (clear the queue, fingerprints, counters).")
+@click.option("--idle-exit", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="With --redis: stop after this many seconds with the whole job done "
+                   "(0: keep waiting for new seeds).")
+@click.option("--prefix", default="headcheck", show_default=True,
+              help="With --redis: prefix of the job's Redis keys.")
+def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
           max_pages: int | None, depth: int | None, seeds_file: str | None,
           contact_url: str | None, files_dir: str | None, image_max_age: int | None,
           workers: int | None, sample: bool, stats_file: str | None, log_level: str | None,
-          overrides: tuple[str, ...]) -> None:
+          overrides: tuple[str, ...], redis_url: str | None, seed_only: bool, fresh: bool,
+          idle_exit: float, prefix: str) -> None:
     """Crawl public profile pages from SEEDS and record every headshot in the store.
 
     Follows on-site links (listings, pagination, sitemaps), obeys robots.txt, and analyses each
     profile photo found (JSON-LD Person, OpenGraph profile, h-card, ActivityPub actor, or a
     plain avatar image). Ends with a summary line.
     """
+    from headcheck.cli import open_store_path
+
     urls = read_seeds(seeds, seeds_file)
+    if redis_url:
+        if sample or jobdir:
+            raise click.UsageError("--redis cannot be used with --sample or --jobdir")
+        from .cluster.command import cluster_crawl
+
+        cluster_crawl(redis_url, urls, seed_only=seed_only, fresh=fresh, idle_exit=idle_exit,
+                      prefix=prefix, files_dir=files_dir, depth=depth, max_pages=max_pages,
+                      contact_url=contact_url, image_max_age=image_max_age, workers=workers,
+                      log_level=log_level, stats_file=stats_file,
+                      overrides=parse_overrides(overrides))
+    if seed_only or fresh:
+        raise click.UsageError("--seed-only and --fresh need --redis")
+    if not db:
+        raise click.UsageError("Missing option '--db'.")
     if sample and urls:
         raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
     if not sample and not urls:
@@ -146,10 +177,17 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     settings = crawl_settings(db, files_dir=files_dir, depth=depth, max_pages=max_pages,
                               contact_url=contact_url, image_max_age=image_max_age,
                               workers=workers, log_level=log_level, overrides=extra)
+    open_store_path(db, create=True)
     make_folders(Path(db).resolve().parent, Path(settings["FILES_STORE"]), jobdir)
     if sample:
         from .sample import serve_sample
 
+        click.echo("note: the sample site has deliberately broken images (404s) and a page "
+                   "robots.txt forbids, to show how a crawl counts them: the warnings below "
+                   "are expected.", err=True)
+        # Each failed image is already one "Dropped: ... could not be downloaded" line of ours;
+        # Scrapy's files pipeline would add two more.
+        logging.getLogger("scrapy.pipelines.files").setLevel(logging.ERROR)
         with serve_sample() as site:
             result = run_crawl([site.url("/")], settings, jobdir)
     else:
@@ -162,8 +200,13 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     if message:
         click.echo(f"crawl: {message}", err=True)
     if sample and result.started:
-        from headcheck.cli import flagged
+        from headcheck.findings import findings, format_findings
+        from headcheck.store import Store
 
-        click.echo()
-        ctx.invoke(flagged, db=db, as_json=False, label=())
+        store = Store(db)
+        try:
+            click.echo()
+            click.echo(format_findings(*findings(store)))
+        finally:
+            store.close()
     sys.exit(status)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analyze import Analysis, Analyzer
+from .analyze import ANALYSIS_VERSION, Analysis, Analyzer
 from .index import RegionIndex
 from .judge import Verdict, judge
 from .match import Match, Matcher
 from .store import AddResult, Sighting, Store
-from .verdicts import photo_verdict, stored_matches
+from .verdicts import photo_verdict, stored_matches, stored_signals
 
 
 @dataclass
@@ -82,6 +82,22 @@ class Headcheck:
             matches += [m for m in self.stored_matches(own) if m.photo_id not in seen]
         return CheckResult(a, judge(a.signals, matches, query_page=page_url, own_seen=own_seen,
                                     query_name=profile_name), matches)
+
+    def check_stored(self, sha256: str, page_url: str | None = None,
+                     profile_name: str | None = None) -> Verdict | None:
+        """``check``'s verdict for bytes the store already holds (analysed by this version), from
+        the stored signals and relations: no decoding, no face models. None when the store does
+        not hold them, and ``check`` must analyse the photo."""
+        row = self.store.db.execute(
+            "SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
+            [sha256, ANALYSIS_VERSION]).fetchone()
+        if row is None:
+            return None
+        own = int(row[0])
+        # The same readers as the stored verdicts (one path for signals read back).
+        return judge(stored_signals(self.store, own), self.stored_matches(own),
+                     query_page=page_url, own_seen=self.store.seen([own])[own],
+                     query_name=profile_name)
 
     def stored_matches(self, photo_id: int) -> list[Match]:
         return stored_matches(self.store, photo_id)

@@ -131,6 +131,11 @@ def _seen(store: Store, ids: Iterable[int]) -> dict[int, list[Seen]]:
     return out
 
 
+def stored_signals(store: Store, photo_id: int) -> list[Signal]:
+    """One stored photo's signals, read as the bulk verdicts read them."""
+    return _signals(store, photo_id, photo_id).get(photo_id, [])
+
+
 def stored_matches(store: Store, photo_id: int) -> list[Match]:
     """The verified relations of one stored photo, in both directions, with the other photos'
     pages."""
