@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from headcheck.analyze import Analyzer
 from headcheck.engine import Headcheck
 from headcheck.load import load_image
 from headcheck.store import Sighting
@@ -29,6 +30,13 @@ def _bench_corpus():
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    """Relations are under test here, not per-image detectors (tested on their own): leaving
+    them out keeps 438 analyses cheap."""
+    return Analyzer(detectors=[])
 
 
 @pytest.fixture(scope="module")
