@@ -7,6 +7,7 @@ stopped it); 2 usage error; 130 interrupted (run the same command to resume with
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -41,6 +42,16 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[name] = value
     return out
+
+
+def check_networks(values: tuple[str, ...]) -> list[str]:
+    for v in values:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise click.UsageError(f"--allow-network expects a CIDR like 127.0.0.1/32, "
+                                   f"not {v!r}") from None
+    return list(values)
 
 
 def _n(n: int, word: str) -> str:
@@ -108,6 +119,10 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
                    "ones are revalidated, and downloaded again only if changed.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Image analysis processes (default: one per CPU).")
+@click.option("--allow-network", "allow_networks", multiple=True, metavar="CIDR",
+              help="Let the crawl fetch from this non-public network (e.g. 127.0.0.1/32 for a "
+                   "test site); refused by default, so a page cannot point the crawler at a "
+                   "local service. Repeatable.")
 @click.option("--sample", is_flag=True,
               help="Crawl the bundled sample site (served on 127.0.0.1), then list what is "
                    "flagged and why.")
@@ -121,8 +136,8 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
 def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | None,
           max_pages: int | None, depth: int | None, seeds_file: str | None,
           contact_url: str | None, files_dir: str | None, image_max_age: int | None,
-          workers: int | None, sample: bool, stats_file: str | None, log_level: str | None,
-          overrides: tuple[str, ...]) -> None:
+          workers: int | None, allow_networks: tuple[str, ...], sample: bool,
+          stats_file: str | None, log_level: str | None, overrides: tuple[str, ...]) -> None:
     """Crawl public profile pages from SEEDS and record every headshot in the store.
 
     Follows on-site links (listings, pagination, sitemaps), obeys robots.txt, and analyses each
@@ -135,10 +150,15 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     if not sample and not urls:
         raise click.UsageError("nothing to crawl: give SEEDS, --seeds-file or --sample")
     extra = parse_overrides(overrides)
+    if allow_networks:
+        extra["HEADCHECK_ALLOW_NETWORKS"] = [*check_networks(allow_networks),
+                                             *extra.get("HEADCHECK_ALLOW_NETWORKS", [])]
     if sample:
         from .sample import SAMPLE_SETTINGS
 
-        extra = {**SAMPLE_SETTINGS, **extra}
+        extra = {**SAMPLE_SETTINGS, **extra,
+                 "HEADCHECK_ALLOW_NETWORKS": [*SAMPLE_SETTINGS["HEADCHECK_ALLOW_NETWORKS"],
+                                              *extra.get("HEADCHECK_ALLOW_NETWORKS", [])]}
         log_level = log_level or "WARNING"
     elif not contact_url:
         click.echo("note: no --contact-url; site owners cannot tell who is crawling them",

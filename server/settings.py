@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from headcheck.netguard import parse_networks
+
 MiB = 1024 * 1024
 # Browser-extension origins only: the API is not meant to be called from arbitrary web pages.
 EXTENSION_ORIGIN = re.compile(
@@ -82,6 +84,11 @@ class Settings(BaseSettings):
         if any(len(k.get_secret_value()) < MIN_KEY_LENGTH for k in keys):
             raise ValueError(f"every API key needs at least {MIN_KEY_LENGTH} characters")
         return keys
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _warn_allow_all(cls, nets: list[Network]) -> list[Network]:
+        return parse_networks(nets, "HEADCHECK_FETCH_ALLOW_NETWORKS")
 
     @field_validator("cors_origins")
     @classmethod

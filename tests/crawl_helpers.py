@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "crawl_fixtures"
 SAMPLE_SITE = ROOT / "data" / "sample-site"
 SAMPLE_HOST = "http://sample.headcheck.test"
-# Loopback crawls: no politeness delays, and fail fast.
-FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10"]
+# Loopback crawls: no politeness delays, fail fast, and the test site's loopback address allowed
+# (the crawler refuses non-public addresses unless told).
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10",
+        "--allow-network", "127.0.0.1/32"]
 
 
 def saved_page(name: str, url: str) -> HtmlResponse:
