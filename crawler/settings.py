@@ -45,6 +45,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.RobotsTxtMiddleware": 100,  # the same, fixed for concurrent requests
     "crawler.guard.GuardMiddleware": 760,  # SSRF rules, after the proxy middleware (750)
+    "crawler.budget.PageBudgetMiddleware": 770,  # --max-pages counts every document fetch
 }
 # Names are resolved once, vetted, and that address is the one connected to (crawler/guard.py).
 TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"

@@ -5,12 +5,7 @@ resolves to them, or through a redirect."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from threading import Thread
 
 import pytest
 from click.testing import CliRunner
@@ -19,46 +14,11 @@ from crawler.command import crawl
 from crawler.guard import GuardMiddleware
 from headcheck.netguard import Refused
 
-from .crawl_helpers import SAMPLE_SITE, run_crawl
+from .crawl_helpers import SAMPLE_SITE, http_server, profile, run_crawl
 
 QUICK = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=5",
          "-s", "RETRY_TIMES=0", "--workers", "1"]
 AVATAR = (SAMPLE_SITE / "img/avatars/tom-becker.jpg").read_bytes()
-
-
-@contextmanager
-def http_server(host: str, routes: dict[str, tuple[int, dict[str, str], bytes]]
-                ) -> Iterator[tuple[int, list[str]]]:
-    """A server on ``host`` answering ``routes`` (404 elsewhere); yields (port, paths asked)."""
-    asked: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            asked.append(self.path)
-            status, headers, body = routes.get(self.path.split("?")[0], (404, {}, b""))
-            self.send_response(status)
-            for k, v in {"Content-Length": str(len(body)), **headers}.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1], asked
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def profile(image_url: str) -> tuple[int, dict[str, str], bytes]:
-    person = {"@context": "https://schema.org", "@type": "Person", "name": "x",
-              "image": image_url}
-    return 200, {"Content-Type": "text/html"}, (
-        f'<script type="application/ld+json">{json.dumps(person)}</script>').encode()
 
 
 def test_pages_cannot_point_the_crawler_at_internal_services(tmp_path: Path) -> None:
