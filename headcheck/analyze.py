@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
+from .detectors.base import Detector, DetectorInput, applies
+from .detectors.registry import registered
 from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
 from .features import Features, context_features
 from .fingerprint import ImageHashes, RegionHash, image_hashes, region_hashes
-from .geometry import stylegan_signal
 from .load import Limits, LoadedImage, load_image
-from .provenance import provenance_signals
 from .regions import Frame
 from .signals import Signal
+
+log = logging.getLogger(__name__)
 
 ANALYSIS_VERSION = 1
 HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
@@ -37,6 +41,8 @@ class Analysis:
     # Keypoints of the mirror image: only the query side of a lookup needs them.
     mirror_features: Features | None = field(default=None, repr=False)
     thumb: bytes | None = field(default=None, repr=False)  # small JPEG, when asked for
+    # Detectors that raised on this photo: {detector, error}; their signals are missing.
+    detector_errors: list[dict[str, str]] = field(default_factory=list)
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -60,13 +66,15 @@ class Analysis:
             "hashes": self.hashes(),
             "quality": self.quality(),
             "signals": [s.to_dict() for s in self.signals],
+            "detector_errors": self.detector_errors,
             "error": None,
         }
 
 
 def error_json(file: str | None, message: str, sha256: str | None = None) -> dict[str, Any]:
     return {"file": file, "sha256": sha256, "width": None, "height": None, "face": None,
-            "hashes": None, "quality": None, "signals": [], "error": message}
+            "hashes": None, "quality": None, "signals": [], "detector_errors": [],
+            "error": message}
 
 
 THUMB_SIDE = 128
@@ -80,13 +88,21 @@ def thumbnail(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-class Analyzer:
-    """Holds the loaded models; create one per process (or worker) and reuse it."""
+# Set (to 1) by the test suite: a detector that raises fails the analysis instead of being
+# logged and left out, so detector bugs cannot hide behind the isolation below.
+STRICT_ENV = "HEADCHECK_STRICT_DETECTORS"
 
-    def __init__(self, limits: Limits | None = None, thumbnails: bool = False) -> None:
+
+class Analyzer:
+    """Holds the loaded models and detectors; create one per process (or worker) and reuse it."""
+
+    def __init__(self, limits: Limits | None = None, thumbnails: bool = False,
+                 detectors: list[Detector] | None = None, strict: bool | None = None) -> None:
         self.models = FaceModels()
         self.limits = limits or Limits()
         self.thumbnails = thumbnails
+        self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
+        self.detectors = registered(self.strict) if detectors is None else detectors
 
     def analyze_bytes(self, data: bytes, lookup: bool = False) -> Analysis:
         """Analyse image bytes; raises ImageError (with a readable message) for bad input.
@@ -103,10 +119,7 @@ class Analyzer:
         except RuntimeError as exc:  # dlib refuses odd inputs (e.g. 1-pixel images)
             raise ImageError(f"face detection failed: {exc}") from None
         frame = Frame.from_face(face) if face else Frame.whole_image(img.width, img.height)
-        signals = provenance_signals(img)
-        geo = stylegan_signal(face, img.width, img.height)
-        if geo:
-            signals.append(geo)
+        signals, errors = self.detect(DetectorInput(img, rgb, face))
         return Analysis(
             sha256=img.sha256,
             width=img.width,
@@ -121,4 +134,22 @@ class Analyzer:
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,
+            detector_errors=errors,
         )
+
+    def detect(self, inp: DetectorInput) -> tuple[list[Signal], list[dict[str, str]]]:
+        """Every registered detector that applies; one that raises is logged and reported,
+        and the others still run (unless strict)."""
+        signals: list[Signal] = []
+        errors: list[dict[str, str]] = []
+        for det in self.detectors:
+            if not applies(det, inp):
+                continue
+            try:
+                signals += det.detect(inp)
+            except Exception as exc:
+                if self.strict:
+                    raise
+                log.exception("detector %s failed on %s", det.name, inp.image.sha256)
+                errors.append({"detector": det.name, "error": f"{type(exc).__name__}: {exc}"})
+        return signals, errors

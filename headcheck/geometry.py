@@ -73,4 +73,6 @@ def stylegan_signal(face: Face | None, width: int, height: int) -> Signal | None
         f"threshold {ref.threshold:.2f})",
         {"distance": round(dist, 3), "threshold": ref.threshold,
          "eyes": [[round(x, 1), round(y, 1)] for x, y in face.eyes] if face else None},
+        "The eyes sit exactly where a common face generator (StyleGAN) places them, "
+        "which real photos rarely match.",
     )

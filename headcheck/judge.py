@@ -10,10 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .match import SAME_CONTEXT, SAME_PHOTO, Match
-from .signals import COMPOSITED, REUSED, SYNTHETIC, Signal
+from .signals import COMPOSITED, KINDS, REUSED, Signal
 
-LABELS = (SYNTHETIC, COMPOSITED, REUSED, "none")
-_PRIORITY = {SYNTHETIC: 0, COMPOSITED: 1, REUSED: 2}
+LABELS = (*KINDS, "none")
 MAX_LISTED = 20  # matches listed per reason; the detail gives the full count
 
 
@@ -27,6 +26,8 @@ class Reason:
     # Distinct pages behind the reason (reuse: every page the photo is on, this lookup's
     # included; composites: the pages of the other photos), for tools that count.
     page_count: int = 0
+    headline: str = ""  # one plain sentence for people (the extension shows it)
+    evidence: dict[str, Any] = field(default_factory=dict)  # the facts behind it, for tools
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,12 @@ def composite_reason(matches: list[Match]) -> Reason | None:
     detail = (f"the same body and backdrop as {_plural(len(sib), 'other photo')} under a "
               f"different face (seen on {_plural(len(pages), 'page')}; up to {best} matching "
               "keypoints)")
+    headline = (f"The same body and background appear under a different face in "
+                f"{_plural(len(sib), 'other photo')}: this photo looks assembled from a template.")
     return Reason(COMPOSITED, "match.same_context", detail, score,
                   [m.to_dict() for m in sorted(sib, key=lambda m: -m.verification.inliers)
-                   [:MAX_LISTED]], len(pages))
+                   [:MAX_LISTED]], len(pages), headline,
+                  {"photos": len(sib), "pages": len(pages), "max_inliers": best})
 
 
 def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | None
@@ -72,17 +76,21 @@ def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | N
     copies = f" (as {_plural(len(same), 'other file')})" if same else ""
     detail = f"the same photo appears on {len(pages)} distinct pages{copies}"
     return Reason(REUSED, "match.same_photo", detail, score,
-                  [m.to_dict() for m in same[:MAX_LISTED]], len(pages))
+                  [m.to_dict() for m in same[:MAX_LISTED]], len(pages),
+                  f"This same photo appears on {len(pages)} different pages.",
+                  {"pages": len(pages), "copies": len(same)})
 
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,
           query_page: str | None = None) -> Verdict:
-    reasons = [Reason(s.kind, s.name, s.detail, s.score) for s in signals if s.kind == SYNTHETIC]
+    # Any detector's signal of a verdict kind; score 0 is information and never a reason.
+    reasons = [Reason(s.kind, s.name, s.detail, s.score, headline=s.headline or s.detail,
+                      evidence=s.evidence) for s in signals if s.kind in KINDS and s.score > 0]
     for r in (composite_reason(matches), reuse_reason(matches, own_pages or [], query_page)):
         if r:
             reasons.append(r)
     if not reasons:
         return Verdict("none", 0.0, [])
-    reasons.sort(key=lambda r: (-r.score, _PRIORITY[r.kind]))
+    reasons.sort(key=lambda r: (-r.score, KINDS.index(r.kind)))
     top = reasons[0]
     return Verdict(top.kind, top.score, reasons)

@@ -61,7 +61,12 @@ def _v3(db: sqlite_utils.Database) -> None:
     }, pk="id")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # A plain-language sentence per signal, for people (older rows fall back to detail).
+    db["signals"].add_column("headline", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

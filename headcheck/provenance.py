@@ -120,14 +120,18 @@ def _c2pa_ai_actions(summary: C2paSummary) -> list[tuple[C2paAction, float]]:
 def _c2pa_signals(summary: C2paSummary | None) -> list[Signal]:
     if summary is None:
         return []
+    # Unreadable credentials say nothing about how the photo was made: information only.
     if summary.remote_url:
-        return [Signal("c2pa.unreadable", SYNTHETIC, 0.1,
+        return [Signal("c2pa.unreadable", SYNTHETIC, 0.0,
                        "The file points to a C2PA manifest online, which was not fetched.",
-                       {"field": "C2PA remote manifest", "value": summary.remote_url})]
+                       {"field": "C2PA remote manifest", "value": summary.remote_url},
+                       "The photo refers to content credentials stored online; they were not "
+                       "checked.")]
     if summary.error:
-        return [Signal("c2pa.unreadable", SYNTHETIC, 0.1,
+        return [Signal("c2pa.unreadable", SYNTHETIC, 0.0,
                        "The file carries C2PA data that could not be read.",
-                       {"field": "C2PA", "value": summary.error})]
+                       {"field": "C2PA", "value": summary.error},
+                       "The photo carries content credentials that could not be read.")]
     ai = _c2pa_ai_actions(summary)
     if not ai:
         return []
@@ -147,7 +151,8 @@ def _c2pa_signals(summary: C2paSummary | None) -> list[Signal]:
         "validation_failures": summary.validation_failures,
         "signer": summary.signer,
         "trust_list_checked": False,
-    })]
+    }, f"The photo's content credentials say it was {verb} an AI image generator "
+       f"({_short(tool, 60)}).")]
 
 
 def _validation_note(summary: C2paSummary) -> str:
@@ -171,7 +176,8 @@ def _iptc_signals(img: LoadedImage) -> list[Signal]:
         if score:
             detail = f"XMP IPTC DigitalSourceType declares AI-made media ({_last(value)})."
             return [Signal("iptc.digital_source_type", SYNTHETIC, round(score - 0.05, 2), detail,
-                           {"field": f"XMP {_DST}", "value": _short(value)})]
+                           {"field": f"XMP {_DST}", "value": _short(value)},
+                           "The photo's file information labels it as made by AI.")]
     return []
 
 
@@ -191,7 +197,7 @@ def _generator_name_signals(img: LoadedImage, c2pa: C2paSummary | None) -> list[
     return [Signal("metadata.generator_name", SYNTHETIC, score, detail, {
         "field": field, "value": _short(value), "generator": name,
         "matches": [{"field": f, "value": _short(v, 120), "generator": n} for _, f, v, n in hits],
-    })]
+    }, f"The photo's file information names an AI image generator ({_short(name, 60)}).")]
 
 
 def _named_fields(img: LoadedImage, c2pa: C2paSummary | None) -> Iterator[tuple[str, str, float]]:
@@ -232,14 +238,18 @@ def _generation_parameter_signals(img: LoadedImage) -> list[Signal]:
         out.append(Signal(name, SYNTHETIC, 0.9, detail, {
             "field": where, "value": _short(value), "tool": tool,
             "chunks": [k for k, _, _ in hits],
-        }))
+        }, _SETTINGS_HEADLINE))
     comment = exif_user_comment(img.info)
     tool = _generation_tool("UserComment", comment) if comment else ""
     if tool:
         detail = f"EXIF UserComment holds image-generation settings ({tool})."
         out.append(Signal("exif.generation_parameters", SYNTHETIC, 0.9, detail,
-                          {"field": "EXIF UserComment", "value": _short(comment), "tool": tool}))
+                          {"field": "EXIF UserComment", "value": _short(comment), "tool": tool},
+                          _SETTINGS_HEADLINE))
     return out
+
+
+_SETTINGS_HEADLINE = "The photo's file still holds the settings an AI image generator used."
 
 
 def _generation_tool(key: str, value: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 SYNTHETIC = "synthetic"
 COMPOSITED = "composited"
 REUSED = "reused"
+KINDS = (SYNTHETIC, COMPOSITED, REUSED)  # strongest claim first, to break score ties
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,12 @@ class Signal:
 
     name: a stable identifier of the detector and finding (e.g. ``c2pa.ai_generated``).
     kind: the verdict kind it supports (``synthetic``, ``composited`` or ``reused``).
-    score: 0..1, how strongly it supports that kind.
-    detail: one sentence a person can read.
-    evidence: the raw facts behind it (metadata values, distances), for tools.
+    score: 0..1, how strongly it supports that kind; 0 is information only and never sways
+        a verdict.
+    detail: one sentence with the technical particulars (fields, distances).
+    evidence: the raw facts behind it (metadata values, distances, names, links), for tools;
+        JSON-serialisable.
+    headline: one plain sentence a recruiter understands, without jargon.
     """
 
     name: str
@@ -27,6 +31,9 @@ class Signal:
     score: float
     detail: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["headline"] = self.headline or self.detail  # rows stored before headlines existed
+        return d

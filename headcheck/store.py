@@ -107,7 +107,8 @@ class Store:
         self.db.execute("DELETE FROM signals WHERE photo_id = ?", [photo_id])
         self.db["signals"].insert_all(
             [{"photo_id": photo_id, "name": s.name, "kind": s.kind, "score": s.score,
-              "detail": s.detail, "evidence": json.dumps(s.evidence, default=str)}
+              "detail": s.detail, "evidence": json.dumps(s.evidence, default=str),
+              "headline": s.headline}
              for s in a.signals])
         return photo_id, row is None
 

@@ -71,10 +71,11 @@ def _sha256(store: Store, ids: Iterable[int]) -> dict[int, str]:
 
 def _signals(store: Store, lo: int, hi: int) -> dict[int, list[Signal]]:
     out: dict[int, list[Signal]] = defaultdict(list)
-    for pid, name, kind, score, detail, evidence in store.db.execute(
-            "SELECT photo_id, name, kind, score, detail, evidence FROM signals "
+    for pid, name, kind, score, detail, evidence, headline in store.db.execute(
+            "SELECT photo_id, name, kind, score, detail, evidence, headline FROM signals "
             "WHERE photo_id BETWEEN ? AND ? ORDER BY photo_id, name", [lo, hi]):
-        out[int(pid)].append(Signal(name, kind, score, detail, json.loads(evidence or "{}")))
+        out[int(pid)].append(Signal(name, kind, score, detail, json.loads(evidence or "{}"),
+                                    headline or ""))
     return out
 
 

@@ -62,7 +62,8 @@ class Records:
             "FROM sightings WHERE photo_id = ? ORDER BY first_seen, id LIMIT ?",
             [pid, MAX_SIGHTINGS]))
         signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
-                    "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}")}
+                    "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}"),
+                    "headline": s.get("headline") or s["detail"]}
                    for s in store.signal_rows(pid)]
         by_region: dict[str, list[dict]] = {}
         for m in stored_matches(store, pid):

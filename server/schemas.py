@@ -54,6 +54,10 @@ class ReasonOut(BaseModel):
     matches: list[MatchOut]
     page_count: int = Field(0, ge=0, description="Distinct pages behind the reason (reuse: "
                             "every page the photo is on, this lookup's included)")
+    headline: str = Field("", description="One plain sentence for people, without jargon.")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict, description="The facts behind the reason (numbers, names, "
+        "links), by key; the keys depend on `signal`.")
 
 
 class Verdict(BaseModel):
@@ -93,6 +97,7 @@ class SignalOut(BaseModel):
     score: float
     detail: str
     evidence: dict[str, Any]
+    headline: str = Field("", description="One plain sentence for people, without jargon.")
 
 
 class FeedbackCounts(BaseModel):

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from headcheck.analyze import Analyzer
+from headcheck.analyze import STRICT_ENV, Analyzer
+
+# A detector that raises fails the test (and the CLI, crawler and server runs it starts),
+# instead of being logged and left out as in production.
+os.environ[STRICT_ENV] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "data" / "faces"

@@ -25,7 +25,7 @@ def alex(analyzer: Analyzer):
 def test_json_contract(alex) -> None:
     out = alex.to_json("alex.jpg")
     assert set(out) == {"file", "sha256", "width", "height", "face", "hashes", "quality",
-                        "signals", "error"}
+                        "signals", "detector_errors", "error"}
     assert set(out["hashes"]) == {"image", "pdq", "face", "context", "body", "background"}
     assert len(out["hashes"]["pdq"]) == 64 and len(out["hashes"]["context"]) == 16
     assert set(out["face"]) == {"box", "eyes", "score"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from headcheck.judge import judge
 from headcheck.match import SAME_CONTEXT, SAME_PHOTO, Match
-from headcheck.signals import SYNTHETIC, Signal
+from headcheck.signals import COMPOSITED, SYNTHETIC, Signal
 from headcheck.verify import Verification
 
 
@@ -63,3 +63,37 @@ def test_reasons_count_their_pages() -> None:
     assert v.reasons[0].page_count == 4
     c = judge([], [m(SAME_CONTEXT, ["https://x/1"]), m(SAME_CONTEXT, ["https://x/1"])])
     assert c.reasons[0].page_count == 1
+
+
+def test_any_detectors_signal_of_any_verdict_kind_is_a_reason() -> None:
+    light = Signal("lighting.mismatch", COMPOSITED, 0.7, "shadows point two ways",
+                   {"angle": 80}, "The face and the background are lit from different sides.")
+    v = judge([light], [])
+    assert (v.label, v.confidence) == ("composited", 0.7)
+    r = v.reasons[0]
+    assert (r.signal, r.headline, r.evidence) == (light.name, light.headline, {"angle": 80})
+
+
+def test_information_and_unknown_kinds_never_change_the_label() -> None:
+    info = Signal("c2pa.unreadable", SYNTHETIC, 0.0, "unreadable", {}, "Could not be read.")
+    odd = Signal("x.y", "authentic", 0.9, "not a verdict kind")
+    assert judge([info, odd], []) == judge([], [])
+    weak = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.6, "eyes", {})
+    assert [r.signal for r in judge([info, weak], []).reasons] == [weak.name]
+
+
+def test_equal_scores_rank_by_kind_and_headlines_fall_back_to_detail() -> None:
+    a = Signal("a.reused", "reused", 0.8, "a")
+    b = Signal("b.synthetic", SYNTHETIC, 0.8, "b")
+    v = judge([a, b], [])
+    assert [r.kind for r in v.reasons] == ["synthetic", "reused"]
+    assert v.reasons[0].headline == "b"  # a signal stored before headlines existed
+
+
+def test_match_reasons_carry_headline_and_counts() -> None:
+    c = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 90)])
+    assert c.reasons[0].evidence == {"photos": 2, "pages": 2, "max_inliers": 90}
+    assert "2 other photos" in c.reasons[0].headline
+    r = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
+    assert r.reasons[0].evidence == {"pages": 2, "copies": 1}
+    assert r.reasons[0].headline == "This same photo appears on 2 different pages."

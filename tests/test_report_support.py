@@ -52,7 +52,8 @@ def hand_built_store(path: Path) -> Path:
                     "first_seen, last_seen, times_seen) VALUES (?, ?, ?, ?, 'crawl', ?, ?, 1)",
                     [pid, url, f"{url}/photo.jpg", f"Person {pid}{'ab'[n]}", seen, seen])
         for pid, score in SYNTHETIC_SCORES.items():
-            db.execute("INSERT INTO signals VALUES (?, 'geometry.stylegan_eyes', 'synthetic', ?, "
+            db.execute("INSERT INTO signals (photo_id, name, kind, score, detail, evidence) "
+                       "VALUES (?, 'geometry.stylegan_eyes', 'synthetic', ?, "
                        "'the eyes sit where StyleGAN puts them', ?)",
                        [pid, score, json.dumps({"distance": 1.0})])
         # 4 shares 3's body and backdrop under another face: both are composited (0.6 + 30/250).
