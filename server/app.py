@@ -57,7 +57,8 @@ def create_app(settings: Settings, *, resolve: Resolver | None = None) -> FastAP
                   description="Signals that a profile headshot is synthetic, composited or "
                               "reused, with their evidence. A label of `none` means no signal "
                               "was found, never that a photo is authentic.")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                       max_inflight_bytes=settings.max_inflight_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"],

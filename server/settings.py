@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Browser-extension origins allowed by CORS.")
     max_request_bytes: int = Field(12 * MiB, gt=0)
+    max_inflight_bytes: int = Field(
+        48 * MiB, gt=0, description="Request bodies held at once, all requests together; "
+                                    "past it uploads get 503 and Retry-After.")
     rate_per_minute: float = Field(120.0, gt=0, description="Sustained requests per key.")
     rate_burst: int = Field(30, ge=1, description="Requests a key may make at once.")
 

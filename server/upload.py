@@ -51,6 +51,9 @@ async def read_upload(request: Request, page_url: str | None, image_url: str | N
             page_url = _form_url(form, "page_url", page_url)
             image_url = _form_url(form, "image_url", image_url)
         return data, page_url, image_url
+    if media.endswith("+xml"):  # SVG: a document with scripts and links, never a photo
+        raise HTTPException(415, f"{media} is a vector document, not a photo: send the image "
+                                 "as a raster format (JPEG, PNG, WebP...)")
     if media.startswith("image/") or media == "application/octet-stream":
         return await request.body(), page_url, image_url
     raise HTTPException(415, "send the image as the raw body (image/* or "
