@@ -42,7 +42,7 @@ class LoopbackGuard:
             return
         headers = dict(scope["headers"])
         host = headers.get(b"host", b"").decode("latin-1")
-        if host and host_name(host) not in self.names:
+        if host_name(host) not in self.names:  # a missing or empty Host too
             await JSONResponse({"detail": f"this server answers to {', '.join(sorted(self.names))}"
                                           f", not {host_name(host)!r}"}, 421)(scope, receive, send)
             return
