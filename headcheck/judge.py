@@ -7,10 +7,13 @@ photo is authentic.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .match import SAME_CONTEXT, SAME_PHOTO, Match
+from .relations import SAME_CONTEXT, SAME_PHOTO
 from .signals import COMPOSITED, KINDS, REUSED, Signal
+
+if TYPE_CHECKING:  # the judge reads matches but must not load what finds them (models, index)
+    from .match import Match
 
 LABELS = (*KINDS, "none")
 MAX_LISTED = 20  # matches listed per reason; the detail gives the full count

@@ -14,6 +14,7 @@ import numpy as np
 from .analyze import Analysis, Analyzer
 from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
 from .index import RegionIndex
+from .relations import SAME_CONTEXT, SAME_PHOTO
 from .store import Store
 from .verify import Verification, verify
 
@@ -33,8 +34,6 @@ MIN_SAME_PHOTO_CONTEXT = 3
 # overlay or ring crop can hide the body). Measured: pasted faces <= 11, same photos mostly 20+.
 MIN_SAME_PHOTO_MARGIN = 16
 
-SAME_PHOTO = "same_photo"
-SAME_CONTEXT = "same_context"
 
 
 @dataclass
