@@ -8,10 +8,12 @@ Exit status: 0 every file processed, 1 some file failed (its JSON or message say
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import click
@@ -69,25 +71,41 @@ def _progress(items: list, label: str) -> tqdm:
 
 
 class LazyGroup(click.Group):
-    """Adapters (crawler, server, reports) load only when their command runs, so the core
-    commands never import Scrapy or a web framework."""
+    """Commands that load only when they run, so the core commands never import Scrapy or a web
+    framework: the report (part of the core) by module path, and the adapters' commands (crawl,
+    serve) through the entry-point group ``headcheck.commands``, declared in pyproject.toml, so
+    the core never names crawler/ or server/."""
 
-    LAZY = {
-        "crawl": "crawler.command:crawl",
-        "serve": "server.command:serve",
-        "report": "headcheck.report.command:report",
-    }
+    LAZY = {"report": "headcheck.report.command:report"}
+    GROUP = "headcheck.commands"
+
+    @classmethod
+    def _plugged(cls) -> dict[str, EntryPoint]:
+        return {ep.name: ep for ep in entry_points(group=cls.GROUP)}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.LAZY])
+        return sorted({*super().list_commands(ctx), *self.LAZY, *self._plugged()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.LAZY:
-            import importlib
-
             module, attr = self.LAZY[name].split(":")
             return getattr(importlib.import_module(module), attr)
-        return super().get_command(ctx, name)
+        ep = self._plugged().get(name) if name not in self.commands else None
+        if ep is None:
+            return super().get_command(ctx, name)
+        try:
+            return ep.load()
+        except Exception as exc:  # an adapter not installed or broken: say so, never a traceback
+            return _unavailable(name, f"{type(exc).__name__}: {exc}")
+
+
+def _unavailable(name: str, why: str) -> click.Command:
+    def fail() -> None:
+        raise click.ClickException(f"the {name} command is not available here ({why})")
+
+    return click.Command(name, callback=fail, help=f"Not available: {why}",
+                         context_settings={"ignore_unknown_options": True,
+                                           "allow_extra_args": True})
 
 
 @click.group(cls=LazyGroup)
