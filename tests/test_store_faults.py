@@ -185,3 +185,38 @@ def test_two_first_runs_migrate_a_new_store_once(tmp_path: Path) -> None:
     store = Store(db)
     assert schema_version(store.db) == len(MIGRATIONS)
     store.close()
+
+
+def test_a_refresh_never_sees_half_a_photo(tmp_path: Path) -> None:
+    """The root cause of the once-flaky served-index test: a reader's index refresh running
+    while another connection adds photos must end with every hash of every photo."""
+    import dataclasses
+
+    from headcheck.analyze import Analyzer
+    from headcheck.index import RegionIndex
+    from headcheck.store import Sighting
+
+    analysis = Analyzer().analyze_bytes(FILES[0].read_bytes())
+    assert len(analysis.regions) >= 2  # image hashes on the photo row, region hashes apart
+    db = tmp_path / "h.db"
+    Store(db).close()
+    done = threading.Event()
+
+    def writer() -> None:
+        store = Store(db)
+        for i in range(150):
+            store.add(dataclasses.replace(analysis, sha256=f"{i:064x}"), Sighting(f"https://a/{i}"))
+        store.close()
+        done.set()
+
+    reader, index = Store(db), RegionIndex()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        index.refresh(reader)
+    thread.join()
+    index.refresh(reader)
+    fresh = RegionIndex.from_store(reader)
+    assert {k: len(v) for k, v in index.indexes.items()} == {
+        k: len(v) for k, v in fresh.indexes.items()}
+    reader.close()
