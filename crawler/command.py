@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ def summary(result: CrawlResult, db: str) -> str:
                if c("resumed/pages") else "")
     return (
         f"crawled {_n(c('pages'), 'page')}, {_n(c('profiles'), 'profile')}{resumed} into {db}: "
-        f"{c('photos_new')} new photos, {c('photos_known')} known, {c('sightings_new')} new "
+        f"{c('photos_new')} new photos, {c('photos_known')} known"
+        + (" (already stored, or met again in this crawl)" if c("photos_known") else "")
+        + f", {c('sightings_new')} new "
         f"sightings; errors: {', '.join(errors) or 'none'}"
         + (f"; {robots} disallowed by robots.txt" if robots else "")
         + f"; flagged among the {_n(c('photos_seen'), 'photo')} seen: "
@@ -132,8 +135,7 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
               help="Log detail on stderr (default INFO; WARNING with --sample).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Any Scrapy or crawler setting (see crawler/settings.py).")
-@click.pass_context
-def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | None,
+def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
           max_pages: int | None, depth: int | None, seeds_file: str | None,
           contact_url: str | None, files_dir: str | None, image_max_age: int | None,
           workers: int | None, allow_networks: tuple[str, ...], sample: bool,
@@ -144,6 +146,8 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     profile photo found (JSON-LD Person, OpenGraph profile, h-card, ActivityPub actor, or a
     plain avatar image). Ends with a summary line.
     """
+    from headcheck.cli import open_store_path
+
     urls = read_seeds(seeds, seeds_file)
     if sample and urls:
         raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
@@ -166,10 +170,17 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     settings = crawl_settings(db, files_dir=files_dir, depth=depth, max_pages=max_pages,
                               contact_url=contact_url, image_max_age=image_max_age,
                               workers=workers, log_level=log_level, overrides=extra)
+    open_store_path(db, create=True)
     make_folders(Path(db).resolve().parent, Path(settings["FILES_STORE"]), jobdir)
     if sample:
         from .sample import serve_sample
 
+        click.echo("note: the sample site has deliberately broken images (404s) and a page "
+                   "robots.txt forbids, to show how a crawl counts them: the warnings below "
+                   "are expected.", err=True)
+        # Each failed image is already one "Dropped: ... could not be downloaded" line of ours;
+        # Scrapy's files pipeline would add two more.
+        logging.getLogger("scrapy.pipelines.files").setLevel(logging.ERROR)
         with serve_sample() as site:
             result = run_crawl([site.url("/")], settings, jobdir)
     else:
@@ -182,8 +193,13 @@ def crawl(ctx: click.Context, seeds: tuple[str, ...], db: str, jobdir: str | Non
     if message:
         click.echo(f"crawl: {message}", err=True)
     if sample and result.started:
-        from headcheck.cli import flagged
+        from headcheck.findings import findings, format_findings
+        from headcheck.store import Store
 
-        click.echo()
-        ctx.invoke(flagged, db=db, as_json=False, label=())
+        store = Store(db)
+        try:
+            click.echo()
+            click.echo(format_findings(*findings(store)))
+        finally:
+            store.close()
     sys.exit(status)

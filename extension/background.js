@@ -92,11 +92,12 @@ async function rescanTabs() {
 async function handle(message, sender) {
   switch (message.type) {
     case MSG.LOOKUP: {
-      const { imageUrl, pageUrl } = message;
+      const { imageUrl, pageUrl, name } = message;
       if (typeof imageUrl !== "string" || !/^https?:\/\//i.test(imageUrl)) {
         return { ok: false, problem: "image_rejected", message: "not an http(s) image URL", serverWide: false };
       }
-      return service.lookup({ imageUrl, pageUrl: typeof pageUrl === "string" ? pageUrl : null });
+      return service.lookup({ imageUrl, pageUrl: typeof pageUrl === "string" ? pageUrl : null,
+                              name: typeof name === "string" ? name.slice(0, 200) : null });
     }
     case MSG.CONTENT_SETTINGS: {
       const s = await settings();

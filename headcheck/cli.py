@@ -7,9 +7,11 @@ Exit status: 0 every file processed, 1 some file failed (its JSON or message say
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import json
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -64,6 +66,34 @@ def read_pages_csv(path: Path) -> list[tuple[Path, str, str | None]]:
             name = row[2].strip() if len(row) > 2 and row[2].strip() else None
             rows.append((f, row[1].strip(), name))
     return rows
+
+
+class StoreError(click.ClickException):
+    """The --db path is no usable store: a usage error (exit 2), said in one line."""
+
+    exit_code = 2
+
+
+def open_store_path(db: str, *, create: bool = False) -> None:
+    """Refuse a missing store (unless the command creates one, which it then says) and a file
+    that is not a database, before anything is opened or created."""
+    from .storefile import StoreFileError, check_store_path
+
+    try:
+        new = check_store_path(db, create=create)
+    except StoreFileError as exc:
+        raise StoreError(str(exc)) from None
+    if new:
+        click.echo(f"creating a new store at {db}", err=True)
+
+
+@contextlib.contextmanager
+def store_errors(db: str) -> Iterator[None]:
+    """A damaged store (or one SQLite cannot open) as one message, not a traceback."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot use {db} as a headcheck store: {exc}") from None
 
 
 def _progress(items: list, label: str) -> tqdm:
@@ -154,15 +184,21 @@ def _print_analysis(out: dict) -> None:
 def index(db: str, page_url: str | None, pages_csv: str | None, thumbnails: bool,
           paths: tuple[str, ...]) -> None:
     """Store every image under PATHS (folders recursively) with a sighting of each."""
-    from .engine import Headcheck
-    from .store import Sighting
-
     jobs: list[tuple[Path, str, str | None]] = [
         (f, page_url or f.resolve().as_uri(), None) for f in iter_images(paths)]
     if pages_csv:
         jobs += read_pages_csv(Path(pages_csv))
     if not jobs:
         raise click.UsageError("nothing to index: give PATHS or --pages")
+    open_store_path(db, create=True)
+    with store_errors(db):
+        _index(db, jobs, thumbnails)
+
+
+def _index(db: str, jobs: list[tuple[Path, str, str | None]], thumbnails: bool) -> None:
+    from .engine import Headcheck
+    from .store import Sighting
+
     hc = Headcheck(db, thumbnails=thumbnails)
     stats: Counter[str] = Counter()
     touched: set[int] = set()
@@ -196,15 +232,26 @@ def _format_counts(c: Counter[str]) -> str:
 @click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the contract).")
 @click.option("--page-url", help="Page the photo was found on; counts toward 'reused'.")
+@click.option("--name", "profile_name", help="Profile name the photo was shown under there.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def check(db: str, as_json: bool, page_url: str | None, files: tuple[str, ...]) -> None:
+def check(db: str, as_json: bool, page_url: str | None, profile_name: str | None,
+          files: tuple[str, ...]) -> None:
     """Verdict for each FILE against the store (nothing is stored)."""
+    open_store_path(db)
+    with store_errors(db):
+        failed = _check(db, as_json, page_url, profile_name, files)
+    sys.exit(1 if failed else 0)
+
+
+def _check(db: str, as_json: bool, page_url: str | None, profile_name: str | None,
+           files: tuple[str, ...]) -> int:
     from .engine import Headcheck
 
     hc, failed = Headcheck(db), 0
     for name in files:
         try:
-            out = hc.check(_read(Path(name)), page_url=page_url).to_json(name)
+            out = hc.check(_read(Path(name)), page_url=page_url,
+                           profile_name=profile_name).to_json(name)
         except HeadcheckError as exc:
             failed += 1
             out = {"file": name, "sha256": None, "label": None, "confidence": None,
@@ -214,7 +261,7 @@ def check(db: str, as_json: bool, page_url: str | None, files: tuple[str, ...]) 
         else:
             _print_verdict(name, out)
     hc.close()
-    sys.exit(1 if failed else 0)
+    return failed
 
 
 def _print_verdict(name: str, out: dict) -> None:
@@ -233,12 +280,18 @@ def _print_verdict(name: str, out: dict) -> None:
 
 
 @main.command()
-@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option("--label", type=click.Choice(["synthetic", "composited", "reused"]), multiple=True,
               help="Only these labels (repeatable).")
 def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     """List stored photos that carry a signal, with the reasons and where they were seen."""
+    open_store_path(db)
+    with store_errors(db):
+        _flagged(db, as_json, label)
+
+
+def _flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     from .store import Store
     from .verdicts import iter_verdicts
 
@@ -259,3 +312,35 @@ def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
     if not as_json:
         click.echo(f"{shown} flagged of {total} photos in {db}")
     store.close()
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--sha256", "sha256s", multiple=True, help="A photo to remove everywhere "
+              "(repeatable).")
+@click.option("--page", "page_url", help="Remove the sightings on this page (and photos seen "
+              "nowhere else).")
+@click.option("--profile", "profile_name", help="Remove the sightings under this profile name "
+              "(and photos seen nowhere else).")
+@click.option("--pixels-older-than", "days", type=click.IntRange(min=0),
+              help="Retention: drop thumbnails, face chips and embeddings of photos not seen for "
+                   "DAYS days (hashes and sightings stay).")
+@click.option("--files-dir", type=click.Path(file_okay=False),
+              help="The crawl's folder of original images (default: DB.files).")
+@click.option("--report", "report_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="A report folder to write again without the forgotten data (repeatable).")
+def forget(db: str, sha256s: tuple[str, ...], page_url: str | None, profile_name: str | None,
+           days: int | None, files_dir: str | None, report_dirs: tuple[str, ...]) -> None:
+    """Remove a person's data from the store DB: photos (pixels, hashes, signals, relations,
+    sightings, feedback), their original image files and report thumbnails."""
+    if not (sha256s or page_url or profile_name or days is not None):
+        raise click.UsageError("say what to forget: --sha256, --page, --profile or "
+                               "--pixels-older-than")
+    open_store_path(db)
+    with store_errors(db):
+        from .forget import forget_everywhere
+
+        said = forget_everywhere(db, [s.lower() for s in sha256s], page_url, profile_name, days,
+                                 Path(files_dir) if files_dir else Path(f"{db}.files"),
+                                 [Path(d) for d in report_dirs])
+    click.echo(said)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analyze import Analysis, Analyzer
+from .analyze import ANALYSIS_VERSION, Analysis, Analyzer
 from .index import RegionIndex
 from .judge import Verdict, judge
 from .match import Match, Matcher
 from .store import AddResult, Sighting, Store
-from .verdicts import photo_verdict, stored_matches
+from .verdicts import photo_verdict, stored_matches, stored_signals
 
 
 @dataclass
@@ -73,8 +73,10 @@ class Headcheck:
         self.index.refresh(self.store)
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 
-    def check(self, data: bytes, page_url: str | None = None) -> CheckResult:
-        """Verdict for a photo against the store, without storing anything."""
+    def check(self, data: bytes, page_url: str | None = None,
+              profile_name: str | None = None) -> CheckResult:
+        """Verdict for a photo against the store, without storing anything. ``profile_name`` is
+        the name the photo was shown under on ``page_url`` (accepted for the reuse judgement)."""
         a = self.analyzer.analyze_bytes(data, lookup=True)
         self.index.refresh(self.store)
         matches = self.matcher.find(a)
@@ -85,6 +87,21 @@ class Headcheck:
             seen = {m.photo_id for m in matches}
             matches += [m for m in self.stored_matches(own) if m.photo_id not in seen]
         return CheckResult(a, judge(a.signals, matches, own_pages, page_url), matches)
+
+    def check_stored(self, sha256: str, page_url: str | None = None,
+                     profile_name: str | None = None) -> Verdict | None:
+        """``check``'s verdict for bytes the store already holds (analysed by this version), from
+        the stored signals and relations: no decoding, no face models. None when the store does
+        not hold them, and ``check`` must analyse the photo."""
+        row = self.store.db.execute(
+            "SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
+            [sha256, ANALYSIS_VERSION]).fetchone()
+        if row is None:
+            return None
+        own = int(row[0])
+        # The same readers as the stored verdicts (one path for signals read back).
+        return judge(stored_signals(self.store, own), self.stored_matches(own),
+                     self.store.pages([own])[own], page_url)
 
     def stored_matches(self, photo_id: int) -> list[Match]:
         return stored_matches(self.store, photo_id)

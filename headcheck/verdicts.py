@@ -114,6 +114,11 @@ def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
     return out
 
 
+def stored_signals(store: Store, photo_id: int) -> list[Signal]:
+    """One stored photo's signals, read as the bulk verdicts read them."""
+    return _signals(store, photo_id, photo_id).get(photo_id, [])
+
+
 def stored_matches(store: Store, photo_id: int) -> list[Match]:
     """The verified relations of one stored photo, in both directions, with the other photos'
     pages."""

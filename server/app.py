@@ -69,4 +69,12 @@ def create_app(settings: Settings, *, resolve: Resolver | None = None) -> FastAP
                            max_age=600)
     errors.install(app)
     app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> dict[str, str]:
+        """A person who opens the bare address learns where to go."""
+        return {"service": "headcheck lookup API", "version": __version__,
+                "docs": "/docs", "openapi": "/openapi.json", "health": "/v1/health",
+                "lookup": "POST /v1/lookup"}
+
     return app

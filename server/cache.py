@@ -1,4 +1,4 @@
-"""Recent lookup results by (sha256, page_url), so a repeated lookup skips the analysis.
+"""Recent lookup results by (sha256, page_url, name), so a repeated lookup skips the analysis.
 
 An entry is reused only while the index has not gained photos since it was computed (a new photo
 can change the verdict) and for at most ``max_age`` seconds (new sightings of known photos can
@@ -19,10 +19,10 @@ class LookupCache:
     max_age: float
     hits: int = 0
     misses: int = 0
-    _entries: OrderedDict[tuple[str, str], tuple[int, float, Any]] = field(
+    _entries: OrderedDict[tuple[str, ...], tuple[int, float, Any]] = field(
         default_factory=OrderedDict)
 
-    def get(self, key: tuple[str, str], version: int) -> Any | None:
+    def get(self, key: tuple[str, ...], version: int) -> Any | None:
         entry = self._entries.get(key)
         if entry is None or entry[0] != version or time.monotonic() - entry[1] > self.max_age:
             if entry is not None:
@@ -33,7 +33,7 @@ class LookupCache:
         self.hits += 1
         return entry[2]
 
-    def put(self, key: tuple[str, str], version: int, value: Any) -> None:
+    def put(self, key: tuple[str, ...], version: int, value: Any) -> None:
         if self.max_entries <= 0:
             return
         self._entries[key] = (version, time.monotonic(), value)

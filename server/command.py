@@ -22,16 +22,20 @@ def _settings(db: str, host: str | None, port: int | None) -> Settings:
 
 
 @click.command()
-@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--db", required=True, envvar="HEADCHECK_DB", show_envvar=True,
+              type=click.Path(dir_okay=False), help="SQLite store (made by index or crawl).")
 @click.option("--host", help="Address to bind (default 127.0.0.1; others need API keys).")
 @click.option("--port", type=int, help="Port (default 8000; 0 picks a free one).")
 def serve(db: str, host: str | None, port: int | None) -> None:
     """Serve the lookup HTTP API over the store DB (settings: HEADCHECK_* variables)."""
     import uvicorn
 
+    from headcheck.cli import open_store_path
+
     from .app import create_app
 
     settings = _settings(db, host, port)
+    open_store_path(db)  # a typo must not serve an empty store
     # Our own messages (index growth, failures) beside uvicorn's; not httpx's, which would log
     # every fetched image URL.
     log = logging.getLogger("headcheck.server")

@@ -1,4 +1,5 @@
-"""One lookup: cache, else analysis and matching on the engine thread; optionally recorded."""
+"""One lookup: cache, else analysis and matching on the engine thread; optionally recorded.
+Also lookups by sha256 alone, answered from the stored analysis of bytes the store holds."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from headcheck.store import Sighting
 from .services import Services
 
 
-def _sighting(page_url: str, image_url: str | None) -> Sighting:
-    return Sighting(page_url=page_url, image_url=image_url or "", source="lookup")
+def _sighting(page_url: str, image_url: str | None, name: str | None) -> Sighting:
+    return Sighting(page_url=page_url, image_url=image_url or "", profile_name=name,
+                    source="lookup")
 
 
 async def lookup(svc: Services, data: bytes, page_url: str | None,
-                 image_url: str | None) -> dict[str, Any]:
+                 image_url: str | None, name: str | None = None) -> dict[str, Any]:
     """The check JSON (``headcheck check --json``'s shape) plus ``cached``."""
     sha = await run_in_threadpool(sha256_hex, data)  # 10 MB take ~20 ms: not on the loop
-    key = (sha, page_url or "")
+    key = (sha, page_url or "", name or "")
     # Privacy by default: a lookup is a sighting only when the settings say so and it names a page.
     record = svc.settings.record_lookups and page_url is not None
     hit = svc.cache.get(key, svc.engine.index_version)
@@ -30,15 +32,33 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
         out, analysis = hit
         if record:
             await svc.engine.run(
-                lambda hc: hc.add_analysis(analysis, _sighting(page_url, image_url)))
+                lambda hc: hc.add_analysis(analysis, _sighting(page_url, image_url, name)))
         return {**out, "cached": True}
 
     def work(hc: Headcheck) -> tuple[dict[str, Any], Analysis, int]:
-        res = hc.check(data, page_url=page_url)
+        res = hc.check(data, page_url=page_url, profile_name=name)
         if record:
-            hc.add_analysis(res.analysis, _sighting(page_url, image_url))
+            hc.add_analysis(res.analysis, _sighting(page_url, image_url, name))
         return res.to_json(None), res.analysis, hc.index.last_photo_id
 
     out, analysis, version = await svc.engine.run(work)
     svc.cache.put(key, version, (out, analysis))
     return {**out, "cached": False}
+
+
+async def lookup_hashes(svc: Services, photos: list[tuple[str, str | None, str | None]]
+                        ) -> list[dict[str, Any] | None]:
+    """Per (sha256, page_url, name): the verdict from the stored analysis of those bytes (as the
+    stored verdicts of ``headcheck flagged``, with this page and name), or None when the store
+    does not hold them (the caller then sends the image). One trip to the engine thread."""
+
+    def work(hc: Headcheck) -> list[dict[str, Any] | None]:
+        out: list[dict[str, Any] | None] = []
+        for sha, page, name in photos:
+            v = hc.check_stored(sha, page_url=page, profile_name=name)
+            out.append(None if v is None else
+                       {"file": None, "sha256": sha, **v.to_dict(), "error": None,
+                        "cached": False})
+        return out
+
+    return await svc.engine.run(work)

@@ -18,11 +18,14 @@ from .schemas import (
     SHA256_PATTERN,
     FeedbackIn,
     FeedbackOut,
+    HashLookupsIn,
+    HashLookupsOut,
     HealthOut,
     HttpUrlText,
     LookupOut,
     LookupUrlIn,
     PhotoOut,
+    ProfileName,
     StatsOut,
 )
 from .services import services_of
@@ -50,12 +53,14 @@ async def lookup(
     = None,
     image_url: Annotated[HttpUrlText | None, Query(description="Where the image came from.")]
     = None,
+    name: Annotated[ProfileName | None, Query(
+        description="The profile name the photo was shown under on page_url.")] = None,
 ) -> dict[str, Any]:
     """Verdict for an uploaded image: raw body (image/*) or multipart with a file ``image``."""
     svc = services_of(request)
-    data, page, image = await read_upload(request, page_url, image_url,
-                                          svc.settings.max_request_bytes)
-    return await lookups.lookup(svc, data, page, image)
+    data, page, image, name = await read_upload(request, page_url, image_url,
+                                                svc.settings.max_request_bytes, name)
+    return await lookups.lookup(svc, data, page, image, name)
 
 
 @router.post("/lookup-url", response_model=LookupOut, dependencies=[Depends(require_json)],
@@ -64,7 +69,18 @@ async def lookup_url(body: LookupUrlIn, request: Request, _: Authorized) -> dict
     """Verdict for an image the server fetches itself (public http(s) addresses only)."""
     svc = services_of(request)
     data = await svc.fetcher.fetch(body.image_url)
-    return await lookups.lookup(svc, data, body.page_url, body.image_url)
+    return await lookups.lookup(svc, data, body.page_url, body.image_url, body.name or None)
+
+
+@router.post("/lookup-hashes", response_model=HashLookupsOut,
+             dependencies=[Depends(require_json)], responses=problems(400, 401, 415, 422, 429))
+async def lookup_hashes(body: HashLookupsIn, request: Request, _: Authorized) -> dict[str, Any]:
+    """Verdicts for photos by sha256, for bytes the store already holds (no upload, no analysis):
+    a page of avatars in one request; the unknown ones are then sent to /v1/lookup."""
+    asked = [(p.sha256, p.page_url, p.name or None) for p in body.photos]
+    found = await lookups.lookup_hashes(services_of(request), asked)
+    return {"results": [{"sha256": sha, "known": v is not None, "verdict": v}
+                        for (sha, _p, _n), v in zip(asked, found, strict=True)]}
 
 
 @router.get("/photos/{sha256}", response_model=PhotoOut,

@@ -11,6 +11,7 @@ Label = Literal["synthetic", "composited", "reused", "none"]
 FeedbackLabel = Literal["false_positive", "confirmed"]
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
 MAX_URL = 2048
+MAX_NAME = 200
 
 
 def _http_url(value: str) -> str:
@@ -25,6 +26,10 @@ def _http_url(value: str) -> str:
 
 HttpUrlText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL),
                         AfterValidator(_http_url)]
+# A person's name as a page shows it; surrounding space dropped, an empty one means none. No
+# markup or data structure ({ } [ ] < >): never part of a name, and a sign of a malformed field.
+ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME,
+                                               pattern=r"^[^{}\[\]<>]*$")]
 Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN),
                    AfterValidator(str.lower)]
 
@@ -79,6 +84,35 @@ class LookupUrlIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     image_url: HttpUrlText
     page_url: HttpUrlText | None = None
+    name: ProfileName | None = Field(
+        None, description="The profile name the photo was shown under on page_url.")
+
+
+MAX_HASHES = 100
+
+
+class HashLookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256: Sha256
+    page_url: HttpUrlText | None = None
+    name: ProfileName | None = None
+
+
+class HashLookupsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    photos: list[HashLookupIn] = Field(min_length=1, max_length=MAX_HASHES)
+
+
+class HashLookupOut(BaseModel):
+    sha256: str
+    known: bool = Field(description="Whether the store holds these bytes; if not, send them "
+                                    "to /v1/lookup.")
+    verdict: LookupOut | None = Field(None, description="When known: the /v1/lookup answer, "
+                                      "from the stored analysis.")
+
+
+class HashLookupsOut(BaseModel):
+    results: list[HashLookupOut] = Field(description="In the order asked.")
 
 
 class SightingOut(BaseModel):

@@ -1,7 +1,8 @@
 """Server settings: command-line options, else ``HEADCHECK_*`` environment variables, else defaults.
 
 Secrets (API keys) come from the environment or the caller, never from code. Lists are given in
-the environment as comma-separated values, e.g. ``HEADCHECK_API_KEYS=key1,key2``.
+the environment as values separated by commas or new lines, e.g. ``HEADCHECK_API_KEYS=key1,key2``
+or ``HEADCHECK_API_KEYS="$(cat keys.txt)"`` with one key a line.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _split(value: object) -> object:
-    """Comma-separated text (as environment variables give it) to a list."""
+    """Text separated by commas or new lines (as environment variables and ``$(cat file)``
+    give it) to a list; no value holds a comma or white space."""
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return [v for v in re.split(r"[,\s]+", value) if v]
     return value
 
 

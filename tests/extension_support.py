@@ -38,6 +38,7 @@ ROUTES = {
     "/home": "x-home.html",
     "/@alex": "mastodon-profile.html",
     "/team/lena-brandt": "generic-profile.html",
+    "/in/avery-stone/": "linkedin-column.html",
     "/bench": "bench.html",
 }
 # Size suffixes that X and others add to one photo's name (the same bytes are served).

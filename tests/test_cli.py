@@ -33,7 +33,7 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("db") / "headcheck.db"
     r = run("index", "--db", str(db), "--pages", str(SAMPLE / "pages.csv"))
     assert r.exit_code == 0, r.output
-    assert r.output.startswith("indexed 15 files")
+    assert r.stdout.startswith("indexed 15 files")  # "creating a new store" goes to stderr
     assert "15 new photos, 0 known, 15 new sightings, 0 errors" in r.output
     return db
 

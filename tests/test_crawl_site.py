@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -95,11 +96,19 @@ def test_main_job_finds_every_profile_and_verdict(first: Crawl, work: Path,
     assert first.count("errors/page") == expect.count("error:page") == 1
     assert first.stats["robotstxt/forbidden"] == 1  # the /private/ profile was never fetched
     assert first.stats["finish_reason"] == "finished"
-    assert ("16 new photos, 1 known, 17 new sightings; errors: 3 images, 1 page; "
-            "1 disallowed by robots.txt; flagged among the 16 photos seen: 4 synthetic, "
-            "4 composited, 5 reused") in first.stdout
-    assert "13 flagged of 16 photos" in first.stdout  # and the list of what and why
-    assert "reused: the same photo appears on 4 distinct pages" in first.stdout
+    assert ("16 new photos, 1 known (already stored, or met again in this crawl), 17 new "
+            "sightings; errors: 3 images, 1 page; 1 disallowed by robots.txt; flagged among the "
+            "16 photos seen: 4 synthetic, 4 composited, 5 reused") in first.stdout
+    # Then what it found, as a finding: one entry per cluster, the names first.
+    assert "7 findings (13 of 16 photos flagged), strongest first:" in first.stdout
+    entries = {line.split(". ", 1)[1].split(" (")[0] + ":" + line.split("): ", 1)[1]
+               for line in first.stdout.splitlines() if re.match(r"^\d+\. \w+ \(\d+%\): ", line)}
+    names = {e.split(":")[0] + ":" + ", ".join(sorted(e.split(":", 1)[1].split(", ")))
+             for e in entries}
+    assert "Composited:Dana Whitfield, Ellis Grant, Lena Brandt, Marc Oyelaran" in names
+    assert "Reused:Keller Sam, S Keller Consulting, Sam Keller, Samuel K" in names
+    assert first.stdout.count("Composited (") == 1  # the cluster once, not once per photo
+    assert "deliberately broken images" in first.stderr
 
 
 def test_recrawl_downloads_no_image_and_updates_last_seen(first: Crawl, work: Path,

@@ -225,7 +225,8 @@ def test_command_writes_the_report_and_says_where(sample_db: Path, tmp_path: Pat
     not_a_store = tmp_path / "notes.db"
     not_a_store.write_text("not a database")
     r = CliRunner().invoke(report, ["--db", str(not_a_store), "--out", str(out)])
-    assert r.exit_code == 1 and "cannot report on" in r.output
+    # The one message every command gives for a file that is no database (a usage error).
+    assert r.exit_code == 2 and "is not a headcheck store" in r.output
 
 
 def test_progress_is_shown_only_when_asked(sample_db: Path, tmp_path: Path,

@@ -152,4 +152,5 @@ def test_prevalence_csv_carries_the_same_figures(hand_db: Path, tmp_path: Path) 
     kn = rows[("month", "2024-01", FLAGGED)]
     assert (kn["k"], kn["n"], kn["ci95_low"], kn["ci95_high"]) == ("3", "3", "0.438503", "1.0")
     assert rows[("site", "a.example", FLAGGED)]["ci95_high"] == "0.963776"
-    assert len(rows) == (1 + 2 + 3) * 5  # groups x (4 labels + flagged)
+    # groups (overall, 2 sites, 3 months, all profiles) x (4 labels + flagged)
+    assert len(rows) == (1 + 2 + 3 + 1) * 5

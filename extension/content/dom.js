@@ -22,6 +22,7 @@ export function readPage(doc) {
     ogImage: ogImageUrl,
     applicationName: meta('meta[name="application-name"]'),
     mastodonRoot: Boolean(doc.getElementById("mastodon")),
+    heading: doc.querySelector("h1")?.textContent?.replace(/\s+/g, " ").trim().slice(0, 120) || undefined,
     jsonLd: Array.from(doc.querySelectorAll('script[type="application/ld+json"]'), (s) => s.textContent ?? "")
       .slice(0, 20),
   };
@@ -44,6 +45,7 @@ export function describeImage(img, adapter) {
     width: box.width,
     height: box.height,
     linkHref: /** @type {HTMLAnchorElement | null} */ (img.closest("a[href]"))?.href,
+    linkText: img.closest("a[href]")?.textContent?.replace(/\s+/g, " ").trim().slice(0, 120) || undefined,
     main: matches(img, adapter.mainSelector),
   };
 }

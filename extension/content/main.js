@@ -5,7 +5,9 @@
  */
 
 import { MSG, isMessage } from "../lib/messages.js";
-import { GENERIC, declaredPhotos, isProfilePhoto, pickAdapter, profileUrlFor, sameImage } from "../lib/sites.js";
+import {
+  GENERIC, declaredPhotos, isProfilePhoto, pickAdapter, profileNameFor, profileUrlFor, sameImage,
+} from "../lib/sites.js";
 import { describeImage, isLoaded, readPage } from "./dom.js";
 import { Overlay } from "./overlay.js";
 
@@ -19,6 +21,7 @@ const NEAR_PX = 400;
  * @property {HTMLImageElement | null} img  null for a photo only named in the page's metadata
  * @property {string} imageUrl
  * @property {string | null} pageUrl         the profile it belongs to, when known
+ * @property {string | null} name            the profile's name, where the page shows it
  * @property {"waiting" | "pending" | "done" | "error"} state
  * @property {import("../lib/wording.js").VerdictView} [view]
  * @property {string} [problem]
@@ -101,7 +104,8 @@ class PhotoWatcher {
       if (shown.some((src) => sameImage(src, d.image))) {
         if (known && !known.img) this.photos.delete(d.image); // it is on show now
       } else if (!known) {
-        const photo = /** @type {Photo} */ ({ img: null, imageUrl: d.image, pageUrl: d.profileUrl, state: "waiting" });
+        const photo = /** @type {Photo} */ ({ img: null, imageUrl: d.image, pageUrl: d.profileUrl,
+                                              name: d.name ?? null, state: "waiting" });
         this.photos.set(d.image, photo);
         this.lookUp(photo);
       }
@@ -119,7 +123,8 @@ class PhotoWatcher {
     const info = describeImage(img, adapter);
     if (!isProfilePhoto(adapter, info, declared)) return;
     const photo = /** @type {Photo} */ ({
-      img, imageUrl: info.src, pageUrl: profileUrlFor(adapter, info, page, declared), state: "waiting",
+      img, imageUrl: info.src, pageUrl: profileUrlFor(adapter, info, page, declared),
+      name: profileNameFor(adapter, info, page, declared), state: "waiting",
     });
     this.photos.set(img, photo);
     this.near.observe(img);
@@ -169,7 +174,8 @@ class PhotoWatcher {
   /** @param {Photo} photo */
   async lookUp(photo) {
     photo.state = "pending";
-    const answer = await this.send({ type: MSG.LOOKUP, imageUrl: photo.imageUrl, pageUrl: photo.pageUrl });
+    const answer = await this.send({ type: MSG.LOOKUP, imageUrl: photo.imageUrl, pageUrl: photo.pageUrl,
+                                     name: photo.name });
     if (photo.img && this.photos.get(photo.img) !== photo) return; // replaced meanwhile
     if (answer?.ok) {
       photo.state = "done";
@@ -223,7 +229,7 @@ class PhotoWatcher {
       site: this.site,
       pageUrl: location.href,
       photos: [...this.photos.values()].map((p) => ({
-        imageUrl: p.imageUrl, pageUrl: p.pageUrl, shown: Boolean(p.img), state: p.state,
+        imageUrl: p.imageUrl, pageUrl: p.pageUrl, name: p.name, shown: Boolean(p.img), state: p.state,
         view: p.view ?? null, problem: p.problem ?? null, message: p.message ?? null,
       })),
     };

@@ -121,6 +121,13 @@ export class Overlay {
       }
       done.push(s);
       s.el.style.transform = `translate(${Math.round(s.x)}px, ${Math.round(s.y)}px)`;
+      if (s.el.style.visibility === "hidden" && !s.el.dataset.placed) {
+        // Shown only once it has been painted in place: a badge first painted at the layer's
+        // origin and then moved counts as a layout shift (CLS).
+        s.el.dataset.placed = "";
+        const el = s.el;
+        requestAnimationFrame(() => requestAnimationFrame(() => { el.style.visibility = ""; }));
+      }
     }
   }
 
@@ -137,16 +144,21 @@ export class Overlay {
     if (!shown) return null;
     const compact = box.width < COMPACT_BELOW;
     badge.el.classList.toggle("hc-compact", compact);
+    badge.el.classList.remove("hc-tiny", "hc-icon-only");
+    // A small avatar's badge stays within the avatar's width (over the card, not past it):
+    // the word gives way to the percentage, then the percentage to the icon alone.
+    if (compact && badge.pill.offsetWidth > box.width) badge.el.classList.add("hc-tiny");
+    if (compact && badge.pill.offsetWidth > box.width) badge.el.classList.add("hc-icon-only");
     const w = badge.pill.offsetWidth;
     const h = badge.pill.offsetHeight;
     const view = this.doc.defaultView;
     const sx = view?.scrollX ?? 0;
     const sy = view?.scrollY ?? 0;
     // A large photo: centred inside, above the bottom edge (under the face). A small avatar:
-    // straddling its bottom edge, reaching back over the margin before it rather than over the
-    // name or text beside it (avatars start their row, so that side is usually empty).
+    // straddling its bottom edge, right-aligned with it (left-aligned right to left), so it
+    // covers neither the name beside it nor the card's edge before it.
     const rtl = view ? view.getComputedStyle(img).direction === "rtl" : false;
-    const x = !compact ? box.left + box.width / 2 - w / 2 : rtl ? box.left - 4 : box.right + 4 - w;
+    const x = !compact ? box.left + box.width / 2 - w / 2 : rtl ? box.left : box.right - w;
     return { x: Math.max(sx + 2, sx + x), y: sy + box.bottom - (compact ? h / 2 : h + 6), w, h };
   }
 }
@@ -179,6 +191,7 @@ function covered(img, box) {
  */
 function buildBadge(view, imageUrl) {
   const el = make("div", `hc-badge hc-${view.label}`);
+  el.style.visibility = "hidden"; // until placed (see layout)
   el.dataset.label = view.label;
   el.dataset.imageUrl = imageUrl;
   el.dataset.headcheckBadge = "";
@@ -189,7 +202,13 @@ function buildBadge(view, imageUrl) {
   pill.setAttribute("aria-expanded", "false");
   pill.setAttribute("aria-controls", panelId);
   pill.setAttribute("aria-label", `headcheck: ${view.summary} Show the reasons.`);
-  pill.append(icon(view.label), make("span", "hc-text", view.badgeText));
+  // On a small avatar the word may give way to the percentage (hc-tiny): the icon and colour
+  // still say which finding, and the accessible name says it in full.
+  if (view.label === "none") pill.append(icon(view.label), make("span", "hc-text", view.badgeText));
+  else {
+    pill.append(icon(view.label), make("span", "hc-text hc-word", view.labelText),
+                make("span", "hc-text hc-pct", view.percent ?? ""));
+  }
 
   const panel = make("div", "hc-panel");
   panel.id = panelId;
@@ -205,9 +224,10 @@ function buildBadge(view, imageUrl) {
     for (const r of view.reasons) list.append(buildReason(r));
     panel.append(list);
   }
+  const linked = view.reasons.some((r) => r.links.length || r.names?.some((n) => n.href));
   panel.append(make("p", "hc-foot", view.label === "none"
     ? "Nothing suspicious was found, which is not proof that the photo is genuine."
-    : "A reason to look closer, not proof. Check the linked profiles."));
+    : `A reason to look closer, not proof.${linked ? " Check the linked profiles." : ""}`));
   el.append(pill, panel);
   return { el, pill, panel, visible: true, closeTimer: 0 };
 }
@@ -217,6 +237,7 @@ function buildReason(r) {
   const li = make("li", `hc-${r.kind}`);
   li.append(make("p", "hc-headline", r.headline));
   if (r.evidence) li.append(make("p", "hc-evidence", r.evidence));
+  if (r.names?.length) li.append(buildNames(r.names));
   if (r.links.length) {
     const p = make("p", "hc-links", "Seen on: ");
     r.links.forEach((l, i) => {
@@ -230,7 +251,41 @@ function buildReason(r) {
     if (r.moreLinks) p.append(` and ${r.moreLinks} more`);
     li.append(p);
   }
+  if (r.details?.length) {
+    // The numbers and technical terms, for whoever wants them; closed by default.
+    const details = make("details", "hc-details");
+    details.append(make("summary", "", "Details"));
+    for (const line of r.details) details.append(make("p", "", line));
+    li.append(details);
+  }
   return li;
+}
+
+/** The names the photo appeared under, with a thumbnail and the date first seen where given. */
+function buildNames(/** @type {import("../lib/wording.js").NameView[]} */ names) {
+  const list = make("ul", "hc-names");
+  list.setAttribute("aria-label", "Names this photo appeared under");
+  for (const n of names.slice(0, 5)) {
+    const item = make("li", "");
+    if (n.thumb) {
+      const img = /** @type {HTMLImageElement} */ (make("img", "hc-thumb"));
+      img.src = n.thumb;
+      img.alt = "";
+      img.referrerPolicy = "no-referrer";
+      item.append(img);
+    }
+    if (n.href) {
+      const a = /** @type {HTMLAnchorElement} */ (make("a", "hc-name", n.name));
+      a.href = n.href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      item.append(a);
+    } else item.append(make("span", "hc-name", n.name));
+    if (n.firstSeen) item.append(make("span", "hc-seen", ` · first seen ${n.firstSeen}`));
+    list.append(item);
+  }
+  if (names.length > 5) list.append(make("li", "hc-seen", `and ${names.length - 5} more`));
+  return list;
 }
 
 /** Hover or focus opens the reasons; leaving both the badge and its panel closes them. */
@@ -239,11 +294,15 @@ function wireHover(/** @type {Badge} */ badge) {
     clearTimeout(badge.closeTimer);
     if (!badge.panel.hidden) return;
     badge.panel.hidden = false;
+    // Each badge is its own stacking context (transform): the open one must rise above its
+    // neighbours, or their pills paint over its panel and take its clicks.
+    badge.el.classList.add("hc-open");
     badge.pill.setAttribute("aria-expanded", "true");
     placePanel(badge);
   };
   const close = () => {
     badge.panel.hidden = true;
+    badge.el.classList.remove("hc-open");
     badge.pill.setAttribute("aria-expanded", "false");
   };
   const closeSoon = () => {

@@ -7,6 +7,7 @@ export const CSS = `
   color: #111827; letter-spacing: 0; text-align: left;
 }
 .hc-badge[hidden] { display: none; }
+.hc-badge.hc-open { z-index: 1; }
 .hc-pill {
   all: unset; box-sizing: border-box; cursor: pointer; display: inline-flex; align-items: center;
   gap: 4px; white-space: nowrap; padding: 2px 8px 2px 6px; border-radius: 999px;
@@ -15,6 +16,8 @@ export const CSS = `
 }
 .hc-pill:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
 .hc-compact .hc-pill { font-size: 10.5px; padding: 1px 6px 1px 4px; }
+.hc-tiny .hc-word, .hc-icon-only .hc-pct { display: none; }
+.hc-tiny .hc-pill { gap: 2px; padding: 1px 4px 1px 3px; }
 .hc-synthetic .hc-pill { background: #6d28d9; }
 .hc-composited .hc-pill { background: #b45309; }
 .hc-reused .hc-pill { background: #b91c1c; }
@@ -41,5 +44,15 @@ export const CSS = `
 .hc-evidence { margin: 2px 0 0; color: #4b5563; font-size: 12px; }
 .hc-links { margin: 2px 0 0; font-size: 12px; color: #4b5563; overflow-wrap: anywhere; }
 .hc-links a { color: #1d4ed8; text-decoration: underline; }
+.hc-names { margin: 4px 0 0; padding: 0; list-style: none; font-size: 12px; }
+.hc-names li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
+.hc-thumb { width: 28px; height: 28px; border-radius: 4px; object-fit: cover; flex: none; }
+.hc-name { font-weight: 600; color: #111827; }
+a.hc-name { color: #1d4ed8; text-decoration: underline; }
+.hc-seen { color: #6b7280; }
+.hc-details { margin: 3px 0 0; font-size: 11.5px; color: #4b5563; }
+.hc-details summary { cursor: pointer; color: #374151; width: max-content; }
+.hc-details summary:focus-visible { outline: 2px solid #2563eb; outline-offset: 1px; }
+.hc-details p { margin: 2px 0 0; overflow-wrap: anywhere; }
 .hc-foot { margin: 4px 0 0; color: #6b7280; font-size: 11.5px; }
 `;

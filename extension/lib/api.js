@@ -40,13 +40,14 @@ export class ApiError extends Error {
  * POST the image bytes to /v1/lookup.
  * @param {Client} client
  * @param {ArrayBuffer | Uint8Array} bytes
- * @param {{pageUrl?: string | null, imageUrl?: string | null}} where
+ * @param {{pageUrl?: string | null, imageUrl?: string | null, name?: string | null}} where
  * @returns {Promise<Record<string, any>>} the verdict JSON
  */
-export async function lookupBytes(client, bytes, { pageUrl, imageUrl } = {}) {
+export async function lookupBytes(client, bytes, { pageUrl, imageUrl, name } = {}) {
   const params = new URLSearchParams();
   if (pageUrl) params.set("page_url", pageUrl);
   if (imageUrl && /^https?:/i.test(imageUrl)) params.set("image_url", imageUrl);
+  if (name) params.set("name", name);
   const query = params.size ? `?${params}` : "";
   // The server sniffs the format itself; octet-stream also covers types a CDN mislabels.
   return call(client, `/v1/lookup${query}`, {
@@ -58,14 +59,32 @@ export async function lookupBytes(client, bytes, { pageUrl, imageUrl } = {}) {
  * POST /v1/lookup-url: the server fetches the image (public addresses only). Used when the
  * worker may not fetch it itself (no host permission and no CORS on the image's site).
  * @param {Client} client
- * @param {{pageUrl?: string | null, imageUrl: string}} where
+ * @param {{pageUrl?: string | null, imageUrl: string, name?: string | null}} where
  */
-export async function lookupUrl(client, { pageUrl, imageUrl }) {
-  const body = JSON.stringify(pageUrl ? { image_url: imageUrl, page_url: pageUrl }
-                                      : { image_url: imageUrl });
+export async function lookupUrl(client, { pageUrl, imageUrl, name }) {
+  const body = JSON.stringify({ image_url: imageUrl, ...(pageUrl ? { page_url: pageUrl } : {}),
+                                ...(name ? { name } : {}) });
   return call(client, "/v1/lookup-url", {
     method: "POST", body, headers: { "Content-Type": "application/json" },
   });
+}
+
+/**
+ * POST /v1/lookup-hashes: verdicts for bytes the server's store already holds, many photos in
+ * one request, nothing uploaded. Unknown ones come back as null.
+ * @param {Client} client
+ * @param {{sha256: string, pageUrl?: string | null, name?: string | null}[]} photos
+ * @returns {Promise<(Record<string, any> | null)[]>} a verdict or null per photo, in order
+ */
+export async function lookupHashes(client, photos) {
+  const body = JSON.stringify({ photos: photos.map((p) => ({
+    sha256: p.sha256, ...(p.pageUrl ? { page_url: p.pageUrl } : {}), ...(p.name ? { name: p.name } : {}),
+  })) });
+  const out = await call(client, "/v1/lookup-hashes", {
+    method: "POST", body, headers: { "Content-Type": "application/json" },
+  });
+  const results = Array.isArray(out?.results) ? out.results : [];
+  return photos.map((_, i) => (results[i]?.known && results[i].verdict) || null);
 }
 
 /**

@@ -6,12 +6,15 @@
  * failed request, not fifty.
  */
 
-import { ApiError, lookupBytes, lookupUrl } from "./api.js";
+import { ApiError, lookupBytes, lookupHashes, lookupUrl } from "./api.js";
 import { shaKey, urlKey } from "./cache.js";
 import { describeVerdict } from "./wording.js";
 
 /** Largest image the worker downloads (the server's own limit is 12 MiB). */
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+/** Hashes asked together: photos found within this window share one request. */
+export const HASH_BATCH_MS = 15;
+const HASH_BATCH_MAX = 100; // the server's limit per request
 /** How long a server failure is trusted before the server is asked again. */
 export const PAUSE_MS = Object.freeze({
   unreachable: 15_000, unauthorized: 10 * 60_000, not_headcheck: 10 * 60_000,
@@ -38,7 +41,7 @@ export class LookupService {
    * @param {() => number} [deps.now]
    * @param {number} [deps.maxConcurrent]  the server analyses one photo at a time anyway
    */
-  constructor({ settings, cache, fetch, onStatus = () => {}, now = Date.now, maxConcurrent = 3 }) {
+  constructor({ settings, cache, fetch, onStatus = () => {}, now = Date.now, maxConcurrent = 4 }) {
     this.settings = settings;
     this.cache = cache;
     this.fetch = fetch;
@@ -51,6 +54,11 @@ export class LookupService {
     this.paused = null;
     /** @type {string} */
     this.lastState = "unknown";
+    /** @type {{client: any, items: {sha256: string, pageUrl: string | null, name: string | null,
+     *          resolve: (v: Record<string, any> | null) => void}[], timer: any} | null} */
+    this.batch = null;
+    /** Servers that do not know /v1/lookup-hashes (older ones): bytes only. */
+    this.noHashes = new Set();
   }
 
   /** Forget a server failure (the user asked to try again, or the settings changed). */
@@ -60,18 +68,21 @@ export class LookupService {
   }
 
   /**
-   * @param {{imageUrl: string, pageUrl?: string | null}} request
+   * @param {{imageUrl: string, pageUrl?: string | null, name?: string | null}} request
    * @returns {Promise<Answer>}
    */
-  async lookup({ imageUrl, pageUrl }) {
+  async lookup({ imageUrl, pageUrl, name }) {
     const s = await this.settings();
+    // The profile's address and name go together: both say whose photo it is.
     const page = s.sendPageUrl ? pageUrl ?? null : null;
-    const key = urlKey(imageUrl, page);
+    const who = s.sendPageUrl && name ? name : null;
+    const context = who ? `${page ?? ""}#${who}` : page;
+    const key = urlKey(imageUrl, context);
     const cached = await this.cache.get(key);
     if (cached) return { ok: true, view: cached, cached: "url" };
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.run(s, imageUrl, page).finally(() => this.inFlight.delete(key));
+      pending = this.run(s, imageUrl, page, who, context).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
@@ -81,9 +92,11 @@ export class LookupService {
    * @param {Settings} s
    * @param {string} imageUrl
    * @param {string | null} page
+   * @param {string | null} name
+   * @param {string | null} context  what the cache keys hold besides the image: page and name
    * @returns {Promise<Answer>}
    */
-  async run(s, imageUrl, page) {
+  async run(s, imageUrl, page, name, context) {
     const client = { serverUrl: s.serverUrl, apiKey: s.apiKey, fetch: this.fetch };
     try {
       this.checkPause(s.serverUrl);
@@ -91,24 +104,62 @@ export class LookupService {
       let verdict;
       if (image) {
         const sha = await sha256Hex(image);
-        const bySha = await this.cache.get(shaKey(sha, page));
+        const bySha = await this.cache.get(shaKey(sha, context));
         if (bySha) {
-          await this.cache.put([urlKey(imageUrl, page)], bySha).catch(() => {});
+          await this.cache.put([urlKey(imageUrl, context)], bySha).catch(() => {});
           return { ok: true, view: bySha, cached: "sha" };
         }
-        verdict = await this.ask(s.serverUrl, () => lookupBytes(client, image, { pageUrl: page, imageUrl }));
+        // Bytes the server's store holds (a crawled photo) need no upload nor analysis: ask by
+        // hash first, together with the other photos found at the same moment.
+        verdict = await this.byHash(client, sha, page, name) ??
+                  await this.ask(s.serverUrl, () => lookupBytes(client, image, { pageUrl: page, imageUrl, name }));
       } else {
-        verdict = await this.ask(s.serverUrl, () => lookupUrl(client, { pageUrl: page, imageUrl }));
+        verdict = await this.ask(s.serverUrl, () => lookupUrl(client, { pageUrl: page, imageUrl, name }));
       }
       const view = describeVerdict(verdict, { pageUrl: page });
-      const keys = [urlKey(imageUrl, page)];
-      if (view.sha256) keys.push(shaKey(view.sha256, page));
+      const keys = [urlKey(imageUrl, context)];
+      if (view.sha256) keys.push(shaKey(view.sha256, context));
       await this.cache.put(keys, view).catch(() => {}); // storage full: answer anyway, uncached
       return { ok: true, view, cached: verdict.cached ? "server" : false };
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError("image_rejected", String(err));
       return { ok: false, problem: e.problem, message: e.message, serverWide: e.serverWide };
     }
+  }
+
+  /**
+   * The stored verdict for these bytes, or null (unknown to the store, an older server, or any
+   * failure: the upload that follows then reports the server's state).
+   * @param {{serverUrl: string, apiKey: string, fetch: typeof fetch}} client
+   * @param {string} sha256
+   * @param {string | null} pageUrl
+   * @param {string | null} name
+   * @returns {Promise<Record<string, any> | null>}
+   */
+  byHash(client, sha256, pageUrl, name) {
+    if (this.noHashes.has(client.serverUrl) || this.paused) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      if (this.batch && this.batch.client.serverUrl !== client.serverUrl) this.flush();
+      this.batch ??= { client, items: [], timer: setTimeout(() => this.flush(), HASH_BATCH_MS) };
+      this.batch.items.push({ sha256, pageUrl, name, resolve });
+      if (this.batch.items.length >= HASH_BATCH_MAX) this.flush();
+    });
+  }
+
+  /** Send the hashes gathered so far. */
+  flush() {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    clearTimeout(batch.timer);
+    lookupHashes(batch.client, batch.items).then(
+      (found) => batch.items.forEach((item, i) => item.resolve(found[i])),
+      (err) => {
+        if (err instanceof ApiError && err.problem === "not_headcheck") {
+          this.noHashes.add(batch.client.serverUrl); // a server from before /v1/lookup-hashes
+        }
+        batch.items.forEach((item) => item.resolve(null));
+      });
   }
 
   /**

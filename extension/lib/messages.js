@@ -3,7 +3,7 @@
  * Named constants, so a typo is an import error instead of a message nobody answers.
  */
 export const MSG = Object.freeze({
-  /** content → worker `{imageUrl, pageUrl}`: the verdict for one photo. */
+  /** content → worker `{imageUrl, pageUrl, name}`: the verdict for one photo. */
   LOOKUP: "headcheck:lookup",
   /** content → worker: the settings a content script may see (never the API key). */
   CONTENT_SETTINGS: "headcheck:content-settings",

@@ -72,11 +72,15 @@ export function normalizeServerUrl(text) {
 }
 
 const PATTERN = /^(\*|https?):\/\/(\*|(?:\*\.)?[a-z0-9.-]+|\[[0-9a-f:]+\])(:\d+)?(\/.*)$/i;
-const HOST = /^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(:\d+)?$/i;
+const HOST = /^(?:\*\.)?(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:]+\])(:\d{1,5})?(\/.*)?$/i;
+const LOCAL = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])$/i;
 
 /**
- * The "sites" field: one match pattern (https://*.example.org/*) or bare host (example.org) a
- * line. A bare host means https on that host and its subdomains.
+ * The "sites" field, one site a line, the way people type them: a host (`example.org`: http and
+ * https, subdomains included; `127.0.0.1` or `localhost`: that host only), with a port
+ * (`localhost:8080`) or a path (`linkedin.com/in/`) if wanted; an address
+ * (`http://127.0.0.1:18765`, `https://www.linkedin.com/in/`: that scheme, host and port, and
+ * every page under that path); or a match pattern (`https://*.example.org/*`).
  * @param {string} text
  * @returns {{patterns: string[], errors: string[]}}
  */
@@ -86,20 +90,38 @@ export function parseSites(text) {
   for (const raw of String(text).split(/[\n,]/)) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
-    let pattern = null;
-    if (line.includes("://")) {
-      const m = PATTERN.exec(line);
-      // Ports are dropped: Chrome's match patterns ignore them.
-      if (m && (m[2] !== "*" || m[1] !== "*")) pattern = `${m[1]}://${m[2]}${m[4]}`;
-    } else if (HOST.test(line)) {
-      const host = line.replace(/:\d+$/, "").toLowerCase();
-      pattern = host.startsWith("*.") ? `https://${host}/*` : `https://*.${host}/*`;
-    }
-    if (pattern === null) errors.push(`"${line}" is neither a host (example.org) nor a pattern ` +
-                                      "(https://*.example.org/*)");
-    else if (!patterns.includes(pattern)) patterns.push(pattern);
+    const pattern = sitePattern(line);
+    if (pattern === null) {
+      errors.push(`"${line}" is neither a host (example.org, localhost:8080), an address ` +
+                  "(https://www.example.org/team/) nor a pattern (https://*.example.org/*)");
+    } else if (!patterns.includes(pattern)) patterns.push(pattern);
   }
   return { patterns, errors };
+}
+
+/**
+ * One line of the sites field as a match pattern, or null.
+ * @param {string} line
+ * @returns {string | null}
+ */
+export function sitePattern(line) {
+  if (line.includes("://")) {
+    const m = PATTERN.exec(line.includes("/", line.indexOf("://") + 3) ? line : `${line}/`);
+    if (!m || (m[2] === "*" && m[1] === "*")) return null;
+    return `${m[1].toLowerCase()}://${m[2].toLowerCase()}${m[3] ?? ""}${pathPattern(m[4])}`;
+  }
+  const m = HOST.exec(line);
+  if (!m) return null;
+  const host = line.slice(0, line.length - (m[2]?.length ?? 0) - (m[1]?.length ?? 0)).toLowerCase();
+  const bare = host.replace(/^\*\./, "");
+  // An address or "localhost" is that host alone; a name includes its subdomains.
+  const hostPart = LOCAL.test(bare) || host.startsWith("*.") ? host : `*.${host}`;
+  return `*://${hostPart}${m[1] ?? ""}${pathPattern(m[2] ?? "/")}`;
+}
+
+/** A typed path as a prefix: "/in/" and "/in" cover every page under them. */
+function pathPattern(/** @type {string} */ path) {
+  return path.endsWith("*") ? path : `${path}*`;
 }
 
 /**

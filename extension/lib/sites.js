@@ -17,6 +17,7 @@
  * @property {string} [applicationName]
  * @property {boolean} [mastodonRoot]  the page has Mastodon's app root (#mastodon)
  * @property {string[]} [jsonLd]     texts of application/ld+json scripts
+ * @property {string} [heading]      the page's first <h1>, trimmed
  *
  * @typedef {object} ImageInfo  one <img>, measured
  * @property {string} src          absolute URL (currentSrc)
@@ -26,6 +27,7 @@
  * @property {number} width        rendered size, CSS pixels
  * @property {number} height
  * @property {string} [linkHref]   the enclosing link, absolute
+ * @property {string} [linkText]   the enclosing link's text, trimmed
  * @property {boolean} [main]      matches the adapter's selector for the page's own photo
  *
  * @typedef {object} Adapter
@@ -148,10 +150,10 @@ export function pickAdapter(page) {
  * Profile photos the page declares in its metadata: JSON-LD Person (or ProfilePage with a Person
  * as mainEntity) and, on a profile page, og:image.
  * @param {PageInfo} page
- * @returns {{image: string, profileUrl: string}[]}  absolute URLs
+ * @returns {Declared[]}  absolute URLs, and the Person's name where given
  */
 export function declaredPhotos(page) {
-  /** @type {{image: string, profileUrl: string}[]} */ const out = [];
+  /** @type {Declared[]} */ const out = [];
   let profilePage = page.ogType === "profile";
   for (const text of page.jsonLd ?? []) {
     for (const node of jsonLdNodes(text)) {
@@ -163,22 +165,67 @@ export function declaredPhotos(page) {
       }
     }
   }
-  if (profilePage && page.ogImage) add(page.ogImage, page.url);
+  if (profilePage && page.ogImage) add(page.ogImage, page.url, out[0]?.name);
   return out;
 
   /** @param {any} person @param {unknown} pageUrl */
   function push(person, pageUrl) {
     const profile = absolute(person.url, page.url) ?? absolute(pageUrl, page.url) ?? page.url;
+    const name = cleanName(person.name);
     for (const image of [person.image].flat()) {
       const src = typeof image === "string" ? image : image?.contentUrl ?? image?.url;
-      add(src, profile);
+      add(src, profile, name);
     }
   }
-  /** @param {unknown} src @param {string} profileUrl */
-  function add(src, profileUrl) {
+  /** @param {unknown} src @param {string} profileUrl @param {string | null | undefined} name */
+  function add(src, profileUrl, name) {
     const image = absolute(src, page.url);
-    if (image && !out.some((d) => d.image === image)) out.push({ image, profileUrl });
+    if (image && !out.some((d) => d.image === image)) {
+      out.push(name ? { image, profileUrl, name } : { image, profileUrl });
+    }
   }
+}
+
+/** @typedef {{image: string, profileUrl: string, name?: string}} Declared */
+
+const NOT_A_NAME = /avatar|photo|picture|image|profile|logo|icon|headshot|portrait|user|member|^\W*$/i;
+
+/**
+ * A person's name as a page shows it, or null: alt texts such as "Photo of Dana Whitfield" and
+ * "Dana Whitfield's profile picture" give the name; "avatar", handles and sentences do not.
+ * @param {unknown} text
+ * @returns {string | null}
+ */
+export function cleanName(text) {
+  if (typeof text !== "string") return null;
+  let t = text.replace(/\s+/g, " ").trim();
+  t = t.replace(/^(photo|picture|image|portrait|avatar|headshot) of /i, "")
+       .replace(/[’']s? (profile )?(photo|picture|image|avatar|headshot)$/i, "")
+       .replace(/,? (profile )?(photo|picture|avatar)$/i, "").trim();
+  if (!t || t.length > 80 || t.includes("@") || /https?:|[<>{}|\\/]/.test(t)) return null;
+  if (NOT_A_NAME.test(t) || t.split(" ").length > 6) return null;
+  return t;
+}
+
+/**
+ * The name of the profile a photo belongs to, where the page shows it: the Person the page
+ * declares, the page's heading for the profile's own photo, else the photo's alt text or the
+ * text of the profile link around it. Sent with the lookup: reuse under other names is what a
+ * recruiter needs to see.
+ * @param {Adapter} adapter
+ * @param {ImageInfo} img
+ * @param {PageInfo} page
+ * @param {Declared[]} [declared]
+ * @returns {string | null}
+ */
+export function profileNameFor(adapter, img, page, declared = []) {
+  const d = declared.find((x) => sameImage(x.image, img.src));
+  if (d?.name) return d.name;
+  if (img.main || (adapter !== GENERIC && !img.linkHref && isProfilePath(adapter, page.pathname))) {
+    const own = cleanName(page.heading) ?? declared.find((x) => x.name)?.name;
+    if (own) return own;
+  }
+  return cleanName(img.alt) ?? cleanName(img.linkText);
 }
 
 /**
@@ -258,14 +305,30 @@ export function isProfilePhoto(adapter, img, declared = []) {
  * @param {Adapter} adapter
  * @param {ImageInfo} img
  * @param {PageInfo} page
- * @param {{image: string, profileUrl: string}[]} [declared]
+ * @param {Declared[]} [declared]
  * @returns {string | null}
  */
 export function profileUrlFor(adapter, img, page, declared = []) {
   if (adapter === GENERIC) {
     const d = declared.find((x) => sameImage(x.image, img.src));
     if (d) return d.profileUrl;
-    return img.main ? canonicalUrl(GENERIC, page.url) : null;
+    // A link to a page of its own on the same site (a team page linking each member) names the
+    // profile; otherwise the photo is seen on this page, which is said so the verdict does not
+    // depend on which adapter ran.
+    const own = canonicalUrl(GENERIC, page.url);
+    if (!img.main && img.linkHref) {
+      try {
+        const link = new URL(img.linkHref);
+        const here = new URL(page.url);
+        if (link.host === here.host && /^https?:$/.test(link.protocol) && link.pathname !== "/") {
+          const target = canonicalUrl(GENERIC, link.href);
+          if (target !== own) return target;
+        }
+      } catch {
+        // an unparsable link says nothing about the profile
+      }
+    }
+    return own;
   }
   const pageUrl = new URL(page.url);
   if (img.linkHref) {

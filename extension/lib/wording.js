@@ -15,15 +15,30 @@ export const LABELS = Object.freeze({
 
 const MAX_LINKS = 3;
 
-/** Headlines for per-image signals, by signal name. */
+/**
+ * Per-image signals in words a recruiter reads without a glossary; the technical name and the
+ * numbers go behind "Details".
+ */
 const SIGNALS = Object.freeze({
-  "geometry.stylegan_eyes": "The eyes sit exactly where StyleGAN face generators put them",
-  "iptc.digital_source_type": "Its metadata declares it was made by AI",
-  "c2pa.ai_generated": "Its Content Credentials (C2PA) say generative AI made it",
-  "c2pa.unreadable": "It carries Content Credentials (C2PA) that could not be checked",
-  "png.generation_parameters": "Its metadata holds AI image-generation settings",
-  "metadata.generation_parameters": "Its metadata holds AI image-generation settings",
-  "exif.generation_parameters": "Its metadata holds AI image-generation settings",
+  "geometry.stylegan_eyes": {
+    headline: "The eyes are in the exact spot where a well-known AI face generator puts them",
+    evidence: "Real photos rarely line up this precisely.",
+  },
+  "iptc.digital_source_type": { headline: "The file itself says it was made by AI" },
+  "c2pa.ai_generated": { headline: "Its Content Credentials say it was made with generative AI" },
+  "c2pa.unreadable": { headline: "It carries Content Credentials that could not be checked" },
+  "png.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
+  "metadata.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
+  "exif.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
+});
+
+/** What the technical name behind a signal is, for the details. */
+const TECHNICAL = Object.freeze({
+  "geometry.stylegan_eyes": "Eye geometry typical of StyleGAN faces",
+  "iptc.digital_source_type": "IPTC DigitalSourceType metadata",
+  "c2pa.ai_generated": "C2PA Content Credentials",
+  "c2pa.unreadable": "C2PA Content Credentials",
+  "metadata.generator_name": "Generator name in the metadata",
 });
 
 /**
@@ -31,10 +46,18 @@ const SIGNALS = Object.freeze({
  * @property {string} href  an http(s) URL
  * @property {string} text  host and path, shortened
  *
+ * @typedef {object} NameView  a name the photo appeared under elsewhere
+ * @property {string} name
+ * @property {string} [firstSeen]  "2026-11-28"
+ * @property {string} [thumb]      an http(s) or data:image URL
+ * @property {string} [href]       the page, http(s)
+ *
  * @typedef {object} ReasonView
  * @property {string} kind
- * @property {string} headline  one sentence
- * @property {string} [evidence]  what the headline rests on
+ * @property {string} headline  one sentence, no jargon
+ * @property {string} [evidence]  what the headline rests on, in plain words
+ * @property {string[]} details  the numbers and technical terms, shown on request
+ * @property {NameView[]} names  names the photo appeared under (reuse)
  * @property {Link[]} links      a few pages that share the match
  * @property {number} moreLinks  how many more pages share it
  *
@@ -44,6 +67,7 @@ const SIGNALS = Object.freeze({
  * @property {number} confidence
  * @property {string} labelText  "Composited"
  * @property {string} badgeText  "Composited 93%", or "checked" for no signal
+ * @property {string} percent    "93%"
  * @property {string} summary    "Composited, 93% confidence: signs of a face pasted ..."
  * @property {string} explain    "Signs of a face pasted onto a stock photo."
  * @property {ReasonView[]} reasons
@@ -66,6 +90,7 @@ export function describeVerdict(verdict, { pageUrl } = {}) {
     confidence,
     labelText: text,
     badgeText: label === "none" ? "checked" : `${text} ${percent}`, // the badge adds a ✓ icon
+    percent,
     summary: label === "none" ? `Checked: ${explain}.`
                               : `${text}, ${percent} confidence: ${explain}.`,
     explain: sentence(explain),
@@ -80,22 +105,32 @@ export function describeVerdict(verdict, { pageUrl } = {}) {
  */
 export function describeReason(reason, pageUrl) {
   const matches = Array.isArray(reason.matches) ? reason.matches : [];
-  const pages = /** @type {Link[]} */ (otherPages(matches, pageUrl).map(link).filter((l) => l !== null));
+  const evidenceData = reason.evidence && typeof reason.evidence === "object" ? reason.evidence : {};
+  const extraPages = Array.isArray(evidenceData.pages) ? evidenceData.pages : [];
+  const pageList = otherPages([...matches, { pages: extraPages }], pageUrl);
+  const pages = /** @type {Link[]} */ (pageList.map(link).filter((l) => l !== null));
   const links = pages.slice(0, MAX_LINKS);
-  const view = { kind: String(reason.kind ?? ""), links, moreLinks: Math.max(0, pages.length - links.length) };
-  const detail = sentence(reason.detail);
+  const details = detailLines(reason, evidenceData);
+  const view = {
+    kind: String(reason.kind ?? ""), links, moreLinks: Math.max(0, pages.length - links.length),
+    details, names: names(evidenceData.names, pageUrl),
+  };
+  // The server's own human sentence (detector registry), when it sends one.
+  // (A headline equal to the detail is an older store's stand-in, not a sentence for people.)
+  const serverHeadline = typeof reason.headline === "string" && reason.headline.trim() &&
+                         reason.headline.trim() !== String(reason.detail ?? "").trim()
+    ? sentence(reason.headline).replace(/\.$/, "") : "";
 
   if (reason.signal === "match.same_context") {
     const n = pages.length || matches.length;
     const atLeast = matches.length >= 20 ? "at least " : ""; // the server lists 20 at most
     const inliers = Math.max(0, ...matches.map((m) => Number(m.inliers) || 0));
+    if (inliers) details.unshift(`Up to ${inliers} matching points in the body and backdrop.`);
     return {
       ...view,
       headline: `The same body and backdrop as ${atLeast}${plural(n, "other profile")}, ` +
                 "with a different face",
-      evidence: inliers ? `Checked on the pixels: up to ${inliers} matching points in the ` +
-                          "body and backdrop; the faces belong to different people."
-                        : detail,
+      evidence: "Checked on the pixels; the faces belong to different people.",
     };
   }
   if (reason.signal === "match.same_photo") {
@@ -106,37 +141,100 @@ export function describeReason(reason, pageUrl) {
       : Number(/on (\d+) distinct pages/.exec(String(reason.detail ?? ""))?.[1] ?? NaN);
     const total = Number.isFinite(counted) ? counted - (pageUrl ? 1 : 0) : pages.length;
     const n = Math.max(total, pages.length);
-    if (!matches.length) {
+    const who = view.names.length ? ` under ${plural(view.names.length, "other name")}` : "";
+    if (!matches.length && !extraPages.length) {
       // Only this very file, already seen elsewhere: the server names no other photo.
       return {
         ...view,
-        headline: n > 0 ? `This exact file is also on ${plural(n, "other page")}`
+        moreLinks: Math.max(view.moreLinks, n - links.length),
+        headline: n > 0 ? `This exact file is also on ${plural(n, "other page")}${who}`
                         : "This exact file is also on other pages",
       };
     }
     return {
       ...view,
       moreLinks: Math.max(view.moreLinks, n - links.length),
-      headline: `The same photo appears on ${plural(n, "other page")}`,
+      headline: `The same photo appears on ${plural(n, "other page")}${who}`,
       evidence: "Checked on the pixels: the same face, body and backdrop, even where a copy " +
                 "was resized, cropped or mirrored.",
     };
   }
   if (reason.signal === "metadata.generator_name") {
-    const tool = /\(([^()]{1,60})\)\.?$/.exec(String(reason.detail ?? ""));
+    // The generator's name from the evidence, else the brackets closing the server's sentence.
+    const named = text(Array.isArray(evidenceData.matches) ? evidenceData.matches[0]?.generator : "");
+    const bracket = /\(([A-Za-z][\w .+-]{0,40})\)\.?$/.exec(String(reason.detail ?? ""))?.[1] ?? "";
+    const tool = named || bracket;
     return {
       ...view,
-      headline: tool ? `Its metadata says it was made with ${tool[1]}`
+      headline: tool ? `Its metadata says it was made with ${tool}`
                      : "Its metadata names an AI image generator",
-      evidence: detail,
     };
   }
-  const known = /** @type {Record<string, string>} */ (SIGNALS)[reason.signal];
+  const known = /** @type {Record<string, {headline: string, evidence?: string}>} */ (SIGNALS)[reason.signal];
+  if (reason.signal === "c2pa.ai_generated") {
+    // As Content Credentials viewers show it: who signed, with what tool.
+    const signer = text(evidenceData.issuer ?? evidenceData.signer);
+    const tool = text(evidenceData.generator ?? evidenceData.claim_generator ?? evidenceData.tool);
+    const signed = signer || tool ? `Signed${signer ? ` by ${signer}` : ""}` +
+                                    `${tool ? ` with ${tool}` : ""}.` : undefined;
+    return { ...view, headline: serverHeadline || known.headline, evidence: signed };
+  }
+  const detail = sentence(reason.detail);
   return {
     ...view,
-    headline: known ?? (detail || `A sign that it is ${reason.kind || "not what it seems"}`),
-    evidence: known ? detail : undefined,
+    headline: serverHeadline || known?.headline || detail.replace(/\.$/, "") ||
+              `A sign that it is ${reason.kind || "not what it seems"}`,
+    evidence: serverHeadline ? undefined : known?.evidence,
   };
+}
+
+/** The technical side of a reason: its name, the server's sentence and its figures. */
+function detailLines(/** @type {Record<string, any>} */ reason, /** @type {Record<string, any>} */ evidence) {
+  const lines = [];
+  const technical = /** @type {Record<string, string>} */ (TECHNICAL)[reason.signal];
+  if (technical) lines.push(`${technical}.`);
+  const detail = sentence(reason.detail);
+  if (detail) lines.push(detail);
+  for (const [key, value] of Object.entries(evidence)) {
+    if (key === "names" || key === "pages" || value === null || typeof value === "object") continue;
+    lines.push(`${key.replace(/_/g, " ")}: ${String(value).slice(0, 120)}`);
+  }
+  if (Number.isFinite(Number(reason.score))) {
+    lines.push(`Strength of this sign: ${Math.round(clamp01(Number(reason.score)) * 100)}%.`);
+  }
+  return lines;
+}
+
+/**
+ * Names from the server's evidence: strings, or {name, first_seen, thumbnail, page} objects.
+ * @param {unknown} list
+ * @param {string | null | undefined} pageUrl
+ * @returns {NameView[]}
+ */
+function names(list, pageUrl) {
+  if (!Array.isArray(list)) return [];
+  /** @type {NameView[]} */ const out = [];
+  for (const item of list.slice(0, 50)) {
+    const o = typeof item === "string" ? { name: item } : item && typeof item === "object" ? item : null;
+    const name = text(o?.name);
+    if (!name || out.some((n) => n.name === name)) continue;
+    const page = text(o.page ?? o.page_url);
+    if (page && page === pageUrl) continue; // this very profile
+    /** @type {NameView} */ const view = { name };
+    const seen = text(o.first_seen ?? o.firstSeen);
+    if (/^\d{4}-\d{2}-\d{2}/.test(seen)) view.firstSeen = seen.slice(0, 10);
+    const thumb = text(o.thumbnail ?? o.thumb);
+    if (/^(https?:|data:image\/(jpeg|png|webp);base64,)/.test(thumb)) view.thumb = thumb;
+    const href = page ? link(page)?.href : undefined;
+    if (href) view.href = href;
+    out.push(view);
+  }
+  return out;
+}
+
+/** A short, single-line text from the server, or "". */
+function text(/** @type {unknown} */ value) {
+  return typeof value === "string" ? value.trim().replace(/\s+/g, " ").slice(0, 80) : "";
 }
 
 /** Distinct pages of the matches, in order, without the page being looked at. */

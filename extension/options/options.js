@@ -13,6 +13,15 @@ function say(text, kind = "") {
   message.className = kind;
 }
 
+/** Under the sites field: the match patterns the lines become, or what is wrong with one. */
+function preview() {
+  const out = /** @type {HTMLElement} */ (document.getElementById("sites-preview"));
+  const { patterns, errors } = parseSites(field("sites").value);
+  out.className = errors.length ? "preview error" : "preview";
+  out.textContent = errors.length ? errors[0]
+    : patterns.length ? `Runs on: ${patterns.join(", ")}` : "Runs on no site.";
+}
+
 async function load() {
   const s = withDefaults(await chrome.storage.local.get(SETTINGS_KEYS));
   field("serverUrl").value = s.serverUrl;
@@ -20,7 +29,10 @@ async function load() {
   field("sites").value = s.sites.join("\n");
   field("showChecked").checked = s.showChecked;
   field("sendPageUrl").checked = s.sendPageUrl;
+  preview();
 }
+
+field("sites").addEventListener("input", preview);
 
 /** The form's values, checked; throws an Error that says what to fix. */
 function read() {
@@ -63,9 +75,11 @@ form.addEventListener("submit", async (event) => {
   const refused = await requestAccess([...values.sites, originPattern(values.serverUrl)]);
   await chrome.storage.local.set(values);
   field("sites").value = values.sites.join("\n");
+  preview();
   if (refused.length) {
-    say(`Saved, but without permission for: ${refused.join(", ")}. headcheck will not run ` +
-        "there (or cannot reach the server) until it is granted.", "error");
+    say(`Saved, but the permission prompt was refused for: ${refused.join(", ")}. headcheck ` +
+        "will not run there (or cannot reach the server) until it is granted: save again to " +
+        "be asked again.", "error");
   } else {
     say("Saved.", "ok");
   }

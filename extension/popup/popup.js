@@ -90,15 +90,16 @@ function photoItem(p) {
   const where = document.createElement("p");
   where.className = "where";
   const profile = p.pageUrl ? link(p.pageUrl) : null;
+  const name = typeof p.name === "string" && p.name ? p.name : "";
   if (profile) {
     const a = document.createElement("a");
     a.href = profile.href;
     a.target = "_blank";
     a.rel = "noopener noreferrer";
-    a.textContent = profile.text;
+    a.textContent = name ? `${name} (${profile.text})` : profile.text;
     where.append(p.shown ? "Profile: " : "In the page's metadata: ", a);
   } else {
-    where.textContent = p.shown ? "" : "In the page's metadata";
+    where.textContent = [p.shown ? "" : "In the page's metadata", name].filter(Boolean).join(": ");
   }
   li.append(thumb, label, reason, where);
   return li;

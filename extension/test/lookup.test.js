@@ -15,18 +15,29 @@ const BYTES = new TextEncoder().encode("jpeg bytes");
 const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 
+/** A store that holds none of the hashes asked for. */
+const unknownHashes = ({ init }) =>
+  json(200, { results: JSON.parse(init.body).photos.map((p) => ({ sha256: p.sha256, known: false, verdict: null })) });
+
 /**
- * A fetch that serves the image and answers the server's routes with `server(request)`; every
- * call is recorded.
+ * A fetch that serves the image and answers the server's routes with `server(request)`, and
+ * /v1/lookup-hashes with `hashes(request)` (by default: no hash is known); every call is recorded,
+ * hash lookups apart.
  */
-function fakeNet(server, { image = () => new Response(BYTES, { headers: { "Content-Type": "image/jpeg" } }) } = {}) {
+function fakeNet(server, { image = () => new Response(BYTES, { headers: { "Content-Type": "image/jpeg" } }),
+                           hashes = unknownHashes } = {}) {
   const calls = [];
+  const hashCalls = [];
   const fetch = async (url, init = {}) => {
+    if (String(url) === `${SERVER}/v1/lookup-hashes`) {
+      hashCalls.push({ url: String(url), init });
+      return hashes({ url: new URL(url), init });
+    }
     calls.push({ url: String(url), init });
     if (String(url).startsWith(SERVER)) return server({ url: new URL(url), init });
     return image(url, init);
   };
-  return { fetch, calls, serverCalls: () => calls.filter((c) => c.url.startsWith(SERVER)) };
+  return { fetch, calls, hashCalls, serverCalls: () => calls.filter((c) => c.url.startsWith(SERVER)) };
 }
 
 function service(net, settings = {}, extra = {}) {
@@ -57,6 +68,34 @@ test("a first lookup downloads the image and posts its bytes with the page and i
   assert.equal(call.init.credentials, "omit");
   assert.deepEqual(new Uint8Array(call.init.body), BYTES);
   assert.deepEqual(statuses, ["ok"]);
+});
+
+test("bytes the store holds: asked by hash, many photos in one request, nothing uploaded", async () => {
+  const sha = await sha256Hex(BYTES);
+  const net = fakeNet(() => json(500, { detail: "must not be called" }), {
+    hashes: ({ init }) => json(200, { results: JSON.parse(init.body).photos.map((p) => (
+      { sha256: p.sha256, known: true, verdict: { ...COMPOSITED, sha256: sha } })) }),
+  });
+  const { svc } = service(net);
+  const answers = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+    svc.lookup({ imageUrl: `${IMAGE}?${i}`, pageUrl: `${PAGE}${i}`, name: "Ann Lee" })));
+  assert.ok(answers.every((a) => a.ok && a.view.label === "composited"), JSON.stringify(answers));
+  assert.equal(net.serverCalls().length, 0, "no upload");
+  assert.equal(net.hashCalls.length, 1, "one request for the five photos");
+  const sent = JSON.parse(net.hashCalls[0].init.body).photos;
+  assert.equal(sent.length, 5);
+  assert.deepEqual(sent[0], { sha256: sha, page_url: `${PAGE}0`, name: "Ann Lee" });
+});
+
+test("the profile name goes with the upload; an older server without hash lookups is asked once", async () => {
+  const net = fakeNet(() => json(200, NONE), { hashes: () => json(404, { detail: "Not Found" }) });
+  const { svc, statuses } = service(net);
+  await svc.lookup({ imageUrl: IMAGE, pageUrl: PAGE, name: "Ann Lee" });
+  await svc.lookup({ imageUrl: `${IMAGE}?2`, pageUrl: PAGE, name: "Ann Lee" });
+  const [call] = net.serverCalls();
+  assert.equal(new URL(call.url).searchParams.get("name"), "Ann Lee");
+  assert.equal(net.hashCalls.length, 1, "not asked again");
+  assert.deepEqual(statuses, ["ok"], "the missing route is no server failure");
 });
 
 test("no key, no Authorization header; no page URL when the user turned it off", async () => {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { DEFAULT_SETTINGS, normalizeServerUrl, originPattern, parseSites, withDefaults } from "../lib/settings.js";
+import {
+  DEFAULT_SETTINGS, normalizeServerUrl, originPattern, parseSites, sitePattern, withDefaults,
+} from "../lib/settings.js";
 
 test("defaults: a local server, the four sites, no checked marks", () => {
   const s = withDefaults();
@@ -34,19 +36,26 @@ test("server address: http(s), trailing slash dropped, no credentials or query",
   assert.throws(() => normalizeServerUrl(""), /server address/);
 });
 
-test("sites: hosts become https patterns with subdomains; patterns pass; ports dropped", () => {
+test("sites: hosts, ports, schemes and path prefixes as people type them", () => {
   const { patterns, errors } = parseSites(`
     # comments and blank lines are skipped
     linkedin.com
     *.fosstodon.org
     https://github.com/*
-    http://127.0.0.1:8123/*
+    127.0.0.1
+    localhost:8080
+    http://127.0.0.1:18765
+    https://www.linkedin.com/in/
+    example.org/team
     https://github.com/*
   `);
   assert.deepEqual(errors, []);
   assert.deepEqual(patterns, [
-    "https://*.linkedin.com/*", "https://*.fosstodon.org/*", "https://github.com/*", "http://127.0.0.1/*",
+    "*://*.linkedin.com/*", "*://*.fosstodon.org/*", "https://github.com/*", "*://127.0.0.1/*",
+    "*://localhost:8080/*", "http://127.0.0.1:18765/*", "https://www.linkedin.com/in/*",
+    "*://*.example.org/team*",
   ]);
+  assert.equal(sitePattern("HTTP://Example.ORG"), "http://example.org/*");
 });
 
 test("sites: nonsense is reported, line by line", () => {

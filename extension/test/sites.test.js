@@ -3,7 +3,7 @@ import test from "node:test";
 
 import {
   GENERIC, GITHUB, LINKEDIN, MASTODON, X, declaredPhotos, isProfilePhoto, jsonLdNodes, pickAdapter,
-  profileUrlFor, sameImage,
+  cleanName, profileNameFor, profileUrlFor, sameImage,
 } from "../lib/sites.js";
 
 const page = (url, extra = {}) => {
@@ -72,10 +72,10 @@ test("JSON-LD: Person, ProfilePage with mainEntity, @graph, ImageObject, arrays"
     ogType: "website", ogImage: "https://ex.org/share.png",
   });
   assert.deepEqual(declaredPhotos(p), [
-    { image: "https://ex.org/img/ann.jpg", profileUrl: "https://ex.org/people/ann" },
+    { image: "https://ex.org/img/ann.jpg", profileUrl: "https://ex.org/people/ann", name: "Ann" },
     { image: "https://cdn.ex.org/bob.jpg", profileUrl: "https://ex.org/people/bob" },
     // A ProfilePage makes og:image the profile's photo too.
-    { image: "https://ex.org/share.png", profileUrl: "https://ex.org/people/ann" },
+    { image: "https://ex.org/share.png", profileUrl: "https://ex.org/people/ann", name: "Ann" },
   ]);
   assert.deepEqual(jsonLdNodes("[1, 2]"), []);
 });
@@ -108,7 +108,33 @@ test("profile URL: the link around the photo, else the page for its own photo, e
   const md = page("https://mastodon.social/@ann");
   assert.equal(profileUrlFor(MASTODON, img("https://files.mastodon.social/accounts/avatars/1.jpg", { linkHref: "https://mastodon.social/@bob@other.example" }), md),
                "https://mastodon.social/@bob@other.example");
-  assert.equal(profileUrlFor(GENERIC, img("https://ex.org/a.jpg", { className: "avatar" }), page("https://ex.org/forum/t/1")), null);
+  // A generic page names itself (the photo is seen there), or the member page an avatar links to.
+  assert.equal(profileUrlFor(GENERIC, img("https://ex.org/a.jpg", { className: "avatar" }), page("https://ex.org/forum/t/1?p=2")),
+               "https://ex.org/forum/t/1");
+  assert.equal(profileUrlFor(GENERIC, img("https://ex.org/a.jpg", { className: "avatar", linkHref: "https://ex.org/team/ana" }),
+                             page("https://ex.org/team/")), "https://ex.org/team/ana");
+  assert.equal(profileUrlFor(GENERIC, img("https://ex.org/a.jpg", { className: "avatar", linkHref: "https://other.example/x" }),
+                             page("https://ex.org/team/")), "https://ex.org/team");
+});
+
+test("profile name: the declared Person, the heading for the own photo, else alt or link text", () => {
+  const li = page("https://www.linkedin.com/in/dana-whitfield/", { heading: "Dana Whitfield" });
+  const licdn = "https://media.licdn.com/dms/image/profile-displayphoto-shrink_400_400/0/1";
+  assert.equal(profileNameFor(LINKEDIN, img(licdn, { main: true, alt: "" }), li), "Dana Whitfield");
+  assert.equal(profileNameFor(LINKEDIN, img(licdn, { alt: "Keller Sam", linkHref: "https://www.linkedin.com/in/keller-sam/" }), li),
+               "Keller Sam");
+  assert.equal(profileNameFor(GITHUB, img("https://avatars.githubusercontent.com/u/1", { alt: "@octocat", linkText: "" }),
+                              page("https://github.com/orgs/x")), null, "a handle is no name");
+  const declared = [{ image: "https://ex.org/media/ann.jpg", profileUrl: "https://ex.org/people/ann", name: "Ann Lee" }];
+  assert.equal(profileNameFor(GENERIC, img("https://ex.org/media/ann.jpg", { alt: "portrait" }), page("https://ex.org/people/ann"), declared),
+               "Ann Lee");
+  assert.equal(profileNameFor(GENERIC, img("https://ex.org/b.jpg", { alt: "Avatar", linkText: "Bo Diaz" }), page("https://ex.org/t")),
+               "Bo Diaz");
+  assert.equal(cleanName("Photo of Maria Santos"), "Maria Santos");
+  assert.equal(cleanName("Maria Santos’s profile picture"), "Maria Santos");
+  assert.equal(cleanName("profile photo"), null);
+  assert.equal(cleanName("https://ex.org/u/1"), null);
+  assert.equal(cleanName("x".repeat(90)), null);
 });
 
 test("sameImage ignores size parameters", () => {

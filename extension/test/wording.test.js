@@ -12,7 +12,8 @@ test("composited: label and confidence on the badge, other profiles with links",
   assert.equal(v.explain, "Signs of a face pasted onto a stock photo.");
   const [r] = v.reasons;
   assert.equal(r.headline, "The same body and backdrop as 3 other profiles, with a different face");
-  assert.match(r.evidence, /up to 33 matching points/);
+  assert.match(r.evidence, /faces belong to different people/);
+  assert.equal(r.details[0], "Up to 33 matching points in the body and backdrop.");
   assert.deepEqual(r.links.map((l) => l.text), [
     "people.example.org/profile/lena-brandt", "people.example.org/profile/stock-photo-4452457288",
     "people.example.org/profile/marc-oyelaran",
@@ -51,18 +52,61 @@ test("metadata findings name the generator in plain words", () => {
   const v = describeVerdict(SYNTHETIC, { pageUrl: "https://x.com/chris" });
   assert.equal(v.badgeText, "Synthetic 85%");
   assert.equal(v.reasons[0].headline, "Its metadata says it was made with Midjourney");
-  assert.equal(v.reasons[0].evidence, "The EXIF Software field names an AI image generator (Midjourney).");
+  assert.equal(v.reasons[0].evidence, undefined);
+  assert.ok(v.reasons[0].details.includes("The EXIF Software field names an AI image generator (Midjourney)."));
   assert.equal(v.reasons[1].headline, "This exact file is also on 1 other page");
   assert.equal(v.reasons[1].evidence, undefined);
 });
 
 test("StyleGAN geometry, and unknown signals fall back to the server's sentence", () => {
   const [r] = describeVerdict(STYLEGAN).reasons;
-  assert.match(r.headline, /StyleGAN/);
-  assert.match(r.evidence, /^The eyes sit where/);
+  // Plain words up front; the model's name and the numbers behind "Details".
+  assert.doesNotMatch(`${r.headline} ${r.evidence}`, /StyleGAN|distance|threshold/);
+  assert.match(r.headline, /AI face generator/);
+  assert.ok(r.details.some((d) => /StyleGAN/.test(d)));
+  assert.ok(r.details.some((d) => /distance 1\.82, threshold 3\.58/.test(d)));
   const other = describeReason({ kind: "synthetic", signal: "new.detector", detail: "something new was found", matches: [] });
-  assert.equal(other.headline, "Something new was found.");
+  assert.equal(other.headline, "Something new was found");
   assert.equal(other.evidence, undefined);
+});
+
+test("no raw terms up front for any known signal", () => {
+  const raw = /DigitalSourceType|trainedAlgorithmicMedia|distance \d|threshold|context, distance|StyleGAN|C2PA/;
+  for (const signal of ["geometry.stylegan_eyes", "iptc.digital_source_type", "c2pa.ai_generated", "c2pa.unreadable",
+                        "png.generation_parameters", "metadata.generator_name"]) {
+    const r = describeReason({ kind: "synthetic", signal, score: 0.9, matches: [],
+                               detail: "XMP Iptc4xmpExt:DigitalSourceType is trainedAlgorithmicMedia (distance 1.2, threshold 3.5)" });
+    assert.doesNotMatch(`${r.headline} ${r.evidence ?? ""}`, raw, signal);
+    assert.ok(r.details.length >= 2, signal);
+  }
+});
+
+test("the server's own headline and evidence are shown, not parsed", () => {
+  const r = describeReason({ kind: "synthetic", signal: "c2pa.ai_generated", score: 0.95, matches: [],
+                             headline: "Content Credentials say an AI tool made this photo",
+                             detail: "c2pa actions", evidence: { issuer: "Adobe Inc.", claim_generator: "Firefly", value: 3 } });
+  assert.equal(r.headline, "Content Credentials say an AI tool made this photo");
+  assert.equal(r.evidence, "Signed by Adobe Inc. with Firefly.");
+  assert.ok(r.details.includes("value: 3"));
+  // An older store's stand-in headline (the detail itself) is not shown as a sentence.
+  const old = describeReason({ kind: "synthetic", signal: "geometry.stylegan_eyes", score: 0.7, matches: [],
+                               headline: "the eyes sit (distance 1.8, threshold 3.6)", detail: "the eyes sit (distance 1.8, threshold 3.6)" });
+  assert.doesNotMatch(old.headline, /threshold/);
+});
+
+test("reuse: the names the photo appeared under, with first-seen dates where given", () => {
+  const reason = { ...structuredClone(REUSED.reasons[0]), page_count: 5,
+                   evidence: { names: [{ name: "Sam Keller", first_seen: "2026-03-01T10:00:00+00:00",
+                                         page: "https://people.example.org/profile/sam-keller" },
+                                       "Samuel K", "Samuel K", { name: "Me", page: "https://x.com/keller" }],
+                               pages: ["https://people.example.org/profile/sam-keller"], identities: 1 } };
+  const r = describeReason(reason, "https://x.com/keller");
+  assert.deepEqual(r.names, [
+    { name: "Sam Keller", firstSeen: "2026-03-01", href: "https://people.example.org/profile/sam-keller" },
+    { name: "Samuel K" }]);
+  assert.equal(r.headline, "The same photo appears on 4 other pages under 2 other names");
+  const bare = describeReason(REUSED.reasons[0], "https://x.com/keller");
+  assert.deepEqual(bare.names, []);  // an older server: no names, no harm
 });
 
 test("none: a quiet 'checked' that never says genuine", () => {

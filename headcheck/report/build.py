@@ -16,6 +16,8 @@ from . import plots
 from .clusters import Member, ReusedPhoto
 from .dataset import ReportData, collect
 from .export import write_csv
+from .limits import DETECTION_LIMITS
+from .profiles import write_sightings
 from .render import render, safe_href
 from .stats import FLAGGED, PREVALENCE_LABELS, median
 from .tables import write_tables
@@ -52,7 +54,7 @@ class ReportResult:
 
 def _thumb(out: Path, m: Member) -> str | None:
     """Write the stored thumbnail as a file; None when there is none (or it is not a JPEG)."""
-    if not m.thumb or not m.thumb.startswith(_JPEG_MAGIC):
+    if not m.thumb or not bytes(m.thumb).startswith(_JPEG_MAGIC):
         return None
     name = f"{THUMBS}/{m.sha256}.jpg"
     path = out / name
@@ -123,18 +125,23 @@ def build_report(db: str | Path, out: str | Path,
                            opts.top_reused, opts.thumbnails, on_chunk=bar.update)
         if opts.write_tables:
             write_tables(store, data.photos)
+        sightings_csv = write_sightings(store, data.labels, out / "sightings.csv")
     finally:
         store.close()
     steps = tqdm(total=4, desc="writing report", unit="step", disable=not show, file=sys.stderr)
     plot_files = _plots(data, out)
     steps.update()
-    files = write_csv(data, out)
+    files = {**write_csv(data, out), "sightings": sightings_csv}
     steps.update()
     gallery = [{"summary": c.summary, "members": [_card(out, m, data) for m in c.members]}
                for c in data.gallery]
     reused = [_reused_view(out, rank, r) for rank, r in enumerate(data.reused, start=1)]
+    synthetic = [{**_card(out, m, data), "headline": data.labels[m.photo_id].headline}
+                 for m in data.synthetic]
     steps.update()
-    html = render(_context(data, plot_files, files, gallery, reused, opts.write_tables))
+    context = _context(data, plot_files, files, gallery, reused, opts.write_tables)
+    html = render({**context, "synthetic": synthetic, "synthetic_total": data.synthetic_total,
+                   **_units(data)})
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
     steps.update()
@@ -144,6 +151,20 @@ def build_report(db: str | Path, out: str | Path,
     return ReportResult(index, files, len(data.photos),
                         sum(p.label != "none" for p in data.photos), thumbs, opts.write_tables,
                         data)
+
+
+def _units(data: ReportData) -> dict[str, Any]:
+    """Profiles beside photos, the reasons behind the labels, what the denominators leave out,
+    and what each detector can see."""
+    reason_kinds = [{"kind": k, "photos": sum(k in p.kinds for p in data.photos),
+                     "labelled": sum(p.label == k for p in data.photos)}
+                    for k in plots.FLAG_LABELS]
+    crawls = data.gathering.crawls
+    return {
+        "profiles": data.overall_profiles, "profiles_n": len(data.profiles),
+        "reason_kinds": reason_kinds, "limits": DETECTION_LIMITS,
+        "excluded": {"crawl_errors": sum(c.errors or 0 for c in crawls), "crawls": len(crawls)},
+    }
 
 
 def _context(data: ReportData, plot_files: dict, files: dict, gallery: list, reused: list,

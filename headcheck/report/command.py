@@ -10,8 +10,7 @@ from .build import ReportOptions, build_report
 
 
 @click.command()
-@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="SQLite store.")
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for index.html, its images and the CSV files (created if missing).")
 @click.option("--clusters", default=12, show_default=True, type=click.IntRange(0),
@@ -27,6 +26,9 @@ from .build import ReportOptions, build_report
 def report(db: str, out_dir: str, clusters: int, per_cluster: int, top_reused: int,
            thumbnails: bool, tables: bool) -> None:
     """Write a self-contained HTML research report with CSV data from the store DB."""
+    from ..cli import open_store_path
+
+    open_store_path(db)
     try:
         result = build_report(db, out_dir, ReportOptions(
             gallery_clusters=clusters, per_cluster=per_cluster, top_reused=top_reused,

@@ -10,6 +10,7 @@ from ..store import Store
 from ..verdicts import iter_verdicts
 from .clusters import (
     ClusterSummary,
+    Member,
     ReusedPhoto,
     TemplateCluster,
     cluster_summaries,
@@ -18,6 +19,7 @@ from .clusters import (
     template_clusters,
 )
 from .gathering import Gathering, gathering
+from .profiles import ProfileRow, profile_rows, synthetic_members
 from .stats import UNKNOWN, PrevalenceRow, month_of, prevalence, site_of
 
 
@@ -38,6 +40,8 @@ class PhotoRow:
     first_seen: str | None
     month: str  # of the first sighting
     sites: dict[str, str | None] = field(default_factory=dict)  # site -> first seen there
+    kinds: tuple[str, ...] = ()  # the kinds of all its reasons (the label is the strongest)
+    headline: str | None = None  # the leading reason in plain words
 
 
 @dataclass
@@ -51,6 +55,10 @@ class ReportData:
     gallery: list[TemplateCluster]  # the largest, with members to show
     reused: list[ReusedPhoto]
     gathering: Gathering
+    profiles: list[ProfileRow] = field(default_factory=list)
+    overall_profiles: PrevalenceRow | None = None
+    synthetic: list[Member] = field(default_factory=list)  # the most confident, to check by eye
+    synthetic_total: int = 0
 
     @cached_property
     def labels(self) -> dict[int, PhotoRow]:
@@ -74,7 +82,8 @@ def photo_rows(store: Store, groups: dict[int, int],
             pv.photo_id, pv.sha256, v.label, v.confidence, top.signal if top else None,
             top.detail if top else None, len(v.reasons), pv.cluster_id,
             groups.get(pv.photo_id), len(pv.pages), pv.first_seen, month_of(pv.first_seen),
-            _sites(pv.pages)))
+            _sites(pv.pages), tuple(dict.fromkeys(r.kind for r in v.reasons)),
+            (top.headline or top.detail) if top else None))
     return rows
 
 
@@ -84,10 +93,15 @@ def _chronological(rows: list[PrevalenceRow]) -> list[PrevalenceRow]:
 
 def collect(store: Store, db_path: str, gallery_clusters: int = 12, per_cluster: int = 12,
             top_reused: int = 20, with_thumbs: bool = True,
-            on_chunk: Callable[[int], None] | None = None) -> ReportData:
+            on_chunk: Callable[[int], None] | None = None,
+            gallery_synthetic: int = 48) -> ReportData:
     groups = same_photo_groups(store)
     photos = photo_rows(store, groups, on_chunk)
     overall = prevalence(("all photos", p.label) for p in photos)
+    labels = {p.photo_id: p for p in photos}
+    profiles = profile_rows(store, labels)
+    by_profile = prevalence(("all profiles", p.label) for p in profiles)
+    synthetic, synthetic_total = synthetic_members(store, labels, gallery_synthetic, with_thumbs)
     return ReportData(
         db_path=db_path,
         photos=photos,
@@ -98,4 +112,8 @@ def collect(store: Store, db_path: str, gallery_clusters: int = 12, per_cluster:
         gallery=template_clusters(store, gallery_clusters, per_cluster, with_thumbs),
         reused=most_reused(store, groups, top_reused, with_thumbs),
         gathering=gathering(store),
+        profiles=profiles,
+        overall_profiles=by_profile[0] if by_profile else None,
+        synthetic=synthetic,
+        synthetic_total=synthetic_total,
     )

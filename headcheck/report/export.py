@@ -36,8 +36,14 @@ def write_csv(data: ReportData, out: Path) -> dict[str, str]:
         out / "prevalence.csv",
         ["scope", "group", "label", "k", "n", "share", "ci95_low", "ci95_high"],
         [row for scope, rows in (("overall", [data.overall] if data.overall else []),
-                                 ("site", data.by_site), ("month", data.by_month))
+                                 ("site", data.by_site), ("month", data.by_month),
+                                 ("profiles", [data.overall_profiles]
+                                  if data.overall_profiles else []))
          for row in _prevalence_rows(scope, rows)])
+    files["profiles"] = _write(
+        out / "profiles.csv",
+        ["page_url", "profile_name", "label", "confidence", "photos"],
+        ([p.page_url, p.name or "", p.label, p.confidence, p.photos] for p in data.profiles))
     files["photos"] = _write(
         out / "photos.csv",
         ["photo_id", "sha256", "label", "confidence", "top_signal", "detail", "reasons",

@@ -68,19 +68,27 @@ def by_site(rows: list[PrevalenceRow], path: Path) -> str:
     return _save(fig, path)
 
 
+def series_offsets(months: int) -> list[float]:
+    """Where each label's series sits beside a month: over few months side by side (dodged),
+    since equal shares would otherwise share one point and hide one another."""
+    step = 0.12 if months <= 3 else 0.0
+    return [(i - (len(FLAG_LABELS) - 1) / 2) * step for i in range(len(FLAG_LABELS))]
+
+
 def by_month(rows: list[PrevalenceRow], path: Path) -> str:
     """Share per label per month with its interval as a band; photos per month below."""
     fig = Figure(figsize=(7.5, 4.2))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     x = np.arange(len(rows))
-    for label in FLAG_LABELS:
+    for label, offset in zip(FLAG_LABELS, series_offsets(len(rows)), strict=True):
         share, err = _errors(rows, label)
         low = [r.by_label[label].low for r in rows]
         high = [r.by_label[label].high for r in rows]
-        top.plot(x, share, marker="o", ms=4, color=COLOURS[label], label=label)
-        top.fill_between(x, low, high, color=COLOURS[label], alpha=0.12, lw=0)
+        xs = x + offset
+        top.plot(xs, share, marker="o", ms=4, color=COLOURS[label], label=label)
+        top.fill_between(xs, low, high, color=COLOURS[label], alpha=0.12, lw=0)
         if len(rows) <= 3:  # a band over one or two months is too thin to see
-            top.errorbar(x, share, yerr=err, fmt="none", ecolor=COLOURS[label], capsize=3, lw=1)
+            top.errorbar(xs, share, yerr=err, fmt="none", ecolor=COLOURS[label], capsize=3, lw=1)
     top.set_ylim(0, 1)
     top.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     top.set_ylabel("share (95% band)")
