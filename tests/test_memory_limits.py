@@ -57,7 +57,8 @@ def test_the_pixel_limit_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_uploads_in_flight_are_bounded(tmp_path: Path) -> None:
     db = sample_store(tmp_path.parent, "base", tmp_path / "store.db")
-    app = create_app(Settings(db=db, max_request_bytes=1_000_000, max_inflight_bytes=1_500_000))
+    app = create_app(Settings(db=db, max_request_bytes=1_000_000, max_inflight_bytes=1_500_000,
+                              rate_burst=1000, rate_per_minute=60_000))  # polling is not abuse
     release = threading.Event()
 
     def slow_body() -> Iterator[bytes]:  # declares 1 MB, sends a little, then waits
