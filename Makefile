@@ -9,9 +9,12 @@ DB ?= data/headcheck.db
 
 # Debian's Chromium drives the browser tests (report, extension); Playwright cannot download one.
 CHROMIUM := /usr/bin/chromium
+# Debian's Redis for the crawl cluster's tests (each starts its own on a free loopback port).
+REDIS_SERVER := /usr/bin/redis-server
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@test -x $(REDIS_SERVER) || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock

@@ -102,7 +102,8 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
 
 @click.command()
 @click.argument("seeds", nargs=-1)
-@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
+@click.option("--db", type=click.Path(dir_okay=False),
+              help="SQLite store (required, except for a cluster worker: see --redis).")
 @click.option("--jobdir", type=click.Path(file_okay=False),
               help="Job folder: an interrupted crawl (Ctrl-C, killed) resumes when the same "
                    "command runs again; a finished one starts over.")
@@ -135,11 +136,24 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
               help="Log detail on stderr (default INFO; WARNING with --sample).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Any Scrapy or crawler setting (see crawler/settings.py).")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Crawl as a cluster worker on this Redis (redis://HOST:6379/0): SEEDS go to "
+                   "the shared queue, results to `headcheck crawl-writer` (docs/cluster.md).")
+@click.option("--seed-only", is_flag=True, help="With --redis: queue SEEDS and exit.")
+@click.option("--fresh", is_flag=True,
+              help="With --redis: start a new job (clear the queue, fingerprints, counters).")
+@click.option("--idle-exit", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="With --redis: stop after this many seconds with the whole job done "
+                   "(0: keep waiting for new seeds).")
+@click.option("--prefix", default="headcheck", show_default=True,
+              help="With --redis: prefix of the job's Redis keys.")
 def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
           max_pages: int | None, depth: int | None, seeds_file: str | None,
           contact_url: str | None, files_dir: str | None, image_max_age: int | None,
           workers: int | None, allow_networks: tuple[str, ...], sample: bool,
-          stats_file: str | None, log_level: str | None, overrides: tuple[str, ...]) -> None:
+          stats_file: str | None, log_level: str | None, overrides: tuple[str, ...],
+          redis_url: str | None, seed_only: bool, fresh: bool, idle_exit: float,
+          prefix: str) -> None:
     """Crawl public profile pages from SEEDS and record every headshot in the store.
 
     Follows on-site links (listings, pagination, sitemaps), obeys robots.txt, and analyses each
@@ -149,14 +163,27 @@ def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
     from headcheck.cli import open_store_path
 
     urls = read_seeds(seeds, seeds_file)
-    if sample and urls:
-        raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
-    if not sample and not urls:
-        raise click.UsageError("nothing to crawl: give SEEDS, --seeds-file or --sample")
     extra = parse_overrides(overrides)
     if allow_networks:
         extra["HEADCHECK_ALLOW_NETWORKS"] = [*check_networks(allow_networks),
                                              *extra.get("HEADCHECK_ALLOW_NETWORKS", [])]
+    if redis_url:
+        if sample or jobdir:
+            raise click.UsageError("--redis cannot be used with --sample or --jobdir")
+        from .cluster.command import cluster_crawl
+
+        cluster_crawl(redis_url, urls, seed_only=seed_only, fresh=fresh, idle_exit=idle_exit,
+                      prefix=prefix, files_dir=files_dir, depth=depth, max_pages=max_pages,
+                      contact_url=contact_url, image_max_age=image_max_age, workers=workers,
+                      log_level=log_level, stats_file=stats_file, overrides=extra)
+    if seed_only or fresh:
+        raise click.UsageError("--seed-only and --fresh need --redis")
+    if not db:
+        raise click.UsageError("Missing option '--db'.")
+    if sample and urls:
+        raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
+    if not sample and not urls:
+        raise click.UsageError("nothing to crawl: give SEEDS, --seeds-file or --sample")
     if sample:
         from .sample import SAMPLE_SETTINGS
 

@@ -90,11 +90,13 @@ class SiteServer:
         self.delay = delay
         self.stalled = stalled or {}
         self.requests: list[tuple[str, str, str]] = []  # (method, path, Accept)
+        self.arrivals: list[float] = []  # time.monotonic() of each request, in arrival order
         self._lock = threading.Lock()
 
     def record(self, method: str, path: str, accept: str) -> None:
         with self._lock:
             self.requests.append((method, path, accept))
+            self.arrivals.append(time.monotonic())
 
     def paths(self) -> list[str]:
         with self._lock:

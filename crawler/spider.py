@@ -53,11 +53,15 @@ class HeadshotSpider(Spider):
         return self.settings.getint("HEADCHECK_DEPTH")
 
     async def start(self) -> AsyncIterator[Any]:
-        for url in self.seeds:
-            yield Request(url, callback=self.parse, errback=self.failed)
-        for site in dict.fromkeys(map(site_of, self.seeds)):
-            yield Request(f"{site}/robots.txt", callback=self.parse_robots,
-                          errback=self.no_sitemaps)
+        for request in self.seed_requests(self.seeds):
+            yield request
+
+    def seed_requests(self, seeds: list[str]) -> list[Request]:
+        """Each seed, then each seed site's robots.txt (for its sitemaps)."""
+        pages = [Request(url, callback=self.parse, errback=self.failed) for url in seeds]
+        return pages + [Request(f"{site}/robots.txt", callback=self.parse_robots,
+                                errback=self.no_sitemaps)
+                        for site in dict.fromkeys(map(site_of, seeds))]
 
     def parse(self, response: Response) -> Iterator[Any]:
         if isinstance(response, XmlResponse) or gzip_magic_number(response):

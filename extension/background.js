@@ -8,11 +8,22 @@
 import { AnswerCache } from "./lib/cache.js";
 import { LookupService } from "./lib/lookup.js";
 import { MSG, isMessage } from "./lib/messages.js";
+import { sendFeedback } from "./lib/api.js";
 import { SETTINGS_KEYS, withDefaults } from "./lib/settings.js";
 
 const CONTENT_SCRIPT_ID = "headcheck-content";
 const STATUS_KEY = "hc:status";
 const BADGE_COLOUR = "#9a3412";
+/** What the user answered about a photo, by sha256 (kept across pages and restarts). */
+const FEEDBACK_PREFIX = "hc:feedback:";
+const FEEDBACK_LABELS = ["false_positive", "confirmed"];
+
+/** @param {string} sha256 @returns {Promise<{label: string, at: number} | null>} */
+async function answered(sha256) {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
+  const key = FEEDBACK_PREFIX + sha256;
+  return (await chrome.storage.local.get(key))[key] ?? null;
+}
 
 /** @type {Promise<import("./lib/settings.js").Settings> | null} */
 let settingsLoaded = null;
@@ -96,8 +107,25 @@ async function handle(message, sender) {
       if (typeof imageUrl !== "string" || !/^https?:\/\//i.test(imageUrl)) {
         return { ok: false, problem: "image_rejected", message: "not an http(s) image URL", serverWide: false };
       }
-      return service.lookup({ imageUrl, pageUrl: typeof pageUrl === "string" ? pageUrl : null,
-                              name: typeof name === "string" ? name.slice(0, 200) : null });
+      const answer = await service.lookup({ imageUrl, pageUrl: typeof pageUrl === "string" ? pageUrl : null,
+                                            name: typeof name === "string" ? name.slice(0, 200) : null });
+      return answer.ok ? { ...answer, feedback: await answered(answer.view.sha256) } : answer;
+    }
+    case MSG.FEEDBACK: {
+      const { sha256, label, note } = message;
+      if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256) || !FEEDBACK_LABELS.includes(label)) {
+        return { ok: false, message: "not a verdict one can answer" };
+      }
+      const s = await settings();
+      try {
+        await sendFeedback({ serverUrl: s.serverUrl, apiKey: s.apiKey, fetch: (...a) => fetch(...a) },
+                           { sha256, label, note: typeof note === "string" ? note.trim() : "" });
+      } catch (err) {
+        return { ok: false, message: String(/** @type {Error} */ (err).message ?? err) };
+      }
+      const record = { label, at: Date.now() };
+      await chrome.storage.local.set({ [FEEDBACK_PREFIX + sha256]: record });
+      return { ok: true, feedback: record };
     }
     case MSG.CONTENT_SETTINGS: {
       const s = await settings();

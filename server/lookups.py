@@ -12,7 +12,15 @@ from headcheck.engine import Headcheck
 from headcheck.load import sha256_hex
 from headcheck.store import Sighting
 
+from .disputes import with_feedback
 from .services import Services
+
+
+async def _disputed(svc: Services, outs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Feedback counts and dispute, read fresh for every answer (cached ones too)."""
+    counts = await run_in_threadpool(svc.records.feedback_keys, [o["sha256"] for o in outs])
+    after = svc.settings.dispute_after
+    return [with_feedback(o, *counts.get(o["sha256"], (0, 0)), after) for o in outs]
 
 
 def _sighting(page_url: str, image_url: str | None, name: str | None) -> Sighting:
@@ -33,7 +41,7 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
         if record:
             await svc.engine.run(
                 lambda hc: hc.add_analysis(analysis, _sighting(page_url, image_url, name)))
-        return {**out, "cached": True}
+        return (await _disputed(svc, [{**out, "cached": True}]))[0]
 
     def work(hc: Headcheck) -> tuple[dict[str, Any], Analysis, int]:
         res = hc.check(data, page_url=page_url, profile_name=name)
@@ -43,7 +51,7 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
 
     out, analysis, version = await svc.engine.run(work)
     svc.cache.put(key, version, (out, analysis))
-    return {**out, "cached": False}
+    return (await _disputed(svc, [{**out, "cached": False}]))[0]
 
 
 async def lookup_hashes(svc: Services, photos: list[tuple[str, str | None, str | None]]
@@ -61,4 +69,6 @@ async def lookup_hashes(svc: Services, photos: list[tuple[str, str | None, str |
                         "cached": False})
         return out
 
-    return await svc.engine.run(work)
+    found = await svc.engine.run(work)
+    known = iter(await _disputed(svc, [v for v in found if v is not None]))
+    return [None if v is None else next(known) for v in found]

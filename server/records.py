@@ -88,6 +88,19 @@ class Records:
         c["feedback"] = store.db["feedback"].count
         return c
 
+    def feedback_keys(self, sha256s: list[str]) -> dict[str, tuple[int, int]]:
+        """Per photo: distinct keys that marked its verdict wrong, and that confirmed it (one key
+        counts once per photo, however often it answered)."""
+        if not sha256s:
+            return {}
+        q = ",".join("?" * len(sha256s))
+        out: dict[str, list[int]] = {s: [0, 0] for s in sha256s}
+        for sha, label, keys in self._store().db.execute(
+                f"SELECT sha256, label, count(DISTINCT coalesce(key_id, '')) FROM feedback "
+                f"WHERE sha256 IN ({q}) GROUP BY sha256, label", sha256s):
+            out[sha][0 if label == "false_positive" else 1] = int(keys)
+        return {s: (w, c) for s, (w, c) in out.items()}
+
     def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
                      ) -> dict[str, Any]:
         store = self._store()

@@ -71,6 +71,11 @@ class Verdict(BaseModel):
     reasons: list[ReasonOut]
 
 
+class FeedbackCounts(BaseModel):
+    false_positive: int
+    confirmed: int
+
+
 class LookupOut(Verdict):
     """The object ``headcheck check --json`` prints, plus whether the cache answered."""
 
@@ -78,6 +83,11 @@ class LookupOut(Verdict):
     sha256: str
     error: None = None
     cached: bool = Field(description="Answered from the cache of recent lookups.")
+    disputed: bool = Field(False, description="Marked wrong (false_positive) by at least "
+                           "dispute_after distinct keys: the label stays, the confidence is "
+                           "halved and a feedback.disputed reason says so.")
+    feedback: FeedbackCounts | None = Field(None, description="Distinct keys that marked this "
+                                            "photo's verdict wrong or confirmed it.")
 
 
 class LookupUrlIn(BaseModel):
@@ -134,9 +144,6 @@ class SignalOut(BaseModel):
     headline: str = Field("", description="One plain sentence for people, without jargon.")
 
 
-class FeedbackCounts(BaseModel):
-    false_positive: int
-    confirmed: int
 
 
 class PhotoOut(BaseModel):

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     rate_burst: int = Field(30, ge=1, description="Requests a key may make at once.")
 
     # Lookups
+    dispute_after: int = Field(
+        1, ge=1, description="Distinct keys that must mark a verdict wrong before lookups show "
+        "it as disputed (1 suits a single-user install).")
     record_lookups: bool = Field(
         False, description="Store lookups that name a page as sightings (off: privacy).")
     cache_entries: int = Field(256, ge=0)

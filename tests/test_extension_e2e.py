@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -319,6 +320,56 @@ def test_profile_address_and_name_go_with_every_lookup(server_ok: Browser, stack
     assert "Dana Whitfield" in popup.locator("#photos").inner_text()
     popup.close()
     page.close()
+
+
+def test_wrong_and_confirmed_reach_the_server(server_ok: Browser, stack: Stack) -> None:
+    """A recruiter marks a badge wrong (with a note) by mouse, another right by keyboard: the
+    server's store holds both, and the badges say they were answered, after a reload too."""
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + "/in/dana-whitfield/")
+    wait_badges(page, 3)
+    composite = page.locator(f'{BADGE}[data-image-url*="composite-1"]')
+    composite.locator(".hc-pill").hover()
+    panel = composite.locator(".hc-panel")
+    panel.wait_for(state="visible")
+    panel.get_by_role("button", name="Wrong?").click()
+    panel.locator("textarea").fill("I know her: this is her own photo")
+    panel.get_by_role("button", name="Send: wrong").click()
+    composite.locator(".hc-answered").wait_for(state="visible")
+    assert "You marked this wrong" in panel.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "extension-feedback-wrong.png"))
+
+    synth = page.locator(f'{BADGE}[data-image-url*="stylegan-015"]')
+    synth.locator(".hc-pill").focus()
+    synth.locator(".hc-panel").wait_for(state="visible")
+    synth.get_by_role("button", name="Confirmed").focus()
+    page.keyboard.press("Enter")  # opens the note field, focused
+    page.keyboard.press("Tab")  # to Send
+    page.keyboard.press("Enter")
+    synth.locator(".hc-answered").wait_for(state="visible")
+
+    with sqlite3.connect(stack.db) as conn:
+        rows = conn.execute("SELECT sha256, label, note, key_id FROM feedback "
+                            "ORDER BY id").fetchall()
+    shas = {label: sha for sha, label, _, _ in rows}
+    assert [(r[1], r[2]) for r in rows[-2:]] == [
+        ("false_positive", "I know her: this is her own photo"), ("confirmed", None)]
+    assert all(r[3] for r in rows)  # who said it: the key's fingerprint, never the key
+    composite_sha = hashlib.sha256(httpx.get(
+        composite.get_attribute("data-image-url") or "").content).hexdigest()
+    assert shas["false_positive"] == composite_sha
+
+    page.reload()
+    wait_badges(page, 3)
+    again = page.locator(f'{BADGE}[data-image-url*="composite-1"]')
+    again.wait_for()
+    assert "hc-disputed" in (again.get_attribute("class") or "")
+    again.locator(".hc-pill").hover()
+    assert "You marked this wrong" in again.locator(".hc-panel").inner_text()
+    page.close()
+    # The server now disputes that verdict; later tests expect the sample's plain verdicts.
+    with sqlite3.connect(stack.db) as conn:
+        conn.execute("DELETE FROM feedback")
 
 
 def test_badges_do_not_move_the_page(server_ok: Browser, stack: Stack) -> None:

@@ -55,6 +55,9 @@ def test_lookup_answers_the_check_json_for_the_uploaded_bytes(client: TestClient
     expected = hc.check(data).to_json(None)
     hc.close()
     assert body.pop("cached") is False
+    # Extensions of the check JSON: feedback on this photo (none yet), not disputed.
+    assert body.pop("disputed") is False
+    assert body.pop("feedback") == {"false_positive": 0, "confirmed": 0}
     assert body == expected  # the exact shape and content of `headcheck check --json`
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
     assert body["label"] == "composited"

@@ -24,6 +24,7 @@ const NEAR_PX = 400;
  * @property {string | null} name            the profile's name, where the page shows it
  * @property {"waiting" | "pending" | "done" | "error"} state
  * @property {import("../lib/wording.js").VerdictView} [view]
+ * @property {{label: string, at: number} | null} [feedback]  what the user said about it
  * @property {string} [problem]
  * @property {string} [message]
  */
@@ -32,7 +33,8 @@ class PhotoWatcher {
   constructor() {
     /** @type {Map<HTMLImageElement | string, Photo>} images, and metadata-only photos by URL */
     this.photos = new Map();
-    this.overlay = new Overlay(document);
+    this.overlay = new Overlay(document, (sha256, label, note) =>
+      this.send({ type: MSG.FEEDBACK, sha256, label, note }));
     this.showChecked = false;
     this.site = GENERIC.name;
     this.scanTimer = 0;
@@ -180,6 +182,7 @@ class PhotoWatcher {
     if (answer?.ok) {
       photo.state = "done";
       photo.view = answer.view;
+      photo.feedback = answer.feedback ?? null;
     } else {
       // No badge and no console noise: the popup tells the user once what went wrong.
       photo.state = "error";
@@ -195,7 +198,10 @@ class PhotoWatcher {
     if (!photo.img) return;
     const label = photo.view?.label;
     if (photo.state === "done" && photo.view && (label !== "none" || this.showChecked)) {
-      this.overlay.show(photo.img, photo.view, photo.imageUrl);
+      this.overlay.show(photo.img, photo.view, photo.imageUrl, photo.feedback ?? null, (feedback) => {
+        photo.feedback = feedback;
+        this.draw(photo);
+      });
     } else {
       this.overlay.remove(photo.img);
     }
@@ -230,7 +236,8 @@ class PhotoWatcher {
       pageUrl: location.href,
       photos: [...this.photos.values()].map((p) => ({
         imageUrl: p.imageUrl, pageUrl: p.pageUrl, name: p.name, shown: Boolean(p.img), state: p.state,
-        view: p.view ?? null, problem: p.problem ?? null, message: p.message ?? null,
+        view: p.view ?? null, feedback: p.feedback ?? null, problem: p.problem ?? null,
+        message: p.message ?? null,
       })),
     };
   }

@@ -24,12 +24,21 @@ let panelIds = 0;
  * @typedef {import("../lib/wording.js").VerdictView} VerdictView
  * @typedef {{el: HTMLElement, pill: HTMLButtonElement, panel: HTMLElement,
  *            visible: boolean, closeTimer: number}} Badge
+ * @typedef {{label: string, at: number} | null} Answered  what the user said about the photo
+ * @typedef {(sha256: string, label: string, note: string) =>
+ *           Promise<{ok: boolean, feedback?: Answered, message?: string}>} SendFeedback
  */
 
+const ANSWERED = Object.freeze({
+  false_positive: "You marked this wrong. Thank you: the server's operator will review it.",
+  confirmed: "You confirmed this finding. Thank you.",
+});
+
 export class Overlay {
-  /** @param {Document} doc */
-  constructor(doc) {
+  /** @param {Document} doc @param {SendFeedback} [sendFeedback] */
+  constructor(doc, sendFeedback) {
     this.doc = doc;
+    this.sendFeedback = sendFeedback;
     /** @type {Map<HTMLImageElement, Badge>} */
     this.badges = new Map();
     /** @type {HTMLElement | null} */
@@ -60,14 +69,23 @@ export class Overlay {
    * @param {HTMLImageElement} img
    * @param {VerdictView} view
    * @param {string} imageUrl
+   * @param {Answered} [answered]
+   * @param {(a: Answered) => void} [onAnswered]
    */
-  show(img, view, imageUrl) {
+  show(img, view, imageUrl, answered = null, onAnswered = () => {}) {
+    const wasOpen = this.badges.get(img)?.panel.hidden === false;
     this.remove(img);
     const badge = buildBadge(view, imageUrl);
+    if (view.label !== "none" && this.sendFeedback) {
+      badge.panel.append(buildFeedback(view, answered, this.sendFeedback, onAnswered));
+    }
+    badge.el.classList.toggle("hc-disputed", answered?.label === "false_positive");
+    badge.el.classList.toggle("hc-disputed-verdict", Boolean(view.disputed));
     this.layer().append(badge.el);
     this.badges.set(img, badge);
     wireHover(badge);
     this.layout();
+    if (wasOpen) badge.pill.click(); // redrawn after an answer: keep the reasons open
   }
 
   /** @param {HTMLImageElement} img */
@@ -217,7 +235,8 @@ function buildBadge(view, imageUrl) {
   panel.hidden = true;
   panel.append(make("p", "hc-title", view.label === "none" ? "headcheck: no signal found"
                                                            : `headcheck: ${view.labelText}, ` +
-                                                             `${Math.round(view.confidence * 100)}% confidence`));
+                                                             `${Math.round(view.confidence * 100)}% confidence` +
+                                                             (view.disputed ? " (disputed)" : "")));
   panel.append(make("p", "hc-summary", view.explain));
   if (view.reasons.length) {
     const list = make("ul", "hc-reasons");
@@ -259,6 +278,65 @@ function buildReason(r) {
     li.append(details);
   }
   return li;
+}
+
+/**
+ * "Wrong?" and "Confirmed", with an optional note, sent to the server's /v1/feedback; once
+ * answered, what the user said.
+ * @param {VerdictView} view
+ * @param {Answered} answered
+ * @param {SendFeedback} send
+ * @param {(a: Answered) => void} onAnswered
+ */
+function buildFeedback(view, answered, send, onAnswered) {
+  const box = make("div", "hc-feedback");
+  if (answered && Object.hasOwn(ANSWERED, answered.label)) {
+    box.append(make("p", "hc-answered", ANSWERED[/** @type {keyof typeof ANSWERED} */ (answered.label)]));
+    return box;
+  }
+  const ask = make("p", "hc-ask", "Is this right? ");
+  const wrong = /** @type {HTMLButtonElement} */ (make("button", "hc-fb", "Wrong?"));
+  const right = /** @type {HTMLButtonElement} */ (make("button", "hc-fb", "Confirmed"));
+  wrong.type = right.type = "button";
+  wrong.dataset.answer = "false_positive";
+  right.dataset.answer = "confirmed";
+  ask.append(wrong, " ", right);
+  const form = make("div", "hc-note");
+  form.hidden = true;
+  const label = make("label", "", "A note for the reviewer (optional)");
+  const note = /** @type {HTMLTextAreaElement} */ (make("textarea", ""));
+  note.maxLength = 2000;
+  note.rows = 2;
+  label.append(note);
+  const sendButton = /** @type {HTMLButtonElement} */ (make("button", "hc-fb hc-send", "Send"));
+  const cancel = /** @type {HTMLButtonElement} */ (make("button", "hc-fb", "Cancel"));
+  sendButton.type = cancel.type = "button";
+  const status = make("p", "hc-status");
+  status.setAttribute("role", "status");
+  form.append(label, sendButton, " ", cancel);
+  let choice = "";
+  for (const b of [wrong, right]) {
+    b.addEventListener("click", () => {
+      choice = b.dataset.answer ?? "";
+      sendButton.textContent = choice === "false_positive" ? "Send: wrong" : "Send: confirmed";
+      form.hidden = false;
+      note.focus();
+    });
+  }
+  cancel.addEventListener("click", () => {
+    form.hidden = true;
+    wrong.focus();
+  });
+  sendButton.addEventListener("click", async () => {
+    sendButton.disabled = true;
+    status.textContent = "Sending…";
+    const reply = await send(view.sha256, choice, note.value);
+    sendButton.disabled = false;
+    if (reply?.ok && reply.feedback) onAnswered(reply.feedback);
+    else status.textContent = `Not sent: ${reply?.message ?? "the server did not answer"}`;
+  });
+  box.append(ask, form, status);
+  return box;
 }
 
 /** The names the photo appeared under, with a thumbnail and the date first seen where given. */
@@ -307,7 +385,9 @@ function wireHover(/** @type {Badge} */ badge) {
   };
   const closeSoon = () => {
     clearTimeout(badge.closeTimer);
-    badge.closeTimer = setTimeout(close, CLOSE_DELAY_MS);
+    // Not while the user types a note in it.
+    badge.closeTimer = setTimeout(() => badge.panel.querySelector("textarea:focus") || close(),
+                                  CLOSE_DELAY_MS);
   };
   badge.el.addEventListener("pointerenter", open);
   badge.el.addEventListener("pointerleave", closeSoon);

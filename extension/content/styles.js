@@ -54,5 +54,18 @@ a.hc-name { color: #1d4ed8; text-decoration: underline; }
 .hc-details summary { cursor: pointer; color: #374151; width: max-content; }
 .hc-details summary:focus-visible { outline: 2px solid #2563eb; outline-offset: 1px; }
 .hc-details p { margin: 2px 0 0; overflow-wrap: anywhere; }
+.hc-feedback { margin: 8px 0 0; padding-top: 6px; border-top: 1px solid #e5e7eb; font-size: 12px; }
+.hc-ask, .hc-answered, .hc-status { margin: 0; color: #374151; }
+.hc-fb {
+  font: inherit; font-size: 12px; cursor: pointer; padding: 1px 8px; border-radius: 6px;
+  border: 1px solid #9ca3af; background: #f9fafb; color: #111827;
+}
+.hc-fb:focus-visible { outline: 2px solid #2563eb; outline-offset: 1px; }
+.hc-note { margin: 4px 0 0; }
+.hc-note[hidden] { display: none; }
+.hc-note label { display: block; color: #4b5563; }
+.hc-note textarea { display: block; width: 100%; box-sizing: border-box; margin: 2px 0 4px; font: inherit; }
+.hc-disputed-verdict .hc-pill { background: #6b7280; }
+.hc-disputed .hc-pill { outline: 2px dashed #111827; outline-offset: 1px; }
 .hc-foot { margin: 4px 0 0; color: #6b7280; font-size: 11.5px; }
 `;

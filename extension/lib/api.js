@@ -88,6 +88,18 @@ export async function lookupHashes(client, photos) {
 }
 
 /**
+ * POST /v1/feedback: the user says a verdict was wrong (false_positive) or right (confirmed).
+ * @param {Client} client
+ * @param {{sha256: string, label: "false_positive" | "confirmed", note?: string}} feedback
+ */
+export async function sendFeedback(client, { sha256, label, note }) {
+  const body = JSON.stringify({ sha256, label, ...(note ? { note: note.slice(0, 2000) } : {}) });
+  return call(client, "/v1/feedback", {
+    method: "POST", body, headers: { "Content-Type": "application/json" },
+  });
+}
+
+/**
  * Health (needs no key), then stats (needs the key when the server has keys).
  * @param {Client} client
  * @returns {Promise<{version: string, photos: number}>}

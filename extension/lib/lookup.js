@@ -76,7 +76,9 @@ export class LookupService {
     // The profile's address and name go together: both say whose photo it is.
     const page = s.sendPageUrl ? pageUrl ?? null : null;
     const who = s.sendPageUrl && name ? name : null;
-    const context = who ? `${page ?? ""}#${who}` : page;
+    // The server is part of the key: answers of another server (or of this one before a change
+    // in Options) are never reused, even while the old cache is still being cleared.
+    const context = `${s.serverUrl} ${page ?? ""}${who ? `#${who}` : ""}`;
     const key = urlKey(imageUrl, context);
     const cached = await this.cache.get(key);
     if (cached) return { ok: true, view: cached, cached: "url" };

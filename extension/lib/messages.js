@@ -9,6 +9,8 @@ export const MSG = Object.freeze({
   CONTENT_SETTINGS: "headcheck:content-settings",
   /** content → worker `{flagged}`: the count shown on the toolbar button. */
   PAGE_SUMMARY: "headcheck:page-summary",
+  /** content/popup → worker `{sha256, label, note}`: the user says a verdict is wrong or right. */
+  FEEDBACK: "headcheck:feedback",
   /** popup → worker: the server status (ok, unreachable, key refused, ...). */
   GET_STATUS: "headcheck:get-status",
   /** popup → worker: forget a server failure and try again. */

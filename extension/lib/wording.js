@@ -70,6 +70,7 @@ const TECHNICAL = Object.freeze({
  * @property {string} percent    "93%"
  * @property {string} summary    "Composited, 93% confidence: signs of a face pasted ..."
  * @property {string} explain    "Signs of a face pasted onto a stock photo."
+ * @property {boolean} disputed  enough people marked it wrong (the server says so)
  * @property {ReasonView[]} reasons
  */
 
@@ -92,7 +93,9 @@ export function describeVerdict(verdict, { pageUrl } = {}) {
     badgeText: label === "none" ? "checked" : `${text} ${percent}`, // the badge adds a ✓ icon
     percent,
     summary: label === "none" ? `Checked: ${explain}.`
-                              : `${text}, ${percent} confidence: ${explain}.`,
+                              : `${verdict?.disputed ? "Disputed. " : ""}${text}, ${percent} ` +
+                                `confidence: ${explain}.`,
+    disputed: label !== "none" && verdict?.disputed === true,
     explain: sentence(explain),
     reasons: reasons.filter((r) => r && typeof r === "object").map((r) => describeReason(r, pageUrl)),
   };

@@ -109,6 +109,20 @@ test("reuse: the names the photo appeared under, with first-seen dates where giv
   assert.deepEqual(bare.names, []);  // an older server: no names, no harm
 });
 
+test("a disputed verdict says so, with the feedback as a reason", () => {
+  const disputed = { ...structuredClone(COMPOSITED), confidence: 0.466, disputed: true,
+                     feedback: { false_positive: 2, confirmed: 0 } };
+  disputed.reasons.push({ kind: "composited", signal: "feedback.disputed", score: 0, matches: [],
+                          detail: "disputed: 2 people marked this verdict wrong (0 confirmed it)",
+                          headline: "Disputed: 2 people marked this finding wrong; look again before you rely on it.",
+                          evidence: { false_positive: 2, confirmed: 0 } });
+  const v = describeVerdict(disputed);
+  assert.equal(v.disputed, true);
+  assert.match(v.summary, /^Disputed\. Composited, 47% confidence/);
+  assert.equal(v.reasons.at(-1).headline, "Disputed: 2 people marked this finding wrong; look again before you rely on it");
+  assert.equal(describeVerdict(COMPOSITED).disputed, false);
+});
+
 test("none: a quiet 'checked' that never says genuine", () => {
   const v = describeVerdict(NONE);
   assert.equal(v.label, "none");
