@@ -3,21 +3,17 @@ decode at full size as before, and the server bounds the upload bytes all reques
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
+from starlette.responses import PlainTextResponse
 
 from headcheck.errors import ImageError
 from headcheck.load import Limits, load_image
-from server.app import create_app
-from server.settings import Settings
-from tests.server_support import sample_store, uvicorn_thread
+from server.limits import BodyLimit
 
 
 def lying_jpeg(width: int, height: int) -> bytes:
@@ -55,38 +51,47 @@ def test_the_pixel_limit_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None
         load_image(lying_jpeg(40, 40))
 
 
-def test_uploads_in_flight_are_bounded(tmp_path: Path) -> None:
-    db = sample_store(tmp_path.parent, "base", tmp_path / "store.db")
-    app = create_app(Settings(db=db, max_request_bytes=1_000_000, max_inflight_bytes=1_500_000,
-                              rate_burst=1000, rate_per_minute=60_000))  # polling is not abuse
-    release = threading.Event()
+def test_uploads_in_flight_are_bounded() -> None:
+    """Two requests at once through the body limit (a real ASGI call, an app that holds the
+    first request open): the second would pass the total, so it gets 503 and Retry-After; once
+    the first is done its bytes are released."""
+    release = asyncio.Event()
+    entered = asyncio.Event()
 
-    def slow_body() -> Iterator[bytes]:  # declares 1 MB, sends a little, then waits
-        yield b"\xff" * 1000
-        release.wait(60)
-        yield b"\xff" * (1_000_000 - 1000)
+    async def app(scope: dict, receive: object, send: object) -> None:
+        entered.set()
+        await release.wait()  # the first request holds its 1 MB until released
+        await PlainTextResponse("done")(scope, receive, send)  # type: ignore[arg-type]
 
-    with uvicorn_thread(app) as base, httpx.Client(base_url=base, timeout=60) as c:
-        first: list[httpx.Response] = []
-        holder = threading.Thread(target=lambda: first.append(c.post(
-            "/v1/lookup", content=slow_body(),
-            headers={"Content-Type": "image/jpeg", "Content-Length": "1000000"})))
-        holder.start()
-        try:
-            # Until the first request is in flight the second is answered (415: not an image);
-            # once it holds its 1 MB, 600 KB more would pass the 1.5 MB total.
-            for _ in range(600):
-                r = c.post("/v1/lookup", content=b"x" * 600_000,
-                           headers={"Content-Type": "image/jpeg"})
-                if r.status_code == 503:
-                    break
-                threading.Event().wait(0.05)
-            assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
-            assert "retry" in r.json()["detail"]
-        finally:
-            release.set()
-            holder.join(60)
-        assert first[0].status_code == 415  # the slow one was served (it is not an image)
-        # Its bytes are released: the same upload now fits.
-        r = c.post("/v1/lookup", content=b"x" * 600_000, headers={"Content-Type": "image/jpeg"})
-        assert r.status_code == 415
+    limit = BodyLimit(app, max_bytes=1_000_000, max_inflight_bytes=1_500_000)
+
+    def scope(length: int) -> dict:
+        return {"type": "http", "method": "POST", "path": "/v1/lookup",
+                "headers": [(b"content-length", str(length).encode()),
+                            (b"content-type", b"image/jpeg")]}
+
+    async def call(length: int) -> tuple[int, dict[bytes, bytes]]:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await limit(scope(length), receive, send)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        return start["status"], dict(start["headers"])
+
+    async def scenario() -> None:
+        first = asyncio.create_task(call(1_000_000))
+        await entered.wait()
+        status, headers = await asyncio.wait_for(call(600_000), 30)  # unbounded: it would wait
+        assert status == 503 and headers[b"retry-after"] == b"1"
+        assert limit.inflight == 1_000_000
+        release.set()
+        assert (await first)[0] == 200
+        assert limit.inflight == 0
+        assert (await call(600_000))[0] == 200  # released: the same upload now fits
+
+    asyncio.run(scenario())
