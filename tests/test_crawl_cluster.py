@@ -213,3 +213,4 @@ def test_writer_sets_aside_a_result_it_cannot_read(tmp_path: Path) -> None:
         assert "stored 0 results" in out.output and "1 set aside" in out.output
         assert r.xlen(KEYS.results) == 0 and r.xlen(KEYS.bad_results) == 1
         assert photo_count(tmp_path / "store.db") == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again
