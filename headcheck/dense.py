@@ -75,7 +75,9 @@ def dense_patch(rgb: np.ndarray, frame: Frame) -> DensePatch:
     fine = PX_PER_UNIT * OVERSAMPLE
     k = fine / frame.unit
     if k < 1:
-        small = cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        # at least 1 px each way: a faceless strip (3 x 900) frames a window far larger than it
+        size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         kx, ky = small.shape[1] / rgb.shape[1], small.shape[0] / rgb.shape[0]
         (ox, oy) = frame.origin
         frame = Frame(((ox + 0.5) * kx - 0.5, (oy + 0.5) * ky - 0.5), frame.unit * kx,
