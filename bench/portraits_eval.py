@@ -1,6 +1,7 @@
 """Hard negatives: official studio portraits, every one a different person, in one store.
 
     python bench/portraits_eval.py [--folder data/faces/portraits/images] [--out FILE]
+                                   [--faceless]
 
 Each portrait is indexed by the shipped engine (analysis, candidates, keypoints, dense pixels,
 identity) on its own page under its own name, as a crawl of a parliament's site would store
@@ -31,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data" / "faces" / "portraits" / "images"
 
 
-def run(folder: Path) -> dict:
+def run(folder: Path, faceless: bool = False) -> dict:
     hc = Headcheck()  # an in-memory store
+    if faceless:  # as if the face detector missed every face: whole-image windows only
+        hc.analyzer.models.find_face = lambda rgb: None  # type: ignore[method-assign]
     examined: list[M.Evidence] = []
     keep = hc.matcher.examine
 
@@ -71,7 +74,7 @@ def run(folder: Path) -> dict:
         "false_match_rate_upper_95_gated": 3 / n_gated if n_gated else None,
         # the dense check alone (as if every verified pair had passed the keypoint gate)
         "dense_alone_false_pairs": sum(M.context_shared(e.dense) or M.face_pixels_shared(e.dense)
-                                       for e in examined),
+                                       or M.locally_shared(e.dense) for e in examined),
         "dense_alone_rate_upper_95": 3 / len(examined) if examined else None,
         "lower_bound_precision_if_clean": wilson_lower(n_gated, n_gated),
         # Dense scores of every verified pair (gate or not): the margin to the thresholds.
@@ -80,17 +83,31 @@ def run(folder: Path) -> dict:
             "context_corr_p99": round(float(np.quantile(ctx, 0.99)), 3),
             "core_corr_max": round(float(core.max()), 3),
             "core_corr_p99": round(float(np.quantile(core, 0.99)), 3),
+            "agree_share_max": round(max((e.dense.agree_share for e in examined), default=0), 3),
+            "agree_share_p99": round(float(np.quantile(
+                [e.dense.agree_share for e in examined] or [0.0], 0.99)), 3),
+            "agree_area_max": max((e.dense.agree_area for e in examined), default=0),
+            # the pairs closest to the local-agreement rule: (share, area)
+            "agree_closest": sorted(((round(e.dense.agree_share, 3), e.dense.agree_area)
+                                     for e in examined), key=lambda x: -min(
+                x[0] / M.THRESHOLDS.agree_share, x[1] / M.THRESHOLDS.agree_area))[:5],
             "thresholds": {"context_corr": M.THRESHOLDS.context_corr,
-                           "core_corr": M.THRESHOLDS.core_corr}},
+                           "core_corr": M.THRESHOLDS.core_corr,
+                           "agree_share": M.THRESHOLDS.agree_share,
+                           "agree_area": M.THRESHOLDS.agree_area}},
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=FOLDER)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "portraits.json")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--faceless", action="store_true",
+                    help="as if no face were found: a detector miss must not accuse either")
     args = ap.parse_args()
-    res = run(args.folder)
+    args.out = args.out or ROOT / "bench" / "out" / (
+        "portraits-faceless.json" if args.faceless else "portraits.json")
+    res = run(args.folder, args.faceless)
     labels = args.folder.parent / "labels.csv"
     if labels.exists():
         with labels.open(newline="") as fh:

@@ -23,7 +23,7 @@ from .signals import Signal
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_VERSION = 2  # 2: dense patches for verification
+ANALYSIS_VERSION = 3  # 2: dense patches for verification; 3: BlazeFace second look
 HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
 
 
@@ -141,7 +141,7 @@ class Analyzer:
             regions=region_hashes(rgb, frame if face else None),
             signals=signals,
             features=context_features(rgb, frame, has_face=face is not None),
-            chip=encode_chip(self.models.chip(rgb, face)) if face else None,
+            chip=encode_chip(self.models.chip(rgb, face)) if face and face.landmarks else None,
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,

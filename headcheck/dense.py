@@ -32,6 +32,11 @@ BORDER_PX = 11
 # A pixel carries texture when its band-pass magnitude exceeds this (grey levels) in both photos;
 # zones with too little such area say nothing (plain backdrops never count as evidence).
 TEXTURE_LEVEL = 3.0
+# Local agreement: the band-pass correlation in a LOCAL_PX square around each pixel (about half
+# an eye distance). An overlay (a profile ring, its filled corners, a sticker) spoils the
+# correlation of the whole window, yet every pixel it leaves uncovered still agrees locally.
+LOCAL_PX = 9
+LOCAL_CORR = 0.9
 _VERSION = 3  # 3: cut at 4x, area-reduced
 
 
@@ -104,11 +109,16 @@ class DenseScore:
     core_area: int = 0
     margin_corr: float = 0.0
     margin_area: int = 0
+    # Over the whole window: the textured area whose neighbourhood agrees (local correlation
+    # >= LOCAL_CORR) and its share of all textured area both photos show.
+    agree_area: int = 0
+    agree_share: float = 0.0
 
     def to_dict(self) -> dict:
         return {"context_corr": round(self.context_corr, 3), "context_area": self.context_area,
                 "core_corr": round(self.core_corr, 3), "core_area": self.core_area,
-                "margin_corr": round(self.margin_corr, 3), "margin_area": self.margin_area}
+                "margin_corr": round(self.margin_corr, 3), "margin_area": self.margin_area,
+                "agree_area": self.agree_area, "agree_share": round(self.agree_share, 3)}
 
     @classmethod
     def from_dict(cls, d: dict) -> DenseScore:
@@ -148,6 +158,20 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum()) / den if den > 1e-6 else 0.0
 
 
+def _local_agreement(fa: np.ndarray, fb: np.ndarray, both: np.ndarray,
+                     textured: np.ndarray) -> tuple[int, float]:
+    """Textured pixels whose LOCAL_PX neighbourhood correlates >= LOCAL_CORR, and their share."""
+    m = both.astype(np.float32)
+    k = (LOCAL_PX, LOCAL_PX)
+    sab = cv2.boxFilter(fa * fb * m, -1, k, normalize=False)
+    saa = cv2.boxFilter(fa * fa * m, -1, k, normalize=False)
+    sbb = cv2.boxFilter(fb * fb * m, -1, k, normalize=False)
+    local = sab / np.sqrt(np.maximum(saa * sbb, 1e-6))
+    shown = textured & both
+    agree = int((shown & (local >= LOCAL_CORR)).sum())
+    return agree, agree / max(1, int(shown.sum()))
+
+
 def compare(a: DensePatch, b: DensePatch, a_to_b: np.ndarray | None = None,
             has_face: bool = True) -> DenseScore:
     """Zone by zone, how well ``b``'s fine detail, warped onto ``a``'s grid by the frame-unit map
@@ -176,4 +200,5 @@ def compare(a: DensePatch, b: DensePatch, a_to_b: np.ndarray | None = None,
         sel = both & (z == code)
         out[f"{name}_corr"] = _corr(fa[sel], fb[sel]) if sel.sum() >= 50 else 0.0
         out[f"{name}_area"] = int((textured & sel).sum())
+    out["agree_area"], out["agree_share"] = _local_agreement(fa, fb, both, textured)
     return DenseScore(**out)  # type: ignore[arg-type]

@@ -49,6 +49,11 @@ class Thresholds:
     # must agree as well as the face.
     margin_corr: float = 0.78
     margin_area: int = 60
+    # With no face frame, the pixels must agree across the window; where an overlay (a profile
+    # ring and its filled corners) covers part of it, this share of the textured area must still
+    # agree pixel by pixel in its neighbourhood (different people on one backdrop: at most 0.25).
+    agree_share: float = 0.5
+    agree_area: int = 800
 
 
 THRESHOLDS = Thresholds()
@@ -202,6 +207,10 @@ def margin_shared(d: DenseScore, th: Thresholds = THRESHOLDS) -> bool:
     return d.margin_area >= th.margin_area and d.margin_corr >= th.margin_corr
 
 
+def locally_shared(d: DenseScore, th: Thresholds = THRESHOLDS) -> bool:
+    return d.agree_area >= th.agree_area and d.agree_share >= th.agree_share
+
+
 def needs_identity(v: Verification, d: DenseScore, has_face: bool,
                    th: Thresholds = THRESHOLDS) -> bool:
     """Only shared context pixels under different face pixels need the (costly) identity check."""
@@ -216,7 +225,7 @@ def decide(v: Verification, d: DenseScore, face_dist: float | None, has_face: bo
     if v.inliers + v.face_inliers < th.min_keypoints:
         return None
     if not has_face:  # no face frame: the pixels must agree across the whole window
-        return SAME_PHOTO if context_shared(d, th) else None
+        return SAME_PHOTO if context_shared(d, th) or locally_shared(d, th) else None
     if face_pixels_shared(d, th):
         # The face and what surrounds it: the body and backdrop, or, where an overlay (a ring,
         # a banner) or a tight crop hides those, the hairline, ears and jaw, which a pasted face

@@ -28,7 +28,7 @@ def test_json_contract(alex) -> None:
                         "signals", "detector_errors", "error"}
     assert set(out["hashes"]) == {"image", "pdq", "face", "context", "body", "background"}
     assert len(out["hashes"]["pdq"]) == 64 and len(out["hashes"]["context"]) == 16
-    assert set(out["face"]) == {"box", "eyes", "score"}
+    assert set(out["face"]) == {"box", "eyes", "score", "detector"}
     assert out["error"] is None
 
 

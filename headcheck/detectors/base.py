@@ -40,4 +40,6 @@ class Detector(Protocol):
 
 def applies(detector: Detector, inp: DetectorInput) -> bool:
     """Whether the photo gives the detector what it needs (a face, when it needs one)."""
+    if "landmarks" in detector.needs and (inp.face is None or not inp.face.landmarks):
+        return False  # a face framed on BlazeFace's eyes alone has no landmarks
     return inp.face is not None or not (detector.needs & FACE_NEEDS)
