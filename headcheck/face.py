@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 
+import cv2
 import dlib
 import face_recognition_models
 import numpy as np
@@ -101,18 +102,13 @@ class FaceModels:
             round(r.left() * inv), round(r.top() * inv), round(r.right() * inv),
             round(r.bottom() * inv),
         )
-        pts, (left, right) = self._landmarks(rgb, full)
+        pts = self._landmarks(rgb, full)
+        left, right = _eyes(pts)
         return Face(box=_clip(full, w, h), eyes=(left, right), score=float(scores[best]),
                     landmarks=tuple(pts))
 
-    def _landmarks(self, rgb: np.ndarray, box: dlib.rectangle
-                   ) -> tuple[list[tuple[float, float]], tuple[tuple[float, float], ...]]:
-        shape = self.shape5(rgb, box)
-        pts = [(float(p.x), float(p.y)) for p in shape.parts()]
-        # dlib's 5-point model: 0-1 one eye's corners, 2-3 the other's, 4 the base of the nose.
-        e1 = ((pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2)
-        e2 = ((pts[2][0] + pts[3][0]) / 2, (pts[2][1] + pts[3][1]) / 2)
-        return pts, tuple(sorted((e1, e2)))
+    def _landmarks(self, rgb: np.ndarray, box: dlib.rectangle) -> list[tuple[float, float]]:
+        return [(float(p.x), float(p.y)) for p in self.shape5(rgb, box).parts()]
 
     def _second_look(self, rgb: np.ndarray) -> Face | None:
         """BlazeFace (short range, then full range) where HOG found nothing; the largest face."""
@@ -128,14 +124,23 @@ class FaceModels:
         ed = float(np.hypot(rx - lx, ry - ly))
         if ed < 4:
             return None  # too small to frame anything
-        # the box dlib's landmark model expects, placed on BlazeFace's eyes (rotated with them)
-        c, s = (rx - lx) / ed, (ry - ly) / ed
-        cx = (lx + rx) / 2 - s * BOX_BELOW_EYES * ed
-        cy = (ly + ry) / 2 + c * BOX_BELOW_EYES * ed
+        # dlib's landmark model expects an upright face in a box like its detector's: turn the
+        # image so BlazeFace's eyes are level, place that box on them, and turn the points back.
+        angle = float(np.degrees(np.arctan2(ry - ly, rx - lx)))
+        mid = ((lx + rx) / 2, (ly + ry) / 2)
+        turn = cv2.getRotationMatrix2D(mid, angle, 1.0)
+        level = cv2.warpAffine(rgb, turn, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        cx, cy = mid[0], mid[1] + BOX_BELOW_EYES * ed
         half = BOX_SIDE * ed / 2
         box = dlib.rectangle(round(cx - half), round(cy - half), round(cx + half),
                              round(cy + half))
-        pts, eyes = self._landmarks(rgb, box)
+        back = cv2.invertAffineTransform(turn)
+        pts = [(float(back[0] @ (x, y, 1.0)), float(back[1] @ (x, y, 1.0)))
+               for x, y in self._landmarks(level, box)]
+        eyes = _eyes(pts)
+        box = dlib.rectangle(round(mid[0] - half), round(mid[1] - half + BOX_BELOW_EYES * ed),
+                             round(mid[0] + half), round(mid[1] + half + BOX_BELOW_EYES * ed))
         off = max(float(np.hypot(eyes[0][0] - lx, eyes[0][1] - ly)),
                   float(np.hypot(eyes[1][0] - rx, eyes[1][1] - ry))) / ed
         if off <= EYES_AGREE:
@@ -177,6 +182,15 @@ def decode_chip(data: bytes) -> np.ndarray:
 
 def face_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b))
+
+
+def _eyes(pts: list[tuple[float, float]]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Eye centres from dlib's 5 points (0-1 one eye's corners, 2-3 the other's, 4 the base of
+    the nose), the image-left eye first."""
+    e1 = ((pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2)
+    e2 = ((pts[2][0] + pts[3][0]) / 2, (pts[2][1] + pts[3][1]) / 2)
+    left, right = sorted((e1, e2))
+    return left, right
 
 
 def _clip(r: dlib.rectangle, w: int, h: int) -> tuple[int, int, int, int]:
