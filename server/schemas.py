@@ -52,8 +52,9 @@ class MatchOut(BaseModel):
     face_inliers: int
     dense: dict[str, float] = Field(
         default_factory=dict, description="Per zone (context, core, margin): correlation of the "
-        "fine detail of the two aligned photos and the textured area it rests on; the pixel "
-        "evidence behind the relation.")
+        "fine detail of the two aligned photos and the textured area it rests on; over the "
+        "whole window, the textured area whose neighbourhood agrees (agree_area) and its share "
+        "(agree_share); the pixel evidence behind the relation.")
     face_distance: float | None
 
 
