@@ -16,6 +16,7 @@ from . import plots
 from .clusters import Member, ReusedPhoto
 from .dataset import ReportData, collect
 from .export import write_csv
+from .feedback import feedback_summary
 from .limits import DETECTION_LIMITS
 from .profiles import write_sightings
 from .render import render, safe_href
@@ -126,6 +127,7 @@ def build_report(db: str | Path, out: str | Path,
         if opts.write_tables:
             write_tables(store, data.photos)
         sightings_csv = write_sightings(store, data.labels, out / "sightings.csv")
+        feedback = feedback_summary(store, data.labels)
     finally:
         store.close()
     steps = tqdm(total=4, desc="writing report", unit="step", disable=not show, file=sys.stderr)
@@ -141,7 +143,7 @@ def build_report(db: str | Path, out: str | Path,
     steps.update()
     context = _context(data, plot_files, files, gallery, reused, opts.write_tables)
     html = render({**context, "synthetic": synthetic, "synthetic_total": data.synthetic_total,
-                   **_units(data)})
+                   "feedback": feedback, **_units(data)})
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
     steps.update()
