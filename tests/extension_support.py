@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
+from headcheck.detectors.registry import DISABLE_ENV
 from tests.server_support import headcheck_server as serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,11 @@ def store_without_clean_photos(db: Path) -> Path:
 
 def headcheck_server(db: Path, api_key: str | None = API_KEY, port: int = 0
                      ) -> contextlib.AbstractContextManager[str]:
-    """The real server for the extension's tests (see tests.server_support)."""
-    return serve(db, api_key, port)
+    """The real server for the extension's tests (see tests.server_support), without the
+    diffusion probe: these tests time the extension's UI against live lookups, and on a crowded
+    test machine the CLIP pass (seconds a face there) outlasts their waits. The probe is tested
+    in tests/test_diffusion.py, the detector harness, and every other server and CLI test."""
+    return serve(db, api_key, port, extra_env={DISABLE_ENV: "diffusion.clip_probe"})
 
 
 def image_file(name: str) -> Path | None:

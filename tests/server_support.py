@@ -153,10 +153,11 @@ SERVE_CLI = [sys.executable, "-c", "from headcheck.cli import main; main()"]
 
 @contextlib.contextmanager
 def headcheck_server(db: Path, api_key: str | None = None, port: int = 0,
-                     refresh_seconds: float = 5) -> Iterator[str]:
+                     refresh_seconds: float = 5,
+                     extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """`headcheck serve` on 127.0.0.1 (at a free port unless given) in a child process; yields
     its base URL once it answers, and stops it afterwards."""
-    env = {**os.environ, "HEADCHECK_REFRESH_SECONDS": str(refresh_seconds)}
+    env = {**os.environ, "HEADCHECK_REFRESH_SECONDS": str(refresh_seconds), **(extra_env or {})}
     if api_key:
         env["HEADCHECK_API_KEYS"] = api_key
     proc = subprocess.Popen([*SERVE_CLI, "serve", "--db", str(db), "--port", str(port)], cwd=ROOT,

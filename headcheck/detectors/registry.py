@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -22,6 +23,7 @@ ENTRY_POINT_GROUP = "headcheck.detectors"
 BUILTIN: tuple[str, ...] = (
     "headcheck.detectors.provenance:ProvenanceDetector",
     "headcheck.detectors.stylegan:StyleGanGeometry",
+    "headcheck.detectors.diffusion:DiffusionDetector",
 )
 
 
@@ -62,8 +64,19 @@ def plugins(strict: bool = False) -> list[Detector]:
     return out
 
 
+# Detector names to leave out, comma-separated: an operator's knob for a latency-bound server on a
+# slow machine (the diffusion probe's CLIP pass costs ~0.1 s a face on idle cores, seconds on a
+# crowded one).
+DISABLE_ENV = "HEADCHECK_DISABLE_DETECTORS"
+
+
 def registered(strict: bool = False) -> list[Detector]:
     """Every detector that runs, built-ins first; names are unique."""
+    off = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    return [d for d in _all(strict) if d.name not in off]
+
+
+def _all(strict: bool) -> list[Detector]:
     dets = [load(spec) for spec in BUILTIN]
     if len({d.name for d in dets}) < len(dets):
         raise DetectorError("two built-in detectors share a name")

@@ -1,0 +1,172 @@
+"""How well the diffusion detector separates AI-made faces from real photos, and what it costs.
+
+    python bench/diffusion_eval.py          # or: make evaluate-diffusion
+
+Prints markdown for docs/benchmarks.md: the data; the shipped thresholds checked on real photos
+they were not chosen on (half B of the identities) with precision, recall and FPR; real photos
+flagged per set and per version (as is, re-encoded); leave-one-generator-out TPR at 1% and 0.5%
+FPR; and the cost per image against Pillow decode-only, measured in the same run.
+Needs bench/diffusion_set.py build and bench/diffusion_embed.py first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from diffusion_set import local_path, read_manifest  # noqa: E402
+from diffusion_train import PROBE_OUT, Data, fit, half_a, load, oof_scores, prob  # noqa: E402
+
+GENS = ("flux-dev", "flux-pro", "sdxl")
+
+
+def tpr_at_fpr(real: np.ndarray, fake: np.ndarray, fpr: float) -> tuple[float, float]:
+    """TPR on ``fake`` at the threshold where ``fpr`` of ``real`` scores lie above it."""
+    t = float(np.quantile(real, 1 - fpr, method="higher")) if len(real) else 1.0
+    return float((fake > t).mean()) if len(fake) else float("nan"), t
+
+
+def auc(real: np.ndarray, fake: np.ndarray) -> float:
+    s = np.concatenate([real, fake])
+    r = s.argsort().argsort() + 1
+    n1, n0 = len(fake), len(real)
+    return float((r[n0:].sum() - n1 * (n1 + 1) / 2) / (n0 * n1))
+
+
+def data_table(d: Data) -> None:
+    lic = {r["set"]: r["licence"] for r in read_manifest()}
+    print("| set | label | photos | identities | licence |\n|---|---|---|---|---|")
+    for s in dict.fromkeys(d.set):
+        m = (d.set == s) & (d.variant == 0)
+        print(f"| {s} | {'AI' if d.y[m][0] else 'real'} | {m.sum()} | "
+              f"{len(set(d.group[m]))} | {lic[s]} |")
+    r = (d.y == 0) & (d.variant == 0)
+    print(f"\nReal: {r.sum()} photos of {len(set(d.group[r]))} identities; "
+          f"{(d.y == 0).sum()} real images with the re-encoded versions.")
+
+
+def flickr_kind(path: str) -> str:
+    name = Path(path).stem
+    return "flickr " + (name.split("_")[0] if "@" not in name else "large@2x")
+
+
+def shipped(d: Data, oof: np.ndarray) -> None:
+    p = json.loads(PROBE_OUT.read_text())
+    flag, unsure = p["thresholds"]["flag"], p["thresholds"]["unsure"]
+    b = ~half_a(d)
+    real_b = (d.y == 0) & b
+    print(f"\nShipped thresholds: flag {flag}, unsure {unsure} ({p['thresholds']['chosen_on']}).")
+    print("Checked on half B (other identities), out-of-fold scores:\n")
+    fake = d.y == 1
+    tp = int((oof[fake] >= flag).sum())
+    fp = int((oof[real_b] >= flag).sum())
+    prec = tp / max(tp + fp, 1)
+    print(f"- precision {prec:.3f}, recall {tp / fake.sum():.3f} ({tp}/{fake.sum()} AI images), "
+          f"FPR {fp / real_b.sum():.4f} ({fp}/{real_b.sum()} real images of half B); "
+          f"unsure band holds {((oof[real_b] >= unsure) & (oof[real_b] < flag)).sum()} real "
+          f"and {((oof[fake] >= unsure) & (oof[fake] < flag)).sum()} AI images")
+    print("\n| real set (half B) | version | images | flagged | unsure |\n|---|---|---|---|---|")
+    kinds = np.array([flickr_kind(x) if s == "flickr_real" else s
+                      for s, x in zip(d.set, d.path, strict=True)])
+    for k in dict.fromkeys(kinds[real_b]):
+        for v, vname in ((0, "as is"), (1, "re-encoded")):
+            m = real_b & (kinds == k) & (d.variant == v)
+            if m.any():
+                print(f"| {k} | {vname} | {m.sum()} | {(oof[m] >= flag).sum()} | "
+                      f"{((oof[m] >= unsure) & (oof[m] < flag)).sum()} |")
+    print("\n| AI set | generator | images | flagged (recall) |\n|---|---|---|---|")
+    for s in ("diffusion", "diffusion_search", "stylegan2"):
+        for g in dict.fromkeys(d.gen[fake & (d.set == s)]):
+            m = fake & (d.set == s) & (d.gen == g)
+            print(f"| {s} | {g} | {m.sum()} | {(oof[m] >= flag).mean():.3f} |")
+
+
+def logo(d: Data) -> None:
+    """Train on two text-to-image generators (no StyleGAN), test on the third and StyleGAN."""
+    a, real = half_a(d), d.y == 0
+    print("\nLeave one generator out (train: real half A + two generators; test: real half B, "
+          "the third generator, StyleGAN; thresholds at the FPR on half B):\n")
+    print("| held out | AUC | TPR @1% FPR | TPR @0.5% FPR | StyleGAN AUC | StyleGAN TPR @1% | "
+          "StyleGAN TPR @0.5% |\n|---|---|---|---|---|---|---|")
+    for g in GENS:
+        train = (real & a) | ((d.y == 1) & ~np.isin(d.gen, [g, "stylegan"]))
+        w, b = fit(d.take(train))
+        s = prob(d.X, w, b)
+        rb = s[real & ~a]
+        row = [g, f"{auc(rb, s[d.gen == g]):.3f}"]
+        row += [f"{tpr_at_fpr(rb, s[d.gen == g], f)[0]:.3f}" for f in (0.01, 0.005)]
+        row += [f"{auc(rb, s[d.gen == 'stylegan']):.3f}"]
+        row += [f"{tpr_at_fpr(rb, s[d.gen == 'stylegan'], f)[0]:.3f}" for f in (0.01, 0.005)]
+        print("| " + " | ".join(row) + " |")
+
+
+def stylegan_combined(d: Data, oof: np.ndarray) -> None:
+    """StyleGAN recall of the eye-geometry detector, the probe, and either (as shipped)."""
+    from headcheck.face import FaceModels
+    from headcheck.geometry import stylegan_signal
+
+    flag = json.loads(PROBE_OUT.read_text())["thresholds"]["flag"]
+    models = FaceModels()
+    by_path = {r["path"]: r for r in read_manifest() if r["set"] == "stylegan2"}
+    # Odd-numbered faces only: the geometry reference was fitted on the even-numbered ones.
+    odd = np.array([p.endswith(("1.jpg", "3.jpg", "5.jpg", "7.jpg", "9.jpg")) for p in d.path])
+    m = (d.set == "stylegan2") & (d.variant == 0) & odd
+    geo = probe = both = 0
+    for path, score in zip(d.path[m], oof[m], strict=True):
+        img = Image.open(local_path(by_path[path])).convert("RGB")
+        face = models.find_face(np.asarray(img))
+        g = stylegan_signal(face, img.width, img.height) is not None
+        geo, probe, both = geo + g, probe + (score >= flag), both + (g or score >= flag)
+    n = int(m.sum())
+    print(f"\nStyleGAN ({n} held-out faces, as is): eye geometry {geo / n:.3f}, diffusion probe "
+          f"(out-of-fold) {probe / n:.3f}, either {both / n:.3f}.")
+
+
+def cost(n: int = 20) -> None:
+    """Per-image time of the detector (crop, CLIP, probe) against Pillow decode-only."""
+    from headcheck.detectors.diffusion import score_image
+    from headcheck.face import FaceModels
+
+    rows = [r for r in read_manifest() if r["set"] in ("interfaces", "diffusion", "portraits")]
+    rows = rows[:: max(1, len(rows) // n)][:n]
+    paths = [local_path(r) for r in rows]
+    models = FaceModels()
+    score_image(Image.open(paths[0]).convert("RGB"), None)  # load the model outside the clock
+    t = time.perf_counter()
+    for p in paths:
+        Image.open(p).convert("RGB").load()
+    dec = (time.perf_counter() - t) / len(paths)
+    faces = [models.find_face(np.asarray(Image.open(p).convert("RGB"))) for p in paths]
+    t = time.perf_counter()
+    for p, f in zip(paths, faces, strict=True):
+        score_image(Image.open(p).convert("RGB"), f.box if f else None)
+    det = (time.perf_counter() - t) / len(paths)
+    print(f"\nCost on {len(paths)} images (this machine, same run): Pillow decode-only "
+          f"{dec * 1000:.1f} ms; decode + diffusion detector {det * 1000:.0f} ms "
+          f"(x{det / dec:.0f} decode); the face box comes from the analyser's face finder, "
+          "which runs anyway.")
+
+
+def main() -> int:
+    d = load()
+    data_table(d)
+    oof = oof_scores(d)
+    shipped(d, oof)
+    logo(d)
+    stylegan_combined(d, oof)
+    if "--no-cost" not in sys.argv:
+        cost()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
