@@ -38,7 +38,9 @@ bench: setup
 	$(BIN)/python bench/throughput.py
 
 evaluate: setup
-	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/evaluate.py --seed 7
+	$(BIN)/python bench/evaluate.py --seed 8 --skip-scale
+	$(BIN)/python bench/portraits_eval.py
 
 # The diffusion detector: rebuild its image set from data/diffusion/manifest.csv (needs the
 # fetched repository snapshots and ../shared), compute CLIP features, train, evaluate.

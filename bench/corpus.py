@@ -117,10 +117,13 @@ class Sizes:
     negatives_diffusion: int
     negatives_real: int
     negsame: int
+    studio_templates: int = 0  # official portraits used as templates ...
+    studio_composites: tuple[int, int] = (0, 0)  # ... with this many other portraits' faces
+    studio_negatives: int = 0  # more portraits as they are: one backdrop, different people
 
 
-FULL = Sizes(18, 30, (4, 6), 18, 27, 16, 200, 2, 20, 8, 8)
-SMALL = Sizes(1, 1, (3, 3), 1, 0, 1, 4, 1, 1, 1, 1)
+FULL = Sizes(18, 30, (4, 6), 18, 27, 16, 200, 2, 20, 8, 8, 24, (3, 4), 120)
+SMALL = Sizes(1, 1, (3, 3), 1, 0, 1, 4, 1, 1, 1, 1, 1, (2, 2), 3)
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,9 @@ class Plan:
     cutouts: list[Source] = field(default_factory=list)
     donors: list[Source] = field(default_factory=list)
     negsame: list[Source] = field(default_factory=list)
+    studio_templates: list[Source] = field(default_factory=list)
+    studio_donors: list[Source] = field(default_factory=list)
+    studio_negatives: list[Source] = field(default_factory=list)
 
     def context_groups(self, src: Source) -> list[str]:
         """Every group a file made from ``src``'s photo belongs to."""
@@ -187,7 +193,8 @@ def shuffled(items: Iterable[Source], rng: np.random.Generator) -> list[Source]:
 
 
 def list_sources(kind: str) -> list[Source]:
-    folder = {"real": "real", "stylegan": "stylegan2", "diffusion": "diffusion"}[kind]
+    folder = {"real": "real", "stylegan": "stylegan2", "diffusion": "diffusion",
+              "studio": "portraits"}[kind]
     pattern = "large_*@2x.jpg" if kind == "real" else "*.jpg"
     return [Source(p, kind) for p in sorted((FACES / folder / "images").glob(pattern))]
 
@@ -204,7 +211,21 @@ def plan_sources(lib: Library, rng: np.random.Generator, sizes: Sizes) -> Plan:
     faced = first_frontal(lib, rest, sizes.stylegan_donors + sizes.negsame)
     plan.negsame = faced[: sizes.negsame]
     plan.donors += faced[sizes.negsame:]
+    _plan_studio(lib, plan, shuffled(list_sources("studio"), rng), sizes)
     return plan
+
+
+def _plan_studio(lib: Library, plan: Plan, studio: list[Source], sizes: Sizes) -> None:
+    """Studio composites: the stock body is often an official-style portrait on a plain
+    backdrop, and its donors are faces of the same kind. Disjoint templates, donors and plain
+    portraits, so the plain ones are hard negatives for every studio template."""
+    n_tpl = sizes.studio_templates
+    n_donors = n_tpl * sizes.studio_composites[1]
+    faced = first_frontal(lib, studio, n_tpl + n_donors)
+    plan.studio_templates = faced[:n_tpl]
+    plan.studio_donors = faced[n_tpl:]
+    used = set(faced)
+    plan.studio_negatives = [s for s in studio if s not in used][: sizes.studio_negatives]
 
 
 def first_frontal(lib: Library, sources: Iterable[Source], n: int) -> list[Source]:
@@ -488,10 +509,11 @@ def composite(template: np.ndarray, t_face: Face, donor: np.ndarray, d_face: Fac
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def reexport(rgb: np.ndarray, rng: np.random.Generator) -> tuple[bytes, dict]:
+def reexport(rgb: np.ndarray, rng: np.random.Generator,
+             widths: tuple[int, int] = (400, 800)) -> tuple[bytes, dict]:
     """What a template farm's export does: a small crop, a new width, a JPEG quality."""
     step = crop_fraction(rgb, float(rng.uniform(0, 0.05)), rng)
-    width = int(rng.integers(400, 801))
+    width = int(rng.integers(widths[0], widths[1] + 1))
     quality = int(rng.integers(70, 96))
     data = encode(resize_width(step.rgb, width), "JPEG", quality)
     return data, {"crop_box": step.params["box"], "width": width, "quality": quality}
@@ -610,17 +632,38 @@ def add_templates(corpus: Corpus, lib: Library, plan: Plan, sizes: Sizes, seed: 
                        also_group=groups[1:], params=params)
 
 
-def make_composite(lib: Library, tpl: Source, donor: Source, rng: np.random.Generator
-                   ) -> tuple[bytes, dict]:
+def make_composite(lib: Library, tpl: Source, donor: Source, rng: np.random.Generator,
+                   widths: tuple[int, int] = (400, 800)) -> tuple[bytes, dict]:
     """A re-exported composite of ``donor``'s face on ``tpl``, mirrored if that fits better."""
     t_face, d_face, d_rgb = face_of(lib, tpl), face_of(lib, donor), lib.rgb(donor)
     mirrored = abs(yaw(t_face) + yaw(d_face)) + 0.03 < abs(yaw(t_face) - yaw(d_face))
     if mirrored:
         d_face, d_rgb = mirror_face(d_face, d_rgb.shape[1]), np.ascontiguousarray(d_rgb[:, ::-1])
-    data, params = reexport(composite(lib.rgb(tpl), t_face, d_rgb, d_face), rng)
+    data, params = reexport(composite(lib.rgb(tpl), t_face, d_rgb, d_face), rng, widths)
     scale = t_face.eye_distance / d_face.eye_distance
     return data, {"donor": donor.rel, "donor_scale": round(scale, 3), "mirrored": mirrored,
                   **params}
+
+
+def add_studio(corpus: Corpus, lib: Library, plan: Plan, sizes: Sizes, seed: int) -> None:
+    uses: Counter = Counter()
+    for tpl in plan.studio_templates:
+        group = f"tpl:{tpl.id}"
+        corpus.add(f"stu_{tpl.id}__template.jpg", tpl.path.read_bytes(), task="composite",
+                   group=group, role="template", transform="none", face_source=tpl.rel,
+                   person=tpl.id, source=tpl.rel)
+        rng = item_rng(seed, f"studio:{tpl.id}")
+        n = int(rng.integers(sizes.studio_composites[0], sizes.studio_composites[1] + 1))
+        for k, donor in enumerate(pick_donors(lib, tpl, plan.studio_donors, n, uses, rng), 1):
+            data, params = make_composite(lib, tpl, donor, item_rng(seed, f"{tpl.id}:{k}"),
+                                          widths=(200, 400))
+            corpus.add(f"stu_{tpl.id}__{k:02d}_{donor.id}.jpg", data, task="composite",
+                       group=group, role="composite", transform="studio_composite",
+                       face_source=donor.rel, person=donor.id, source=tpl.rel, params=params)
+    for src in plan.studio_negatives:
+        corpus.add(f"neg_studio_{src.id}.jpg", src.path.read_bytes(), task="negative",
+                   group=f"neg:{src.id}", role="negative", transform="studio_portrait",
+                   face_source=src.id, person=src.id, source=src.rel)
 
 
 def add_negsame(corpus: Corpus, lib: Library, plan: Plan, seed: int) -> None:
@@ -683,6 +726,8 @@ def build_corpus(out: Path, seed: int = 7, small: bool = False,
     plan = plan_sources(lib, np.random.default_rng(seed), sizes)
     corpus = Corpus(out)
     stages = {"templates and composites": lambda: add_templates(corpus, lib, plan, sizes, seed),
+              "studio templates and composites":
+                  lambda: add_studio(corpus, lib, plan, sizes, seed),
               "same face, two templates": lambda: add_negsame(corpus, lib, plan, seed),
               "backdrop cut-outs": lambda: add_cutouts(corpus, lib, plan, seed),
               "reuse": lambda: add_reuse(corpus, lib, plan, sizes, seed)}

@@ -91,7 +91,7 @@ def evaluate_scale(lab, seed: int = 7) -> dict:  # noqa: ANN001 - evaluate.Lab
     rows = lab.rows
     queries = [f for f in lab.analyses if rows[f]["role"] in ("composite", "copy")
                and "t2i_" not in rows[f]["source"] + rows[f]["face_source"]]
-    from evaluate import truth
+    from truth import truth
 
     base: dict[str, set[int]] = {}
     for f in queries:

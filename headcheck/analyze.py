@@ -10,6 +10,7 @@ from typing import Any
 
 from PIL import Image
 
+from .dense import dense_patch
 from .detectors.base import Detector, DetectorInput, applies
 from .detectors.registry import registered
 from .errors import ImageError
@@ -22,7 +23,7 @@ from .signals import Signal
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: dense patches for verification
 HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
 
 
@@ -43,6 +44,8 @@ class Analysis:
     thumb: bytes | None = field(default=None, repr=False)  # small JPEG, when asked for
     # Detectors that raised on this photo: {detector, error}; their signals are missing.
     detector_errors: list[dict[str, str]] = field(default_factory=list)
+    # Grey context window for dense verification (headcheck.dense), serialised.
+    dense: bytes | None = field(default=None, repr=False)
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -143,6 +146,7 @@ class Analyzer:
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,
             detector_errors=errors,
+            dense=dense_patch(rgb, frame).to_bytes(),
         )
 
     def detect(self, inp: DetectorInput) -> tuple[list[Signal], list[dict[str, str]]]:

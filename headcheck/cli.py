@@ -176,16 +176,18 @@ def _print_analysis(out: dict) -> None:
 @main.command()
 @click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--page-url", help="Page every file was seen on (default: the file's file:// URL).")
+@click.option("--name", "profile_name",
+              help="Profile name the files were shown under (reuse is judged by identities).")
 @click.option("--pages", "pages_csv", type=click.Path(exists=True, dir_okay=False),
               help="CSV of path,page_url rows: many files on many pages in one call.")
 @click.option("--thumbnails/--no-thumbnails", default=True, show_default=True,
               help="Keep a 128 px thumbnail per photo (for reports and galleries).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def index(db: str, page_url: str | None, pages_csv: str | None, thumbnails: bool,
-          paths: tuple[str, ...]) -> None:
+def index(db: str, page_url: str | None, profile_name: str | None, pages_csv: str | None,
+          thumbnails: bool, paths: tuple[str, ...]) -> None:
     """Store every image under PATHS (folders recursively) with a sighting of each."""
     jobs: list[tuple[Path, str, str | None]] = [
-        (f, page_url or f.resolve().as_uri(), None) for f in iter_images(paths)]
+        (f, page_url or f.resolve().as_uri(), profile_name) for f in iter_images(paths)]
     if pages_csv:
         jobs += read_pages_csv(Path(pages_csv))
     if not jobs:
@@ -232,7 +234,8 @@ def _format_counts(c: Counter[str]) -> str:
 @click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the contract).")
 @click.option("--page-url", help="Page the photo was found on; counts toward 'reused'.")
-@click.option("--name", "profile_name", help="Profile name the photo was shown under there.")
+@click.option("--name", "profile_name",
+              help="Profile name shown with the photo on --page-url (reuse is judged by names).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def check(db: str, as_json: bool, page_url: str | None, profile_name: str | None,
           files: tuple[str, ...]) -> None:

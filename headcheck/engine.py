@@ -6,6 +6,7 @@ store and the Hamming index, and keeps the index current as photos are added.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,18 +69,19 @@ class Headcheck:
 
     def check(self, data: bytes, page_url: str | None = None,
               profile_name: str | None = None) -> CheckResult:
-        """Verdict for a photo against the store, without storing anything. ``profile_name`` is
-        the name the photo was shown under on ``page_url`` (accepted for the reuse judgement)."""
+        """Verdict for a photo against the store, without storing anything; ``profile_name``
+        is the name the photo is shown under on ``page_url`` (reuse is judged by identities)."""
         a = self.analyzer.analyze_bytes(data, lookup=True)
         self.index.refresh(self.store)
         matches = self.matcher.find(a)
         own = self.store.photo_id(a.sha256)
-        own_pages = self.store.pages([own])[own] if own is not None else []
+        own_seen = self.store.seen([own])[own] if own is not None else []
         if own is not None:
             # A stored photo also has the relations found when it, or a later photo, was indexed.
             seen = {m.photo_id for m in matches}
             matches += [m for m in self.stored_matches(own) if m.photo_id not in seen]
-        return CheckResult(a, judge(a.signals, matches, own_pages, page_url), matches)
+        return CheckResult(a, judge(a.signals, matches, query_page=page_url, own_seen=own_seen,
+                                    query_name=profile_name), matches)
 
     def check_stored(self, sha256: str, page_url: str | None = None,
                      profile_name: str | None = None) -> Verdict | None:
@@ -94,7 +96,8 @@ class Headcheck:
         own = int(row[0])
         # The same readers as the stored verdicts (one path for signals read back).
         return judge(stored_signals(self.store, own), self.stored_matches(own),
-                     self.store.pages([own])[own], page_url)
+                     query_page=page_url, own_seen=self.store.seen([own])[own],
+                     query_name=profile_name)
 
     def stored_matches(self, photo_id: int) -> list[Match]:
         return stored_matches(self.store, photo_id)
@@ -109,4 +112,5 @@ class Headcheck:
 def _match_row(m: Match) -> dict[str, Any]:
     return {"other_id": m.photo_id, "relation": m.relation, "region": m.region,
             "distance": m.distance, "inliers": m.verification.inliers,
-            "face_inliers": m.verification.face_inliers, "face_distance": m.face_distance}
+            "face_inliers": m.verification.face_inliers, "face_distance": m.face_distance,
+            "dense": json.dumps(m.dense.to_dict())}

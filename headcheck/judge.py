@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .confidence import CONFIDENCE, Confidence
+from .identity import Seen, identities, name_tokens, site_of, unique_pages
 from .relations import SAME_CONTEXT, SAME_PHOTO
 from .signals import COMPOSITED, KINDS, REUSED, Signal
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:  # the judge reads matches but must not load what finds them (
 
 LABELS = (*KINDS, "none")
 MAX_LISTED = 20  # matches listed per reason; the detail gives the full count
+MANY_SITES = 4  # without names, one photo on this many unrelated sites is still a reuse tell
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Reason:
     # Distinct pages behind the reason (reuse: every page the photo is on, this lookup's
     # included; composites: the pages of the other photos), for tools that count.
     page_count: int = 0
-    headline: str = ""  # one plain sentence for people (the extension shows it)
+    headline: str = ""  # one sentence a recruiter understands
     evidence: dict[str, Any] = field(default_factory=dict)  # the facts behind it, for tools
 
 
@@ -48,52 +51,94 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def composite_reason(matches: list[Match]) -> Reason | None:
+def _seen(m: Match) -> list[Seen]:
+    return m.seen or [Seen(p) for p in m.pages]
+
+
+def composite_reason(matches: list[Match], conf: Confidence = CONFIDENCE) -> Reason | None:
     sib = [m for m in matches if m.relation == SAME_CONTEXT]
     if not sib:
         return None
     pages = {p for m in sib for p in m.pages}
-    best = max(m.verification.inliers for m in sib)
-    # More siblings and more agreeing keypoints make a shared template harder to explain away.
-    score = round(min(0.97, 0.6 + 0.1 * (len(sib) - 1) + best / 250), 3)
-    detail = (f"the same body and backdrop as {_plural(len(sib), 'other photo')} under a "
-              f"different face (seen on {_plural(len(pages), 'page')}; up to {best} matching "
-              "keypoints)")
-    headline = (f"The same body and background appear under a different face in "
-                f"{_plural(len(sib), 'other photo')}: this photo looks assembled from a template.")
+    best = max(sib, key=lambda m: m.dense.context_corr)
+    score = conf.composite(best.dense.context_corr, len(sib))
+    names = sorted({s.name for m in sib for s in m.seen if s.name})
+    shown = f" (shown as {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if names \
+        else ""
+    detail = (f"the same body and backdrop pixels as {_plural(len(sib), 'other photo')} under a "
+              f"different face{shown}, seen on {_plural(len(pages), 'page')}; "
+              f"the fine detail around the face correlates at {best.dense.context_corr:.2f}")
     return Reason(COMPOSITED, "match.same_context", detail, score,
-                  [m.to_dict() for m in sorted(sib, key=lambda m: -m.verification.inliers)
-                   [:MAX_LISTED]], len(pages), headline,
-                  {"photos": len(sib), "pages": len(pages), "max_inliers": best})
+                  [m.to_dict() for m in sorted(sib, key=lambda m: -m.dense.context_corr)
+                   [:MAX_LISTED]], len(pages),
+                  headline=f"Same body and backdrop as {_plural(len(sib), 'other photo')} "
+                           "with a different face",
+                  evidence={"photos": len(sib), "pages": len(pages), "names": names,
+                            "context_corr": round(best.dense.context_corr, 3),
+                            "context_area": best.dense.context_area})
 
 
-def reuse_reason(matches: list[Match], own_pages: list[str], query_page: str | None
-                 ) -> Reason | None:
+def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
+                 conf: Confidence = CONFIDENCE) -> Reason | None:
+    """The same photo under different identities is reuse; under one identity it is information
+    (score 0); with no names known, pages decide as before, and the reason says so."""
     same = [m for m in matches if m.relation == SAME_PHOTO]
-    pages = set(own_pages) | {p for m in same for p in m.pages}
-    if query_page:
-        pages.add(query_page)
+    seen = [*own_seen, *(s for m in same for s in _seen(m)), *([query] if query else [])]
+    pages = unique_pages(seen)
     if len(pages) < 2:
         return None
-    score = round(min(0.97, 1 - 0.5 ** (len(pages) - 1)), 3)
+    people = identities(s.name for s in seen)
+    named_pages = {s.page for s in seen if name_tokens(s.name)}
+    sites = {site_of(p) for p in pages}
     copies = f" (as {_plural(len(same), 'other file')})" if same else ""
-    detail = f"the same photo appears on {len(pages)} distinct pages{copies}"
-    return Reason(REUSED, "match.same_photo", detail, score,
-                  [m.to_dict() for m in same[:MAX_LISTED]], len(pages),
-                  f"This same photo appears on {len(pages)} different pages.",
-                  {"pages": len(pages), "copies": len(same)})
+    evidence: dict[str, Any] = {
+        "pages": pages[:MAX_LISTED], "page_count": len(pages), "sites": len(sites),
+        "identities": len(people), "names": [g[0] for g in people][:MAX_LISTED],
+        "first_seen": min((s.first_seen for s in seen if s.first_seen), default=None)}
+    listed = [m.to_dict() for m in same[:MAX_LISTED]]
+    if len(people) >= 2:
+        shown = ", ".join(f'"{g[0]}"' for g in people[:4]) + (", ..." if len(people) > 4 else "")
+        return Reason(REUSED, "match.same_photo", f"the same photo is shown under "
+                      f"{len(people)} different names ({shown}) on {len(pages)} pages{copies}",
+                      conf.reuse(len(people)), listed, len(pages),
+                      headline=f"Same photo used by {len(people)} differently named profiles",
+                      evidence=evidence)
+    if people and len(named_pages) == len(pages):
+        return Reason(REUSED, "match.same_photo.same_identity",
+                      f"the same photo appears on {len(pages)} pages, all under the name "
+                      f'"{people[0][0]}": one person\'s own photo on several profiles is normal',
+                      0.0, listed, len(pages),
+                      headline=f"Also on {_plural(len(pages) - 1, 'other page')} under the "
+                               "same name", evidence=evidence)
+    if len(sites) >= MANY_SITES:
+        return Reason(REUSED, "match.same_photo.many_sites",
+                      f"the same photo appears on {len(pages)} pages across {len(sites)} "
+                      f"unrelated sites{copies}", conf.reuse_sites(len(sites)), listed,
+                      len(pages), headline=f"Same photo on {len(sites)} unrelated sites",
+                      evidence=evidence)
+    unknown = "no profile names are known" if not people else \
+        "profile names are known for only some of them"
+    return Reason(REUSED, "match.same_photo", f"the same photo appears on {len(pages)} distinct "
+                  f"pages{copies}; {unknown}, so whether they are one person cannot be told",
+                  conf.reuse_unnamed(len(pages)), listed, len(pages),
+                  headline=f"Same photo on {len(pages)} pages (names unknown)", evidence=evidence)
 
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,
-          query_page: str | None = None) -> Verdict:
-    # Any detector's signal of a verdict kind; score 0 is information and never a reason.
+          query_page: str | None = None, own_seen: list[Seen] | None = None,
+          query_name: str | None = None, conf: Confidence = CONFIDENCE) -> Verdict:
+    """``own_seen`` (sightings with names) supersedes ``own_pages`` (pages only)."""
+    # Any detector's signal of a verdict kind; a score-0 signal is information, not a reason.
     reasons = [Reason(s.kind, s.name, s.detail, s.score, headline=s.headline or s.detail,
                       evidence=s.evidence) for s in signals if s.kind in KINDS and s.score > 0]
-    for r in (composite_reason(matches), reuse_reason(matches, own_pages or [], query_page)):
+    own = own_seen if own_seen is not None else [Seen(p) for p in own_pages or []]
+    query = Seen(query_page, query_name) if query_page else None
+    for r in (composite_reason(matches, conf), reuse_reason(matches, own, query, conf)):
         if r:
             reasons.append(r)
-    if not reasons:
-        return Verdict("none", 0.0, [])
+    flagging = [r for r in reasons if r.score > 0]
+    if not flagging:
+        return Verdict("none", 0.0, reasons)
     reasons.sort(key=lambda r: (-r.score, KINDS.index(r.kind)))
     top = reasons[0]
     return Verdict(top.kind, top.score, reasons)

@@ -7,12 +7,16 @@ local features in the face frame; "different face" is decided by dlib's identity
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .analyze import Analysis, Analyzer
+from .dense import NO_SCORE, DensePatch, DenseScore, compare
 from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
+from .features import Features
+from .identity import Seen, unique_pages
 from .index import RegionIndex
 from .relations import SAME_CONTEXT, SAME_PHOTO
 from .store import Store
@@ -21,18 +25,33 @@ from .verify import Verification, verify
 # Candidate radii (bits) per hash kind, chosen for recall in bench/evaluate.py.
 RADIUS = {"context": 18, "background": 16, "face": 14, "image": 14, "pdq": 70}
 MAX_VERIFY = 48  # candidates verified per lookup, nearest first
-# Verification: keypoints that agree with one near-identity transform.
-MIN_CONTEXT_INLIERS = 10  # off the face: the shared body and backdrop
-# On the face core: the same face pixels. Different people can reach ~10 here, because the
-# frame puts every pair of eyes in the same place (measured: p99.9 9 on the corpus), so this is
-# never enough alone: "same photo" also needs agreement around the face (below).
-MIN_FACE_INLIERS = 12
-# The same photo also agrees off the face, unless its frame holds little besides the face (a
-# tight close-up); otherwise it is one face pasted on two bodies, which is not "the same photo".
-MIN_SAME_PHOTO_CONTEXT = 3
-# ... or agrees on hairline, ears and jaw, which a pasted face leaves from the other photo (an
-# overlay or ring crop can hide the body). Measured: pasted faces <= 11, same photos mostly 20+.
-MIN_SAME_PHOTO_MARGIN = 16
+# Keypoints only propose: enough of them must agree with one near-identity transform before the
+# pixels are compared densely (headcheck.dense), which alone can say "shared pixels".
+MIN_CONTEXT_INLIERS = 10
+MIN_FACE_INLIERS = 12  # kept for tools that read it; "same photo" is decided densely now
+STRONG_KEYPOINTS = 40  # a plain (unmirrored) match this strong needs no mirror check
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Dense agreement needed for each claim; chosen by margin in bench/evaluate.py (see
+    docs/benchmarks.md for the three distributions they separate)."""
+
+    min_keypoints: int = MIN_CONTEXT_INLIERS  # keypoint inliers before any dense comparison
+    # Shared body and backdrop: band-pass correlation over the context, on enough texture.
+    context_corr: float = 0.88
+    context_area: int = 150  # textured pixels (at 16 px per eye distance)
+    # The same face pixels: eyes, nose and mouth correlate (different faces framed on the same
+    # eyes correlate too, up to the figure in docs/benchmarks.md, so this sits well above it).
+    core_corr: float = 0.93
+    core_area: int = 60
+    # An overlay (ring, banner) or a tight crop can hide the body: then hairline, ears and jaw
+    # must agree as well as the face.
+    margin_corr: float = 0.78
+    margin_area: int = 60
+
+
+THRESHOLDS = Thresholds()
 
 
 
@@ -46,12 +65,16 @@ class Match:
     verification: Verification
     face_distance: float | None
     pages: list[str] = field(default_factory=list)
+    dense: DenseScore = NO_SCORE
+    seen: list[Seen] = field(default_factory=list)  # the other photo's sightings, with names
 
     def to_dict(self) -> dict:
         return {"sha256": self.sha256, "region": self.region, "distance": self.distance,
                 "pages": self.pages, "relation": self.relation,
+                "names": sorted({s.name for s in self.seen if s.name}),
                 "inliers": self.verification.inliers,
                 "face_inliers": self.verification.face_inliers,
+                "dense": self.dense.to_dict(),
                 "face_distance": None if self.face_distance is None
                 else round(self.face_distance, 3)}
 
@@ -80,70 +103,129 @@ def candidates(q: Analysis, index: RegionIndex, exclude: set[int]) -> dict[int, 
     return best
 
 
+@dataclass
+class Evidence:
+    """What verification found for one candidate, before any decision."""
+
+    photo_id: int
+    region: str
+    distance: int
+    verification: Verification
+    dense: DenseScore
+    face_distance: float | None
+    mirrored: bool = False  # verified through the query's mirror image
+
+
 class Matcher:
-    def __init__(self, analyzer: Analyzer, store: Store, index: RegionIndex) -> None:
+    def __init__(self, analyzer: Analyzer, store: Store, index: RegionIndex,
+                 thresholds: Thresholds = THRESHOLDS) -> None:
         self.analyzer, self.store, self.index = analyzer, store, index
+        self.thresholds = thresholds
 
     def find(self, q: Analysis) -> list[Match]:
+        th = self.thresholds
+        has_face = q.face is not None
+        out: list[Match] = []
+        for e in self.examine(q, lambda v, d: needs_identity(v, d, has_face, th)):
+            relation = decide(e.verification, e.dense, e.face_distance, has_face, th)
+            if relation:
+                out.append(Match(e.photo_id, "", relation, e.region, e.distance,
+                                 e.verification, e.face_distance, dense=e.dense))
+        shas = self.store.sha256_of(m.photo_id for m in out)
+        seen = self.store.seen(m.photo_id for m in out)
+        for m in out:
+            m.sha256 = shas[m.photo_id]
+            m.seen = seen[m.photo_id]
+            m.pages = unique_pages(m.seen)
+        return out
+
+    def examine(self, q: Analysis, wants_identity: Callable[[Verification, DenseScore], bool]
+                ) -> list[Evidence]:
+        """Verify the nearest hash candidates (keypoints, then dense pixels) and, where
+        ``wants_identity`` says so, measure the identity distance of the two faces."""
         own = self.store.photo_id(q.sha256)
         cands = candidates(q, self.index, {own} if own is not None else set())
         ranked = sorted(cands.items(), key=lambda kv: kv[1][1] / RADIUS[kv[1][0]])[:MAX_VERIFY]
-        if not ranked:
-            return []
         q_emb: np.ndarray | None = None
-        shas = self.store.sha256_of(pid for pid, _ in ranked)
-        out: list[Match] = []
+        q_dense = DensePatch.from_bytes(q.dense)
+        out: list[Evidence] = []
         for pid, (kind, dist) in ranked:
-            stored = self.store.features(pid)
-            frame_bound = q.face is not None
-            v = verify(q.features, stored, frame_bound)
-            if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS and q.mirror_features:
-                vm = verify(q.mirror_features, stored, frame_bound)
-                if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
-                    v = vm
-            ctx = min(q.features.off_face, stored.off_face)
-            relation, fd, q_emb = self._relation(q, pid, v, q_emb, ctx)
-            if relation:
-                out.append(Match(pid, shas[pid], relation, kind, dist, v, fd))
-        pages = self.store.pages(m.photo_id for m in out)
-        for m in out:
-            m.pages = pages[m.photo_id]
+            v, mirrored = verify_both(q, self.store.features(pid))
+            d = NO_SCORE
+            if v.inliers + v.face_inliers >= self.thresholds.min_keypoints:
+                d = dense_score(q_dense, DensePatch.from_bytes(self.store.dense(pid)), v,
+                                mirrored, q.face is not None)
+            fd = None
+            if q.chip is not None and wants_identity(v, d):
+                if q_emb is None:
+                    q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
+                c_emb = self.store.embedding(pid, self.analyzer.models)
+                fd = None if c_emb is None else face_distance(q_emb, c_emb)
+            out.append(Evidence(pid, kind, int(dist), v, d, fd, mirrored))
         return out
 
-    def _relation(self, q: Analysis, pid: int, v: Verification, q_emb: np.ndarray | None,
-                  ctx: int) -> tuple[str | None, float | None, np.ndarray | None]:
-        if not needs_identity(v, q.face is not None):
-            return decide(v, None, q.face is not None, ctx), None, q_emb
-        if q.chip is None:
-            return None, None, q_emb
-        if q_emb is None:
-            q_emb = self.analyzer.models.embed_chip(decode_chip(q.chip))
-        c_emb = self.store.embedding(pid, self.analyzer.models)
-        fd = None if c_emb is None else face_distance(q_emb, c_emb)
-        return decide(v, fd, True, ctx), fd, q_emb
+
+def verify_both(q: Analysis, stored: Features) -> tuple[Verification, bool]:
+    """Keypoint verification of the query as it is and, when that finds too little, of its
+    mirror image (a flipped re-post). Returns the better one and whether it was the mirror."""
+    frame_bound = q.face is not None
+    v = verify(q.features, stored, frame_bound)
+    # A face is nearly symmetric, so a mirrored copy can reach the gate unmirrored through the
+    # face alone, misaligned everywhere else: unless the plain match is strong, try the mirror.
+    if v.inliers + v.face_inliers < STRONG_KEYPOINTS and q.mirror_features:
+        vm = verify(q.mirror_features, stored, frame_bound)
+        if vm.inliers + vm.face_inliers > v.inliers + v.face_inliers:
+            return vm, True
+    return v, False
 
 
-def needs_identity(v: Verification, has_face: bool) -> bool:
-    """Only a verified context whose face pixels differ needs the (costly) identity check."""
-    return (has_face and v.inliers + v.face_inliers >= MIN_CONTEXT_INLIERS
-            and v.face_inliers < MIN_FACE_INLIERS)
+def dense_score(q: DensePatch | None, other: DensePatch | None, v: Verification,
+                mirrored: bool, has_face: bool) -> DenseScore:
+    """Dense agreement of two photos' context windows, aligned by the keypoint transform."""
+    if q is None or other is None:
+        return NO_SCORE  # analysed before dense patches existed: no pixel claim possible
+    if mirrored:
+        q = q.mirrored()
+    m = None if v.matrix is None else np.asarray(v.matrix, np.float64).reshape(2, 3)
+    return compare(q, other, m, has_face)
 
 
-def decide(v: Verification, face_dist: float | None, has_face: bool,
-           context_keypoints: int = 300) -> str | None:
-    """The relation two photos have, from verification and identity: a pure function."""
-    if v.inliers + v.face_inliers < MIN_CONTEXT_INLIERS:
+def context_shared(d: DenseScore, th: Thresholds = THRESHOLDS) -> bool:
+    return d.context_area >= th.context_area and d.context_corr >= th.context_corr
+
+
+def face_pixels_shared(d: DenseScore, th: Thresholds = THRESHOLDS) -> bool:
+    return d.core_area >= th.core_area and d.core_corr >= th.core_corr
+
+
+def margin_shared(d: DenseScore, th: Thresholds = THRESHOLDS) -> bool:
+    return d.margin_area >= th.margin_area and d.margin_corr >= th.margin_corr
+
+
+def needs_identity(v: Verification, d: DenseScore, has_face: bool,
+                   th: Thresholds = THRESHOLDS) -> bool:
+    """Only shared context pixels under different face pixels need the (costly) identity check."""
+    return (has_face and v.inliers + v.face_inliers >= th.min_keypoints
+            and context_shared(d, th) and not face_pixels_shared(d, th))
+
+
+def decide(v: Verification, d: DenseScore, face_dist: float | None, has_face: bool,
+           th: Thresholds = THRESHOLDS) -> str | None:
+    """The relation two photos have, from keypoints, dense pixel agreement and identity: a pure
+    function. Keypoints only gate; shared pixels decide; identity may only say "different"."""
+    if v.inliers + v.face_inliers < th.min_keypoints:
         return None
-    if not has_face:
-        return SAME_PHOTO  # no face frame: the pixels agree across the whole image
-    if v.face_inliers >= MIN_FACE_INLIERS:
-        agrees = (v.inliers >= MIN_SAME_PHOTO_CONTEXT or v.margin_inliers >= MIN_SAME_PHOTO_MARGIN
-                  or context_keypoints < 30)  # a close-up: no context to compare
-        return SAME_PHOTO if agrees else None
-    if face_dist is None:
-        return None  # cannot tell whether the face differs: no claim
-    if face_dist < SAME_FACE_DISTANCE:
-        return SAME_PHOTO
-    if v.inliers >= MIN_CONTEXT_INLIERS:
-        return SAME_CONTEXT
-    return None
+    if not has_face:  # no face frame: the pixels must agree across the whole window
+        return SAME_PHOTO if context_shared(d, th) else None
+    if face_pixels_shared(d, th):
+        # The face and what surrounds it: the body and backdrop, or, where an overlay (a ring,
+        # a banner) or a tight crop hides those, the hairline, ears and jaw, which a pasted face
+        # leaves from the other photo.
+        if context_shared(d, th) or margin_shared(d, th):
+            return SAME_PHOTO
+        return None  # one face on two bodies: no claim
+    if not context_shared(d, th):
+        return None  # a shared style (backdrop, framing, suit) is not shared pixels
+    if face_dist is not None and face_dist >= SAME_FACE_DISTANCE:
+        return SAME_CONTEXT  # the same body and backdrop under another person's face
+    return None  # the same person re-shot or retouched, or identity unknown: no claim

@@ -64,7 +64,15 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["signals"].add_column("headline", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # The grey context window (headcheck.dense) that verifies shared pixels; NULL for photos
+    # analysed before it existed, which then support no relation until re-analysed.
+    db["photos"].add_column("dense", bytes)
+    # Relations remember their dense evidence, so stored verdicts can explain themselves.
+    db["matches"].add_column("dense", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -16,6 +16,7 @@ import sqlite_utils
 from .analyze import ANALYSIS_VERSION, Analysis
 from .face import FaceModels, decode_chip
 from .features import Features
+from .identity import Seen
 from .migrations import migrate
 
 
@@ -81,7 +82,7 @@ class Store:
             "phash": a.image.phash, "phash_mirror": a.image.phash_mirror, "pdq": a.image.pdq,
             "pdq_mirror": a.image.pdq_mirror, "pdq_quality": a.image.pdq_quality,
             "features": a.features.to_bytes(), "keypoints": len(a.features),
-            "chip": a.chip, "embedding": None, "thumb": a.thumb,
+            "chip": a.chip, "embedding": None, "thumb": a.thumb, "dense": a.dense,
             "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
         }
         if row:
@@ -141,9 +142,28 @@ class Store:
             out[int(pid)].append(page)
         return out
 
+    def seen(self, ids: Iterable[int]) -> dict[int, list[Seen]]:
+        """Each photo's sightings (page, profile name, first seen), one per page and name,
+        oldest first."""
+        ids = list(ids)
+        out: dict[int, list[Seen]] = {i: [] for i in ids}
+        for part in range(0, len(ids), 900):
+            chunk = ids[part:part + 900]
+            q = ",".join("?" * len(chunk))
+            for pid, page, name, first in self.db.execute(
+                    f"SELECT photo_id, page_url, profile_name, min(first_seen) FROM sightings "
+                    f"WHERE photo_id IN ({q}) GROUP BY photo_id, page_url, profile_name "
+                    "ORDER BY min(first_seen), page_url", chunk):
+                out[int(pid)].append(Seen(page, name, first))
+        return out
+
     def features(self, photo_id: int) -> Features:
         row = self.db.execute("SELECT features FROM photos WHERE id = ?", [photo_id]).fetchone()
         return Features.from_bytes(row[0] if row else None)
+
+    def dense(self, photo_id: int) -> bytes | None:
+        row = self.db.execute("SELECT dense FROM photos WHERE id = ?", [photo_id]).fetchone()
+        return row[0] if row else None
 
     def embedding(self, photo_id: int, models: FaceModels) -> np.ndarray | None:
         """The identity embedding, computed from the stored face chip on first use and kept."""
@@ -209,10 +229,10 @@ class Store:
         """Verified relations in either direction, as seen from ``photo_id``."""
         cur = self.db.execute(
             """SELECT other_id AS other, relation, region, distance, inliers, face_inliers,
-                      face_distance FROM matches WHERE photo_id = :p
+                      face_distance, dense FROM matches WHERE photo_id = :p
                UNION ALL
                SELECT photo_id AS other, relation, region, distance, inliers, face_inliers,
-                      face_distance FROM matches WHERE other_id = :p""", {"p": photo_id})
+                      face_distance, dense FROM matches WHERE other_id = :p""", {"p": photo_id})
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur]
 

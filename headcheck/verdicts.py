@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .dense import NO_SCORE, DenseScore
+from .identity import Seen, unique_pages
 from .judge import Verdict, judge
 from .match import Match
 from .signals import Signal
@@ -84,7 +86,7 @@ def _match_rows(store: Store, lo: int, hi: int) -> dict[int, list[tuple]]:
     found (by the other's id), then those found of it (in the order they were stored)."""
     found: dict[int, list[tuple]] = defaultdict(list)
     found_of: dict[int, list[tuple]] = defaultdict(list)
-    cols = "relation, region, distance, inliers, face_inliers, face_distance"
+    cols = "relation, region, distance, inliers, face_inliers, face_distance, dense"
     for row in store.db.execute(
             f"SELECT photo_id, other_id, {cols} FROM matches WHERE photo_id BETWEEN ? AND ? "
             "ORDER BY photo_id, other_id", [lo, hi]):
@@ -102,15 +104,30 @@ def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
     matches = _match_rows(store, lo, hi)
     others = {m[0] for rows in matches.values() for m in rows}
     pages = _pages(store, {*(p[0] for p in photos), *others})
+    seen = _seen(store, {*(p[0] for p in photos), *others})
     shas = _sha256(store, others)
     out = []
     for pid, sha, cluster, phash in photos:
-        ms = [Match(o, shas[o], rel, region, dist, Verification(inl, face_inl, 0, 1.0, 0.0, 0.0),
-                    fd, [p.url for p in pages.get(o, [])])
-              for o, rel, region, dist, inl, face_inl, fd in matches.get(pid, [])]
-        own = pages.get(pid, [])
-        verdict = judge(signals.get(pid, []), ms, [p.url for p in own])
-        out.append(PhotoVerdict(pid, sha, cluster, phash, verdict, own))
+        ms = [_match(o, shas[o], row, seen.get(o, [])) for o, *row in matches.get(pid, [])]
+        verdict = judge(signals.get(pid, []), ms, own_seen=seen.get(pid, []))
+        out.append(PhotoVerdict(pid, sha, cluster, phash, verdict, pages.get(pid, [])))
+    return out
+
+
+def _match(other: int, sha: str, row: list, seen: list[Seen]) -> Match:
+    rel, region, dist, inl, face_inl, fd, dense = row
+    return Match(other, sha, rel, region, dist, Verification(inl, face_inl, 0, 1.0, 0.0, 0.0),
+                 fd, unique_pages(seen), dense=_dense(dense), seen=seen)
+
+
+def _dense(text: str | None) -> DenseScore:
+    return DenseScore.from_dict(json.loads(text)) if text else NO_SCORE
+
+
+def _seen(store: Store, ids: Iterable[int]) -> dict[int, list[Seen]]:
+    out: dict[int, list[Seen]] = {}
+    for part in in_chunks(ids):
+        out.update(store.seen(part))
     return out
 
 
@@ -124,10 +141,10 @@ def stored_matches(store: Store, photo_id: int) -> list[Match]:
     pages."""
     rows = store.match_rows(photo_id)
     shas = store.sha256_of(r["other"] for r in rows)
-    pages = store.pages(r["other"] for r in rows)
-    return [Match(r["other"], shas[r["other"]], r["relation"], r["region"], r["distance"],
-                  Verification(r["inliers"], r["face_inliers"], 0, 1.0, 0.0, 0.0),
-                  r["face_distance"], pages[r["other"]]) for r in rows]
+    seen = store.seen(r["other"] for r in rows)
+    return [_match(r["other"], shas[r["other"]],
+                   [r["relation"], r["region"], r["distance"], r["inliers"], r["face_inliers"],
+                    r["face_distance"], r["dense"]], seen[r["other"]]) for r in rows]
 
 
 def photo_verdict(store: Store, photo_id: int) -> PhotoVerdict | None:

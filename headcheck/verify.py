@@ -32,6 +32,9 @@ class Verification:
     angle: float
     shift: float
     margin_inliers: int = 0  # hairline, ears and jaw: kept from the template by most pastes
+    # The fitted map from the first photo's frame to the second's (2x3, frame units), for the
+    # dense comparison; None when no transform was found.
+    matrix: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -70,7 +73,26 @@ def verify(a: Features, b: Features, frame_bound: bool = True) -> Verification:
     zone = a.kp["face"][ia]
     return Verification(int((ok & (zone == ZONE_CONTEXT)).sum()),
                         int((ok & (zone == ZONE_FACE_CORE)).sum()), len(pairs),
-                        scale, angle, shift, int((ok & (zone == ZONE_FACE_MARGIN)).sum()))
+                        scale, angle, shift, int((ok & (zone == ZONE_FACE_MARGIN)).sum()),
+                        tuple(float(x) for x in _affine(src[ok], dst[ok], m).ravel()))
+
+
+# The dense comparison is aligned by a full affine map fitted to the inliers (least squares):
+# profile sites sometimes resize to a fixed box and stretch a photo a few per cent, which a
+# similarity cannot follow far from the eyes. It may differ from the similarity only this much
+# (per entry of the 2x2 part); otherwise the similarity is kept.
+MAX_AFFINE_DEPARTURE = 0.12
+
+
+def _affine(src: np.ndarray, dst: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    if len(src) < 6:
+        return similarity
+    x = np.hstack([src, np.ones((len(src), 1), np.float32)])
+    sol, *_ = np.linalg.lstsq(x, dst, rcond=None)
+    full = sol.T
+    if np.abs(full[:, :2] - similarity[:, :2]).max() > MAX_AFFINE_DEPARTURE:
+        return similarity
+    return full
 
 
 def _mutual_ratio_matches(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:

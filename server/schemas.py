@@ -45,9 +45,15 @@ class MatchOut(BaseModel):
     region: str = Field(description="The hash that proposed the match.")
     distance: int
     pages: list[str]
+    names: list[str] = Field(default_factory=list,
+                             description="Profile names the other photo was seen under.")
     relation: Literal["same_photo", "same_context"]
     inliers: int
     face_inliers: int
+    dense: dict[str, float] = Field(
+        default_factory=dict, description="Per zone (context, core, margin): correlation of the "
+        "fine detail of the two aligned photos and the textured area it rests on; the pixel "
+        "evidence behind the relation.")
     face_distance: float | None
 
 

@@ -110,7 +110,9 @@ def test_check_new_copy_of_a_reused_photo(sample_db: Path, tmp_path: Path) -> No
     assert reason["kind"] == "reused" and reason["signal"] == "match.same_photo"
     pages = {p for m in reason["matches"] for p in m["pages"]}
     assert PAGE + "sam-keller" in pages and len(pages) == 4
-    assert "5 distinct pages" in reason["detail"]
+    # Sam Keller, Keller Sam and S Keller Consulting are one identity; Samuel K is another
+    assert reason["evidence"]["identities"] == 2 and reason["page_count"] == 5
+    assert "2 different names" in reason["detail"]
 
 
 def test_check_unrelated_photo_has_no_signal(sample_db: Path, tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def test_store_pipeline_analyses_off_the_loop_and_stores(tmp_path: Path) -> None
     journal = crawler.get_extension(CrawlJournal).journal
     pipe = StorePipeline.from_crawler(crawler)
     maria = stored_item(tmp_path, "maria-santos.jpg", "maria")
-    copy = stored_item(tmp_path, "maria-santos.jpg", "maria-again")  # the same photo elsewhere
+    copy = stored_item(tmp_path, "maria-santos.jpg", "lena-vogt")  # the photo, another name
     jordan = stored_item(tmp_path, "jordan-hale.jpg", "jordan")
     junk = stored_item(tmp_path, "junk", "junk", b"<html>not an image</html>")
     lost = Headshot(f"{SITE}/lost", f"{SITE}/img/lost.jpg", "img")  # download failed: no files
@@ -161,8 +161,8 @@ def test_store_pipeline_analyses_off_the_loop_and_stores(tmp_path: Path) -> None
     rows = con.execute("SELECT page_url, profile_name, source, times_seen FROM sightings "
                        "ORDER BY page_url").fetchall()
     assert rows == [(f"{SITE}/jordan", "Jordan", "crawl", 1),
-                    (f"{SITE}/maria", "Maria", "crawl", 1),
-                    (f"{SITE}/maria-again", "Maria-Again", "crawl", 1)]
+                    (f"{SITE}/lena-vogt", "Lena-Vogt", "crawl", 1),
+                    (f"{SITE}/maria", "Maria", "crawl", 1)]
     assert all(journal.item_state(i.key) == DONE for i in (maria, copy, jordan, junk, lost))
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from headcheck.dense import DenseScore
+from headcheck.identity import Seen
 from headcheck.judge import judge
 from headcheck.match import SAME_CONTEXT, SAME_PHOTO, Match
 from headcheck.signals import COMPOSITED, SYNTHETIC, Signal
 from headcheck.verify import Verification
 
 
-def m(relation: str, pages: list[str], inliers: int = 40, sha: str = "b" * 64) -> Match:
-    return Match(2, sha, relation, "context", 6, Verification(inliers, 0, 80, 1, 0, 0), 0.8,
-                 pages)
+def m(relation: str, pages: list[str], corr: float = 0.95, sha: str = "b" * 64,
+      names: list[str | None] | None = None) -> Match:
+    seen = [Seen(p, n) for p, n in zip(pages, names or [None] * len(pages), strict=True)]
+    return Match(2, sha, relation, "context", 6, Verification(30, 0, 80, 1, 0, 0), 0.8,
+                 pages, dense=DenseScore(corr, 900, 0.2, 300), seen=seen)
 
 
 def test_no_evidence_is_none_never_authentic() -> None:
@@ -28,32 +32,56 @@ def test_declared_generator_is_synthetic_with_its_evidence() -> None:
 
 
 def test_shared_context_under_another_face_is_composited() -> None:
-    v = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 90)])
+    v = judge([], [m(SAME_CONTEXT, ["https://a/1"], names=["Ann Lee"]),
+                   m(SAME_CONTEXT, ["https://b/2"], 0.99, names=["Bo Chen"])])
     assert v.label == "composited"
     r = v.reasons[0]
     assert r.kind == "composited" and len(r.matches) == 2
     assert "2 other photos" in r.detail and "2 pages" in r.detail
-    assert r.matches[0]["inliers"] == 90  # strongest evidence first
-    assert 0.6 < v.confidence <= 0.97
+    assert r.matches[0]["dense"]["context_corr"] == 0.99  # strongest evidence first
+    assert r.evidence["names"] == ["Ann Lee", "Bo Chen"] and r.headline
+    assert 0.5 < v.confidence < 1
 
 
-def test_reuse_needs_two_distinct_pages() -> None:
+def test_one_identity_on_several_pages_is_information_not_a_flag() -> None:
+    own = [Seen("https://linkedin.example/in/nina", "Nina Park")]
+    v = judge([], [m(SAME_PHOTO, ["https://acme.example/team"], names=["N. Park Consulting"])],
+              own_seen=own)
+    assert v.label == "none" and v.confidence == 0.0
+    assert v.reasons[0].score == 0.0 and "Nina Park" in v.reasons[0].detail
+    # the lookup's own page and name count like any sighting
+    v = judge([], [], own_seen=own, query_page="https://x.example/nina", query_name="Park, Nina")
+    assert v.label == "none" and v.reasons[0].evidence["identities"] == 1
+
+
+def test_one_photo_under_different_names_is_reused() -> None:
+    own = [Seen("https://a.example/sam-keller", "Sam Keller")]
+    others = [m(SAME_PHOTO, ["https://a.example/samuel-k"], names=["Samuel K"]),
+              m(SAME_PHOTO, ["https://b.example/keller-sam"], names=["Keller Sam"])]
+    v = judge([], others, own_seen=own)
+    assert v.label == "reused" and v.confidence > 0.5
+    r = v.reasons[0]
+    assert r.evidence["identities"] == 2 and r.page_count == 3
+    assert "Samuel K" in r.detail and "Sam Keller" in r.detail
+
+
+def test_without_names_pages_decide_and_the_reason_says_so() -> None:
     # the photo's own sightings on one page do not make it reused
     assert judge([], [], ["https://a/1", "https://a/1"]).label == "none"
     assert judge([], [m(SAME_PHOTO, ["https://a/1"])], ["https://a/1"]).label == "none"
     v = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
-    assert v.label == "reused" and v.confidence == 0.5
-    assert "2 distinct pages" in v.reasons[0].detail
+    assert v.label == "reused" and "no profile names" in v.reasons[0].detail
     # the page a lookup came from counts too
     assert judge([], [m(SAME_PHOTO, ["https://b/2"])], [], "https://c/3").label == "reused"
+    # named identities outrank a guess from pages
+    named = judge([], [m(SAME_PHOTO, ["https://b/2"], names=["Bo Chen"])],
+                  own_seen=[Seen("https://a/1", "Ann Lee")])
+    assert named.confidence > v.confidence
 
 
-def test_more_pages_more_confidence_and_all_reasons_kept() -> None:
-    few = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
-    many = judge([], [m(SAME_PHOTO, [f"https://b/{i}"]) for i in range(5)], ["https://a/1"])
-    assert many.confidence > few.confidence
-    s = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.6, "eyes", {})
-    both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 100)])
+def test_stronger_reason_leads_and_all_reasons_are_kept() -> None:
+    s = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.3, "eyes", {})
+    both = judge([s], [m(SAME_CONTEXT, ["https://x/1"], 0.99)])
     assert both.label == "composited"  # the stronger reason leads
     assert [r.kind for r in both.reasons] == ["composited", "synthetic"]
 
@@ -91,9 +119,11 @@ def test_equal_scores_rank_by_kind_and_headlines_fall_back_to_detail() -> None:
 
 
 def test_match_reasons_carry_headline_and_counts() -> None:
-    c = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 90)])
-    assert c.reasons[0].evidence == {"photos": 2, "pages": 2, "max_inliers": 90}
+    c = judge([], [m(SAME_CONTEXT, ["https://a/1"]), m(SAME_CONTEXT, ["https://b/2"], 0.99)])
+    ev = c.reasons[0].evidence
+    assert (ev["photos"], ev["pages"], ev["context_corr"]) == (2, 2, 0.99)
     assert "2 other photos" in c.reasons[0].headline
     r = judge([], [m(SAME_PHOTO, ["https://b/2"])], ["https://a/1"])
-    assert r.reasons[0].evidence == {"pages": 2, "copies": 1}
-    assert r.reasons[0].headline == "This same photo appears on 2 different pages."
+    ev = r.reasons[0].evidence
+    assert (ev["page_count"], ev["identities"], ev["names"]) == (2, 0, [])
+    assert "2 pages" in r.reasons[0].headline

@@ -56,9 +56,11 @@ def hand_built_store(path: Path) -> Path:
                        "VALUES (?, 'geometry.stylegan_eyes', 'synthetic', ?, "
                        "'the eyes sit where StyleGAN puts them', ?)",
                        [pid, score, json.dumps({"distance": 1.0})])
-        # 4 shares 3's body and backdrop under another face: both are composited (0.6 + 30/250).
-        db.execute("INSERT INTO matches VALUES (4, 3, 'same_context', 'context', 4, 30, 1, 0.8, "
-                   "'2024-02-11T10:00:00+00:00')")
+        # 4 shares 3's body and backdrop under another face: both are composited.
+        db.execute("INSERT INTO matches (photo_id, other_id, relation, region, distance, "
+                   "inliers, face_inliers, face_distance, found_at, dense) VALUES (4, 3, "
+                   "'same_context', 'context', 4, 30, 1, 0.8, '2024-02-11T10:00:00+00:00', "
+                   "'{\"context_corr\": 0.97, \"context_area\": 900}')")
     db.close()
     return path
 

@@ -81,9 +81,10 @@ PEOPLE = [
     Person("maria-santos", "Maria Santos", S + "plain-3936813347.jpg", "jsonld", "none"),
     Person("tom-becker", "Tom Becker", S + "plain-4530910556.jpg", "opengraph", "none"),
     Person("howie-le", "Howie Le", S + "plain-3377864339.jpg", "hcard", "none", listed=False),
+    # One person's own photo on two of their profiles: information, never a flag.
     Person("nina-park", "Nina Park", "faces/real/images/large_2890368131@2x.jpg", "jsonld",
-           "reused"),
-    Person("n-park-consulting", "N. Park Consulting", "", "img", "reused",
+           "none"),
+    Person("n-park-consulting", "N. Park Consulting", "", "img", "none",
            image="/img/avatars/nina-park.jpg"),
     Person("ivo-rask", "Ivo Rask", "truncated", "opengraph", "error:image_invalid"),
     Person("kim-ode", "Kim Ode", "not-an-image", "jsonld", "error:image_invalid"),

@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__, face, fingerprint, geometry, match, verify
+from .. import __version__, dense, face, fingerprint, geometry, match, verify
 from ..analyze import ANALYSIS_VERSION
 from ..migrations import schema_version
 from ..store import Store
@@ -71,17 +71,22 @@ def crawl_runs(store: Store) -> list[CrawlRun]:
 
 def thresholds() -> list[Threshold]:
     ref = geometry.reference()
+    th = match.THRESHOLDS
     out = [Threshold(f"candidate radius, {kind}", f"{bits} bits",
                      "Hamming distance under which a hash proposes a candidate (recall only)")
            for kind, bits in match.RADIUS.items()]
     out += [
         Threshold("candidates verified", str(match.MAX_VERIFY), "nearest first, per lookup"),
-        Threshold("context inliers", f">= {match.MIN_CONTEXT_INLIERS}",
-                  "keypoints on body and backdrop agreeing with one transform: same context"),
-        Threshold("face-core inliers", f">= {match.MIN_FACE_INLIERS}",
-                  "keypoints on eyes, nose and mouth agreeing: the same photo"),
-        Threshold("same-photo context", f">= {match.MIN_SAME_PHOTO_CONTEXT}",
-                  "context inliers a same-photo match also needs (unless a close-up)"),
+        Threshold("keypoint gate", f">= {th.min_keypoints}",
+                  "keypoints agreeing with one near-identity transform before pixels are "
+                  "compared (they align; they are never evidence alone)"),
+        Threshold("shared context pixels",
+                  f"correlation >= {th.context_corr:g} over >= {th.context_area} textured px",
+                  "fine detail (band-pass) of body and backdrop, aligned by the keypoints, at "
+                  f"{dense.PX_PER_UNIT} px per eye distance"),
+        Threshold("same face pixels",
+                  f"correlation >= {th.core_corr:g} over >= {th.core_area} textured px",
+                  "eyes, nose and mouth: a same-photo claim needs these and the context"),
         Threshold("identity distance", f"< {face.SAME_FACE_DISTANCE}",
                   "dlib embedding distance below which two faces are the same person"),
         Threshold("transform limits",
