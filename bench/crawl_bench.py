@@ -45,7 +45,8 @@ from headcheck.store import Sighting  # noqa: E402
 FACES = ROOT / "data" / "faces"
 PER_LISTING = 50
 LOOPBACK = ["-s", "AUTOTHROTTLE_ENABLED=false", "-s", "DOWNLOAD_DELAY=0",
-            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "--log-level", "WARNING"]
+            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "--log-level", "WARNING",
+            "--allow-network", "127.0.0.1/32"]  # the local site: refused unless allowed
 
 
 def source_photos(n: int) -> list[Image.Image]:

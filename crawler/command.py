@@ -7,6 +7,7 @@ stopped it); 2 usage error; 130 interrupted (run the same command to resume with
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import sys
@@ -42,6 +43,16 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[name] = value
     return out
+
+
+def check_networks(values: tuple[str, ...]) -> list[str]:
+    for v in values:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise click.UsageError(f"--allow-network expects a CIDR like 127.0.0.1/32, "
+                                   f"not {v!r}") from None
+    return list(values)
 
 
 def _n(n: int, word: str) -> str:
@@ -112,6 +123,10 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
                    "ones are revalidated, and downloaded again only if changed.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Image analysis processes (default: one per CPU).")
+@click.option("--allow-network", "allow_networks", multiple=True, metavar="CIDR",
+              help="Let the crawl fetch from this non-public network (e.g. 127.0.0.1/32 for a "
+                   "test site); refused by default, so a page cannot point the crawler at a "
+                   "local service. Repeatable.")
 @click.option("--sample", is_flag=True,
               help="Crawl the bundled sample site (served on 127.0.0.1), then list what is "
                    "flagged and why.")
@@ -135,9 +150,10 @@ def exit_status(result: CrawlResult) -> tuple[int, str | None]:
 def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
           max_pages: int | None, depth: int | None, seeds_file: str | None,
           contact_url: str | None, files_dir: str | None, image_max_age: int | None,
-          workers: int | None, sample: bool, stats_file: str | None, log_level: str | None,
-          overrides: tuple[str, ...], redis_url: str | None, seed_only: bool, fresh: bool,
-          idle_exit: float, prefix: str) -> None:
+          workers: int | None, allow_networks: tuple[str, ...], sample: bool,
+          stats_file: str | None, log_level: str | None, overrides: tuple[str, ...],
+          redis_url: str | None, seed_only: bool, fresh: bool, idle_exit: float,
+          prefix: str) -> None:
     """Crawl public profile pages from SEEDS and record every headshot in the store.
 
     Follows on-site links (listings, pagination, sitemaps), obeys robots.txt, and analyses each
@@ -147,6 +163,10 @@ def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
     from headcheck.cli import open_store_path
 
     urls = read_seeds(seeds, seeds_file)
+    extra = parse_overrides(overrides)
+    if allow_networks:
+        extra["HEADCHECK_ALLOW_NETWORKS"] = [*check_networks(allow_networks),
+                                             *extra.get("HEADCHECK_ALLOW_NETWORKS", [])]
     if redis_url:
         if sample or jobdir:
             raise click.UsageError("--redis cannot be used with --sample or --jobdir")
@@ -155,8 +175,7 @@ def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
         cluster_crawl(redis_url, urls, seed_only=seed_only, fresh=fresh, idle_exit=idle_exit,
                       prefix=prefix, files_dir=files_dir, depth=depth, max_pages=max_pages,
                       contact_url=contact_url, image_max_age=image_max_age, workers=workers,
-                      log_level=log_level, stats_file=stats_file,
-                      overrides=parse_overrides(overrides))
+                      log_level=log_level, stats_file=stats_file, overrides=extra)
     if seed_only or fresh:
         raise click.UsageError("--seed-only and --fresh need --redis")
     if not db:
@@ -165,11 +184,12 @@ def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
         raise click.UsageError("--sample crawls the bundled site: give no SEEDS")
     if not sample and not urls:
         raise click.UsageError("nothing to crawl: give SEEDS, --seeds-file or --sample")
-    extra = parse_overrides(overrides)
     if sample:
         from .sample import SAMPLE_SETTINGS
 
-        extra = {**SAMPLE_SETTINGS, **extra}
+        extra = {**SAMPLE_SETTINGS, **extra,
+                 "HEADCHECK_ALLOW_NETWORKS": [*SAMPLE_SETTINGS["HEADCHECK_ALLOW_NETWORKS"],
+                                              *extra.get("HEADCHECK_ALLOW_NETWORKS", [])]}
         log_level = log_level or "WARNING"
     elif not contact_url:
         click.echo("note: no --contact-url; site owners cannot tell who is crawling them",

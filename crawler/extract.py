@@ -114,7 +114,7 @@ def jsonld_nodes(response: TextResponse) -> list[dict[str, Any]]:
     for raw in response.xpath('//script[contains(@type, "ld+json")]/text()').getall():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's stack
             continue
         for top in data if isinstance(data, list) else [data]:
             if not isinstance(top, dict):

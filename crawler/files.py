@@ -25,6 +25,8 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException, FileInfo, MediaPipeline
 from twisted.internet.defer import Deferred
 
+from .budget import IMAGE
+
 VALIDATORS = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}
 
 
@@ -51,7 +53,7 @@ class HeadshotFilesPipeline(FilesPipeline):
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
         # Avatars are often served from a CDN on another domain.
-        return [Request(u, callback=NO_CALLBACK, meta={"allow_offsite": True})
+        return [Request(u, callback=NO_CALLBACK, meta={"allow_offsite": True, IMAGE: True})
                 for u in getattr(item, "file_urls", [])]
 
     def media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo, *,

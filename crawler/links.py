@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from urllib.parse import urlsplit
 
 from lxml.etree import LxmlError
@@ -31,11 +33,24 @@ def page_links(response: TextResponse, allowed_domains: tuple[str, ...]) -> list
     return [u for u in dict.fromkeys(urls) if on_site(u, allowed_domains)]
 
 
+class BadSitemap(ValueError):
+    """A gzipped sitemap that does not decompress, or decompresses past the size limit."""
+
+
 def sitemap_entries(response: Response, max_size: int) -> tuple[str, list[str]]:
-    """(``urlset`` or ``sitemapindex``, the ``<loc>`` URLs); ("", []) for anything else."""
+    """(``urlset`` or ``sitemapindex``, the ``<loc>`` URLs); ("", []) for anything else;
+    BadSitemap for a gzip bomb or broken gzip."""
     body = response.body
     if gzip_magic_number(response):
-        body = gunzip(body, max_size=max_size)
+        try:
+            body = gunzip(body, max_size=max_size)
+        except (OSError, EOFError, struct.error, zlib.error) as exc:
+            raise BadSitemap(f"the gzipped sitemap does not decompress: {exc}") from None
+        except Exception as exc:  # Scrapy's private _DecompressionMaxSizeExceeded
+            if type(exc).__name__ != "_DecompressionMaxSizeExceeded":
+                raise
+            raise BadSitemap(f"the gzipped sitemap decompresses past DOWNLOAD_MAXSIZE "
+                             f"({max_size} bytes)") from None
     try:
         sitemap = Sitemap(body)
     except (StopIteration, ValueError, LxmlError):  # empty or not XML

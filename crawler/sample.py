@@ -17,8 +17,10 @@ from .site_server import SiteServer
 
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "data" / "sample-site"
 SAMPLE_HOST = "sample.headcheck.test"
-# Loopback is no one's server to be polite to; the rest of the defaults stay.
-SAMPLE_SETTINGS = {"AUTOTHROTTLE_START_DELAY": 0.0, "DOWNLOAD_DELAY": 0.0}
+# Loopback is no one's server to be polite to; the rest of the defaults stay. The site (and its
+# proxy) is on loopback, which the crawler refuses unless allowed: the sample opts in.
+SAMPLE_SETTINGS = {"AUTOTHROTTLE_START_DELAY": 0.0, "DOWNLOAD_DELAY": 0.0,
+                   "HEADCHECK_ALLOW_NETWORKS": ["127.0.0.1/32"]}
 
 
 @contextmanager

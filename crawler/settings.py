@@ -44,7 +44,14 @@ DEPTH_LIMIT = 0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.RobotsTxtMiddleware": 100,  # the same, fixed for concurrent requests
+    "crawler.guard.GuardMiddleware": 760,  # SSRF rules, after the proxy middleware (750)
+    "crawler.budget.PageBudgetMiddleware": 770,  # --max-pages counts every document fetch
 }
+# Names are resolved once, vetted, and that address is the one connected to (crawler/guard.py).
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
+# Non-public networks the crawler may fetch from anyway (CIDRs; --allow-network). Empty: a page
+# can never make the crawler reach a loopback or private address.
+HEADCHECK_ALLOW_NETWORKS: list[str] = []
 EXTENSIONS = {"crawler.journal.CrawlJournal": 0}
 SPIDER_MIDDLEWARES = {"crawler.journal.JournalMiddleware": 30}
 ITEM_PIPELINES = {

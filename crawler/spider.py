@@ -18,6 +18,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gzip_magic_number
 from twisted.python.failure import Failure
 
+from .budget import OverPageLimit
 from .extract import (
     ACTIVITY_JSON,
     activitypub_actor_url,
@@ -26,9 +27,12 @@ from .extract import (
     page_headshot,
 )
 from .items import Headshot, PageError
-from .links import on_site, page_links, robots_sitemaps, sitemap_entries
+from .links import BadSitemap, on_site, page_links, robots_sitemaps, sitemap_entries
 
 ACTOR_PRIORITY = 10  # finish a profile before opening more pages
+# IgnoreRequest messages of decisions, not errors (Scrapy's robots.txt and offsite middlewares).
+# Every other IgnoreRequest (a redirect loop, a Content-Encoding bomb) is a page error.
+DECIDED = ("Forbidden by robots.txt", "Filtered offsite request")
 
 
 def site_of(url: str) -> str:
@@ -84,7 +88,7 @@ class HeadshotSpider(Spider):
     def parse_actor(self, response: Response, page_url: str) -> Iterator[Any]:
         try:
             actor = json.loads(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's stack
             yield PageError(response.url, "the ActivityPub actor is not JSON")
             return
         found = actor_headshot(actor, response.url)
@@ -98,8 +102,12 @@ class HeadshotSpider(Spider):
                 yield Request(url, callback=self.parse_sitemap, errback=self.failed,
                               meta={"depth_reset": True})
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        kind, urls = sitemap_entries(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
+    def parse_sitemap(self, response: Response) -> Iterator[Request | PageError]:
+        try:
+            kind, urls = sitemap_entries(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except BadSitemap as exc:
+            yield PageError(response.url, str(exc))
+            return
         for url in urls:
             if kind == "sitemapindex":
                 yield Request(url, callback=self.parse_sitemap, errback=self.failed,
@@ -111,8 +119,9 @@ class HeadshotSpider(Spider):
         return iter(())  # no robots.txt is normal; a site that is down shows in its pages
 
     def failed(self, failure: Failure) -> Iterator[PageError]:
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # robots.txt or the offsite rule said no; Scrapy counts those
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and (
+                failure.check(OverPageLimit) or str(failure.value).startswith(DECIDED)):
+            return  # robots.txt, the offsite rule or --max-pages said no; each is counted
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(HttpError):
             reason = f"HTTP {failure.value.response.status}"

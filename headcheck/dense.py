@@ -3,13 +3,13 @@
 Sparse keypoints prove little on studio portraits: one backdrop, one framing and one dress code
 give different people a dozen keypoints that agree. A template composite or a reused photo shares
 the actual pixels, so after the keypoint transform lines the two frames up, their fine detail
-(band-passed grey levels: fabric, hair strands, collar and lapel edges) correlates block by block.
+(band-passed grey levels: fabric, hair strands, collar and lapel edges) correlates.
 
 Each photo keeps a small grey copy of its context window in frame units (``DensePatch``, a few
-KB). Two patches are compared block by block on the band-pass image; a block counts only where
-both photos have texture there, so plain backdrop pixels are never evidence. The figures that
-decide are the number of agreeing textured blocks and their share, per zone (context: body and
-backdrop with the face masked; core: eyes, nose, mouth).
+KB). Two patches are compared on the band-pass image, zone by zone (context: body and backdrop
+with the face masked; core: eyes, nose, mouth; margin: hairline, ears, jaw): the correlation over
+the pixels both show, and the textured area it rests on, so plain backdrop pixels are never
+evidence.
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def dense_patch(rgb: np.ndarray, frame: Frame) -> DensePatch:
     fine = PX_PER_UNIT * OVERSAMPLE
     k = fine / frame.unit
     if k < 1:
-        small = cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        # at least 1 px each way: a faceless strip (3 x 900) frames a window far larger than it
+        size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         kx, ky = small.shape[1] / rgb.shape[1], small.shape[0] / rgb.shape[0]
         (ox, oy) = frame.origin
         frame = Frame(((ox + 0.5) * kx - 0.5, (oy + 0.5) * ky - 0.5), frame.unit * kx,

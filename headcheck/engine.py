@@ -58,12 +58,19 @@ class Headcheck:
         return self.add_analysis(a, sighting)
 
     def add_analysis(self, a: Analysis, sighting: Sighting) -> IndexResult:
-        known = self.store.photo_id(a.sha256)
-        matches = self.matcher.find(a) if known is None else []
-        added = self.store.add(a, sighting)
-        if matches:
-            self.store.record_matches(added.photo_id, [_match_row(m) for m in matches])
-            self.store.join_clusters(added.photo_id, [m.photo_id for m in matches])
+        """Match and store under one write lock: photo, sighting, matches and cluster commit
+        together, and a photo another writer is storing at the same time is either matched
+        (it committed first) or matches this one (it commits after)."""
+        with self.store.transaction():
+            known = self.store.photo_id(a.sha256)
+            matches = []
+            if known is None:
+                self.index.refresh(self.store)  # what other writers committed meanwhile
+                matches = self.matcher.find(a)
+            added = self.store.add(a, sighting)
+            if matches:
+                self.store.record_matches(added.photo_id, [_match_row(m) for m in matches])
+                self.store.join_clusters(added.photo_id, [m.photo_id for m in matches])
         self.index.refresh(self.store)
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 

@@ -92,7 +92,7 @@ def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
     sites = {site_of(p) for p in pages}
     copies = f" (as {_plural(len(same), 'other file')})" if same else ""
     evidence: dict[str, Any] = {
-        "pages": pages[:MAX_LISTED], "page_count": len(pages), "sites": len(sites),
+        "page_urls": pages[:MAX_LISTED], "page_count": len(pages), "sites": len(sites),
         "identities": len(people), "names": [g[0] for g in people][:MAX_LISTED],
         "first_seen": min((s.first_seen for s in seen if s.first_seen), default=None)}
     listed = [m.to_dict() for m in same[:MAX_LISTED]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +17,27 @@ from .errors import ImageError
 # Formats we accept. GIF and WebP may be animated: only the first frame is analysed.
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF"})
 DEFAULT_MAX_BYTES = 30 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 50_000_000
+# 20 MP (5000x4000): above any profile photo or phone camera, and what one decode may cost is
+# bounded (analysis holds about 11 bytes a pixel: ~220 MB at the limit, measured by
+# bench/hostile_inputs.py). A header may claim 49 MP in 800 bytes, and libjpeg fills in the
+# missing data, so the claim is refused before decoding. Images under the limit are decoded at
+# full size as before (decoding smaller would change pixels, and so hashes).
+DEFAULT_MAX_PIXELS = 20_000_000
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Per-image limits; ``HEADCHECK_MAX_BYTES`` / ``HEADCHECK_MAX_PIXELS`` change the defaults."""
+
+    max_bytes: int = field(default_factory=lambda: _env_int("HEADCHECK_MAX_BYTES",
+                                                            DEFAULT_MAX_BYTES))
+    max_pixels: int = field(default_factory=lambda: _env_int("HEADCHECK_MAX_PIXELS",
+                                                             DEFAULT_MAX_PIXELS))
 
 
 @dataclass
@@ -80,8 +95,8 @@ def load_image(data: bytes, limits: Limits | None = None) -> LoadedImage:
         if w <= 0 or h <= 0:
             raise ImageError(f"invalid dimensions {w}x{h}")
         if w * h > limits.max_pixels:
-            raise ImageError(f"too many pixels: {w}x{h}, the limit is {limits.max_pixels}",
-                             "too_large")
+            raise ImageError(f"too many pixels: {w}x{h}, the limit is {limits.max_pixels} "
+                             "(HEADCHECK_MAX_PIXELS)", "too_large")
         try:
             src.seek(0)
             src.load()

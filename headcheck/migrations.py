@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from .transaction import write_transaction
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     db["photos"].create({
@@ -80,13 +82,20 @@ def schema_version(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the schema up to date; returns the version reached."""
-    version = schema_version(db)
-    if version > len(MIGRATIONS):
-        raise RuntimeError(f"database schema {version} is newer than this headcheck knows "
-                           f"({len(MIGRATIONS)}); upgrade headcheck")
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
-            step(db)
-            db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+    """Bring the schema up to date; returns the version reached. Each step commits with its new
+    ``user_version`` or not at all, and the version is read again under the write lock, so two
+    first runs at once apply every step once and a kill mid-step leaves the previous version."""
+    if schema_version(db) == len(MIGRATIONS):
+        return len(MIGRATIONS)  # up to date: no write lock needed (a reader may open read-only)
+    while True:
+        with write_transaction(db):
+            version = schema_version(db)
+            if version > len(MIGRATIONS):
+                raise RuntimeError(f"database schema {version} is newer than this headcheck "
+                                   f"knows ({len(MIGRATIONS)}); upgrade headcheck")
+            if version == len(MIGRATIONS):
+                return version
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        if version + 1 == len(MIGRATIONS):
+            return version + 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from .face import FaceModels, decode_chip
 from .features import Features
 from .identity import Seen
 from .migrations import migrate
+from .transaction import write_transaction
 
 
 def now_iso() -> str:
@@ -63,9 +65,14 @@ class Store:
         self.db.close()
 
     # -- writing -----------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """One unit of work (``BEGIN IMMEDIATE``); a nested one joins the outer."""
+        return write_transaction(self.db)
+
     def add(self, a: Analysis, sighting: Sighting) -> AddResult:
-        """Store the photo (once per sha256) and record one sighting of it; idempotent."""
-        with self.db.conn:
+        """Store the photo (once per sha256) with its hashes and signals, and record one sighting
+        of it, in one transaction (a reader never sees half a photo); idempotent."""
+        with self.transaction():
             photo_id, new_photo = self._upsert_photo(a)
             new_sighting = self._record_sighting(photo_id, sighting)
         return AddResult(photo_id, new_photo, new_sighting)
@@ -85,11 +92,14 @@ class Store:
             "chip": a.chip, "embedding": None, "thumb": a.thumb, "dense": a.dense,
             "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
         }
-        if row:
-            photo_id = int(row[0])
-            self.db["photos"].update(photo_id, record)
-        else:
-            photo_id = int(self.db["photos"].insert(record).last_pk)
+        # One statement whatever another writer did since the SELECT (no UNIQUE failure).
+        cols = ", ".join(record)
+        photo_id = int(self.db.execute(
+            f"INSERT INTO photos ({cols}) VALUES ({', '.join('?' * len(record))}) "
+            f"ON CONFLICT (sha256) DO UPDATE SET "
+            f"{', '.join(f'{c} = excluded.{c}' for c in record if c != 'sha256')} RETURNING id",
+            list(record.values())).fetchone()[0])
+        self.db.execute("DELETE FROM region_hashes WHERE photo_id = ?", [photo_id])
         self.db["region_hashes"].upsert_all(
             [{"photo_id": photo_id, "region": r, "hash": h.hash, "mirror": h.mirror,
               "bits": hex_to_int64(h.hash),
@@ -174,7 +184,7 @@ class Store:
         if row[0] is not None:
             return np.frombuffer(row[0], dtype=np.float32)
         emb = models.embed_chip(decode_chip(row[1]))
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("UPDATE photos SET embedding = ? WHERE id = ?",
                             [emb.tobytes(), photo_id])
         return emb
@@ -197,7 +207,7 @@ class Store:
     def record_matches(self, photo_id: int, rows: list[dict]) -> None:
         """Store verified relations of ``photo_id`` to older photos (replacing earlier ones)."""
         found = now_iso()
-        with self.db.conn:
+        with self.transaction():
             self.db["matches"].upsert_all(
                 [{"photo_id": photo_id, "found_at": found, **r} for r in rows],
                 pk=("photo_id", "other_id"))
@@ -210,7 +220,7 @@ class Store:
             return None
         members = [photo_id, *others]
         q = ",".join("?" * len(members))
-        with self.db.conn:
+        with self.transaction():
             old = {r[0] for r in self.db.execute(
                 f"SELECT cluster_id FROM photos WHERE id IN ({q}) AND cluster_id IS NOT NULL",
                 members)}
@@ -249,7 +259,7 @@ class Store:
         return [int(r[0]) for r in self.db.execute("SELECT id FROM photos ORDER BY id")]
 
     def start_crawl(self, seeds: list[str], settings: dict, version: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             return int(self.db["crawls"].insert({
                 "started_at": now_iso(), "seeds": json.dumps(seeds),
                 "settings": json.dumps(settings, default=str), "status": "running",
@@ -258,7 +268,7 @@ class Store:
     def finish_crawl(self, crawl_id: int, status: str, **counts: int) -> None:
         """Close a crawl run with its outcome and any counts (pages, profiles, photos_new, ...);
         may be called again to update the outcome."""
-        with self.db.conn:
+        with self.transaction():
             self.db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status,
                                                 **counts})
 

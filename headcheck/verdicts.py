@@ -104,7 +104,7 @@ def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
     matches = _match_rows(store, lo, hi)
     others = {m[0] for rows in matches.values() for m in rows}
     pages = _pages(store, {*(p[0] for p in photos), *others})
-    seen = _seen(store, {*(p[0] for p in photos), *others})
+    seen = store.seen({*(p[0] for p in photos), *others})  # chunked by the store
     shas = _sha256(store, others)
     out = []
     for pid, sha, cluster, phash in photos:
@@ -122,13 +122,6 @@ def _match(other: int, sha: str, row: list, seen: list[Seen]) -> Match:
 
 def _dense(text: str | None) -> DenseScore:
     return DenseScore.from_dict(json.loads(text)) if text else NO_SCORE
-
-
-def _seen(store: Store, ids: Iterable[int]) -> dict[int, list[Seen]]:
-    out: dict[int, list[Seen]] = {}
-    for part in in_chunks(ids):
-        out.update(store.seen(part))
-    return out
 
 
 def stored_signals(store: Store, photo_id: int) -> list[Signal]:

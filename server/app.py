@@ -16,6 +16,7 @@ from . import errors
 from .engine_thread import EngineThread
 from .guard import Resolver
 from .limits import BodyLimit
+from .loopback import LoopbackGuard
 from .routes import router
 from .services import Services
 from .settings import Settings
@@ -57,11 +58,15 @@ def create_app(settings: Settings, *, resolve: Resolver | None = None) -> FastAP
                   description="Signals that a profile headshot is synthetic, composited or "
                               "reused, with their evidence. A label of `none` means no signal "
                               "was found, never that a photo is authentic.")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                       max_inflight_bytes=settings.max_inflight_bytes)
+    if not settings.api_keys:  # keyless (loopback only): no rebinding, no cross-site posts
+        app.add_middleware(LoopbackGuard, bound_host=settings.host)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+                           allow_headers=["Authorization", "Content-Type", "X-Headcheck-Client"],
+                           max_age=600)
     errors.install(app)
     app.include_router(router)
 

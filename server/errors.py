@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from headcheck.errors import ImageError
 
@@ -62,6 +63,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return _json(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client stopped sending mid-body: nobody reads this answer, but it is no server
+        # error to log with a traceback.
+        return _json(400, "the client disconnected before sending the whole body")
 
     @app.exception_handler(ImageError)
     async def bad_image(_: Request, exc: ImageError) -> JSONResponse:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from .guard import GuardedBackend, GuardedTransport, Refused, Resolver, Unresolvable
+from headcheck.netguard import Unresolvable, check_url
+
+from .guard import GuardedBackend, GuardedTransport, Resolver
 from .settings import Settings
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -19,15 +21,6 @@ class FetchError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def check_url(url: httpx.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise Refused(f"only http and https URLs are fetched, not {url.scheme or 'no scheme'}")
-    if not url.host:
-        raise Refused("the URL has no host")
-    if url.userinfo:
-        raise Refused("URLs with credentials are not fetched")
 
 
 class Fetcher:
@@ -64,7 +57,7 @@ class Fetcher:
 
     async def _follow(self, url: httpx.URL) -> bytes:
         for _ in range(self.max_redirects + 1):
-            check_url(url)
+            check_url(str(url))
             async with self._client.stream("GET", url) as resp:
                 if resp.status_code in REDIRECTS and "location" in resp.headers:
                     url = url.join(resp.headers["location"])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from headcheck.store import now_iso
+from headcheck.transaction import write_transaction
 
 
 def _feedback_v1(db: sqlite_utils.Database) -> None:
@@ -26,16 +27,17 @@ STEPS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply the steps this database has not had; returns their names."""
-    with db.conn:
-        db.execute("CREATE TABLE IF NOT EXISTS server_migrations "
-                   "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {r[0] for r in db.execute("SELECT name FROM server_migrations")}
+    """Apply the steps this database has not had; returns their names. Each step commits with
+    its record or not at all, and what is done is read under the write lock (two servers
+    starting at once apply each step once)."""
     applied = []
     for name, step in STEPS:
-        if name in done:
-            continue
-        with db.conn:
+        with write_transaction(db):
+            db.execute("CREATE TABLE IF NOT EXISTS server_migrations "
+                       "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            if db.execute("SELECT 1 FROM server_migrations WHERE name = ?",
+                          [name]).fetchone():
+                continue
             step(db)
             db.execute("INSERT INTO server_migrations VALUES (?, ?)", [name, now_iso()])
         applied.append(name)

@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from headcheck.netguard import parse_networks
+
 MiB = 1024 * 1024
 # Browser-extension origins only: the API is not meant to be called from arbitrary web pages.
 EXTENSION_ORIGIN = re.compile(
@@ -54,6 +56,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Browser-extension origins allowed by CORS.")
     max_request_bytes: int = Field(12 * MiB, gt=0)
+    max_inflight_bytes: int = Field(
+        48 * MiB, gt=0, description="Request bodies held at once, all requests together; "
+                                    "past it uploads get 503 and Retry-After.")
     rate_per_minute: float = Field(120.0, gt=0, description="Sustained requests per key.")
     rate_burst: int = Field(30, ge=1, description="Requests a key may make at once.")
 
@@ -87,6 +92,11 @@ class Settings(BaseSettings):
         if any(len(k.get_secret_value()) < MIN_KEY_LENGTH for k in keys):
             raise ValueError(f"every API key needs at least {MIN_KEY_LENGTH} characters")
         return keys
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _warn_allow_all(cls, nets: list[Network]) -> list[Network]:
+        return parse_networks(nets, "HEADCHECK_FETCH_ALLOW_NETWORKS")
 
     @field_validator("cors_origins")
     @classmethod

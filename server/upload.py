@@ -59,6 +59,9 @@ async def read_upload(request: Request, page_url: str | None, image_url: str | N
             image_url = _form_field(form, "image_url", image_url)
             name = _form_field(form, "name", name, _name)
         return data, page_url, image_url, name or None
+    if media.endswith("+xml"):  # SVG: a document with scripts and links, never a photo
+        raise HTTPException(415, f"{media} is a vector document, not a photo: send the image "
+                                 "as a raster format (JPEG, PNG, WebP...)")
     if media.startswith("image/") or media == "application/octet-stream":
         return await request.body(), page_url, image_url, name or None
     raise HTTPException(415, "send the image as the raw body (image/* or "

@@ -8,8 +8,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 from scrapy.http import HtmlResponse
@@ -18,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "crawl_fixtures"
 SAMPLE_SITE = ROOT / "data" / "sample-site"
 SAMPLE_HOST = "http://sample.headcheck.test"
-# Loopback crawls: no politeness delays, and fail fast.
-FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10"]
+# Loopback crawls: no politeness delays, fail fast, and the test site's loopback address allowed
+# (the crawler refuses non-public addresses unless told).
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10",
+        "--allow-network", "127.0.0.1/32"]
 
 
 def saved_page(name: str, url: str) -> HtmlResponse:
@@ -85,3 +91,38 @@ def photo_count(db: Path) -> int:
     n = con.execute("SELECT count(*) FROM photos").fetchone()[0]
     con.close()
     return n
+
+
+@contextmanager
+def http_server(host: str, routes: dict[str, tuple[int, dict[str, str], bytes]]
+                ) -> Iterator[tuple[int, list[str]]]:
+    """A server on ``host`` answering ``routes`` (404 elsewhere); yields (port, paths asked)."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            asked.append(self.path)
+            status, headers, body = routes.get(self.path.split("?")[0], (404, {}, b""))
+            self.send_response(status)
+            for k, v in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def profile(image_url: str) -> tuple[int, dict[str, str], bytes]:
+    person = {"@context": "https://schema.org", "@type": "Person", "name": "x",
+              "image": image_url}
+    return 200, {"Content-Type": "text/html"}, (
+        f'<script type="application/ld+json">{json.dumps(person)}</script>').encode()

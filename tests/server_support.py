@@ -27,7 +27,20 @@ from headcheck.store import Sighting
 with warnings.catch_warnings():
     # starlette suggests its httpx2 backend for TestClient; the httpx one works the same here.
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient  # noqa: F401 - re-exported for the tests
+    from fastapi.testclient import TestClient as _StarletteTestClient
+
+
+class TestClient(_StarletteTestClient):
+    """Starlette's test client as a local client of a keyless server sends: to 127.0.0.1 (the
+    server checks the Host) and with X-Headcheck-Client (so multipart posts are accepted)."""
+
+    __test__ = False
+
+    def __init__(self, app: object, **kw: object) -> None:
+        kw.setdefault("base_url", "http://127.0.0.1")
+        kw.setdefault("headers", {"X-Headcheck-Client": "tests"})
+        super().__init__(app, **kw)  # type: ignore[arg-type]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

@@ -204,6 +204,7 @@ def test_killed_worker_and_writer_lose_and_repeat_nothing_and_politeness_holds(
 
 
 def test_writer_sets_aside_a_result_it_cannot_read(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the suite runs in the background
     with redis_server(tmp_path / "redis") as url:
         r = redis.Redis.from_url(url)
         r.xadd(KEYS.results, {"r": b"not a pickled result"})
@@ -213,3 +214,4 @@ def test_writer_sets_aside_a_result_it_cannot_read(tmp_path: Path) -> None:
         assert "stored 0 results" in out.output and "1 set aside" in out.output
         assert r.xlen(KEYS.results) == 0 and r.xlen(KEYS.bad_results) == 1
         assert photo_count(tmp_path / "store.db") == 0
+    assert signal.getsignal(signal.SIGINT) is before  # the caller's Ctrl-C handling is back

@@ -100,3 +100,17 @@ def test_different_photos_share_no_pixels(pair) -> None:
     # Even aligned on the eyes alone, the band-pass detail of two photos does not agree.
     dense = compare(DensePatch.from_bytes(a.dense), DensePatch.from_bytes(other.dense))
     assert not M.context_shared(dense) and not M.face_pixels_shared(dense)
+
+
+def test_dense_patch_of_odd_shapes_never_fails() -> None:
+    """Faceless strips and specks frame a window much larger than the image."""
+    import numpy as np
+
+    from headcheck.dense import dense_patch
+    from headcheck.regions import Frame
+
+    for h, w in ((3, 900), (900, 3), (1, 1), (2, 5000)):
+        rgb = np.full((h, w, 3), 128, np.uint8)
+        patch = dense_patch(rgb, Frame.whole_image(w, h))
+        assert patch.gray.shape == (104, 83)
+        assert not M.context_shared(compare(patch, patch))  # a flat speck is never evidence

@@ -196,6 +196,9 @@ def test_bad_json_and_wrong_content_types_get_4xx_with_a_message(client: TestCli
     assert r.status_code == 415 and "multipart" in r.json()["detail"]
     r = client.post("/v1/lookup", content=image("composite-1.jpg"))
     assert r.status_code == 415
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    r = raw(client, svg, ctype="image/svg+xml")
+    assert r.status_code == 415 and "vector document" in r.json()["detail"]
 
 
 def make_bomb() -> bytes:

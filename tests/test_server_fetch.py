@@ -157,3 +157,12 @@ def test_the_guard_classifies_addresses() -> None:
     with pytest.raises(Refused, match="10.9.8.7"):
         vet("cdn.test", ["8.8.8.8", "10.9.8.7"], [])
     assert [str(a) for a in vet("127.0.0.1", ["127.0.0.1"], LOOPBACK)] == ["127.0.0.1"]
+
+
+def test_allowing_every_network_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="headcheck.netguard"):
+        Settings(db=tmp_path / "h.db", fetch_allow_networks="127.0.0.1/32")
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="headcheck.netguard"):
+        Settings(db=tmp_path / "h.db", fetch_allow_networks="0.0.0.0/0")
+    assert "SSRF guard is off" in caplog.text

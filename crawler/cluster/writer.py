@@ -186,9 +186,12 @@ class Writer:
 def run_writer(server: redis.Redis, db: str, keys: Keys, *, exit_when_idle: bool,
                consumer: str | None = None, batch: int = 50) -> WriterStats:
     writer = Writer(server, db, keys, consumer=consumer, batch=batch)
-    signal.signal(signal.SIGTERM, writer.stop)
-    signal.signal(signal.SIGINT, writer.stop)
+    # Stop after the batch in hand; the caller's handlers come back afterwards (the command may
+    # run inside another program, a test runner for one).
+    before = {sig: signal.signal(sig, writer.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return writer.run(exit_when_idle=exit_when_idle)
     finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
         writer.close()
