@@ -10,11 +10,10 @@ import hashlib
 import math
 import sqlite3
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -591,23 +590,14 @@ def test_popup_answers_reach_the_server_and_the_badge(server_ok: Browser, stack:
         conn.execute("DELETE FROM feedback")
 
 
-@contextlib.contextmanager
-def sample_site() -> Iterator[str]:
-    """data/sample-site (the crawler's sample company site) as static files on 127.0.0.1."""
-    handler = functools.partial(QuietFiles, directory=str(ROOT / "data" / "sample-site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 class QuietFiles(SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
+
+
+def sample_site() -> contextlib.AbstractContextManager[str]:
+    """data/sample-site (the crawler's sample company site) as static files on 127.0.0.1."""
+    return page_server(functools.partial(QuietFiles, directory=str(ROOT / "data" / "sample-site")))
 
 
 def test_one_persons_photo_under_her_own_name_gets_no_badge(

@@ -90,6 +90,10 @@ def test_accepted_false_positive_stays_suppressed_after_reindexing(db: Path) -> 
     assert run("index", "--db", str(db), "--pages", pages).exit_code == 0
     suppressed_everywhere()
     assert run("forget", "--db", str(db), "--sha256", sha("composite-1.jpg")).exit_code == 0
+    # Forgetting drops the reviewer's words about the person; the decision stays.
+    kept = sqlite_utils.Database(db).execute(
+        "SELECT decision, note FROM feedback_reviews").fetchall()
+    assert kept == [("accepted", None)]
     r = run("index", "--db", str(db), "--pages", pages)
     assert r.exit_code == 0 and "1 new photos" in r.output, r.output
     suppressed_everywhere()

@@ -134,3 +134,46 @@ def test_feedback_is_reported_with_and_without_disputed_photos(tmp_path: Path) -
                         "none": (0, 0, 0)}
     assert "12 of 15 photos" in part and "11 of 15" in part  # without the one marked wrong
     assert "without the 1 flagged photo someone marked wrong" in part
+    # For review: each answered photo with its thumbnail (written beside the report), disputed
+    # first, with what people said.
+    review = part[part.index('id="feedback-review"'):]
+    assert review.index(wrong[:12]) < review.index(right[:12])
+    assert f'src="thumbs/{wrong}.jpg"' in review and (result.index.parent / "thumbs" /
+                                                       f"{wrong}.jpg").is_file()
+    assert "1 marked wrong (disputed), 1 confirmed" in review
+    assert "0 marked wrong, 1 confirmed" in review
+
+
+def test_reviewed_feedback_leaves_the_disputed_share(tmp_path: Path) -> None:
+    """An upheld flag (rejected feedback) is no longer disputed; an accepted one is no longer
+    flagged; both are listed for review with the decision."""
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from headcheck.cli import main
+    from server.migrations import migrate
+    from server.records import Records
+
+    db = indexed_sample(tmp_path / "rv.db")
+    import sqlite_utils
+    migrate(sqlite_utils.Database(db))
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "images"
+    shas = {n: hashlib.sha256((sample / f"{n}.jpg").read_bytes()).hexdigest()
+            for n in ("stylegan-015", "declared-exif")}
+    records = Records(db)
+    for sha in shas.values():
+        records.add_feedback(sha, "false_positive", "not generated", "k1")
+    records.close()
+    run = CliRunner().invoke
+    assert run(main, ["feedback", "reject", "--db", str(db), "--by", "ann",
+                      shas["stylegan-015"]]).exit_code == 0
+    assert run(main, ["feedback", "accept", "--db", str(db), "--by", "ann",
+                      shas["declared-exif"]]).exit_code == 0
+    result = build_report(db, tmp_path / "out", ReportOptions(progress=False))
+    html = result.index.read_text()
+    part = html[html.index('id="feedback"'):html.index('id="method"')]
+    assert "11 of 15 photos" in part  # the accepted one is no longer flagged
+    assert "without the 0 flagged photos someone marked wrong" in part
+    assert "rejected by ann on" in part and "accepted by ann on" in part
+    assert "“not generated”" in part
