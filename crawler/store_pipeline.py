@@ -14,8 +14,7 @@ import hashlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,10 +24,10 @@ from scrapy.exceptions import DropItem
 
 from headcheck.analyze import Analysis
 from headcheck.engine import Headcheck, IndexResult
-from headcheck.errors import HeadcheckError, ImageError
+from headcheck.errors import HeadcheckError
 from headcheck.store import Sighting, Store
 
-from .analysis_pool import analyze, default_workers, make_pool
+from .analysis_pool import AnalysisPool, default_workers
 from .items import Headshot, PageError
 from .journal import DONE, STORING, CrawlJournal
 
@@ -82,10 +81,10 @@ class StorePipeline:
         await self._in_writer(self._open_store)  # a store that cannot open stops the crawl here
         # Workers load their models while the first pages download (not competing with the
         # store's own model loading for the CPUs).
-        self.pool: ProcessPoolExecutor = make_pool(self.workers, self.thumbnails)
+        self.pool = AnalysisPool(self.workers, self.thumbnails)
 
     async def close_spider(self) -> None:
-        await asyncio.to_thread(self.pool.shutdown, wait=True, cancel_futures=True)
+        await asyncio.to_thread(self.pool.shutdown)
         await self._in_writer(self._finish_crawl)
         flagged = await self._in_writer(self._close_store)
         for label, n in flagged.items():
@@ -125,35 +124,13 @@ class StorePipeline:
     async def _analysis(self, data: bytes, sha: str) -> Analysis:
         fut = self.analyses.get(sha)
         if fut is None:
-            fut = asyncio.ensure_future(self._analyze(data))
+            fut = asyncio.ensure_future(self.pool.analyze(data))
             self.analyses[sha] = fut
             if len(self.analyses) > self.cache_size:
                 self.analyses.popitem(last=False)
         else:
             self.analyses.move_to_end(sha)
         return await asyncio.shield(fut)
-
-    async def _analyze(self, data: bytes) -> Analysis:
-        # A worker that dies (a native crash on some input) fails every photo in flight: start
-        # new workers and try each photo once more; the one that crashes them twice is bad.
-        loop = asyncio.get_running_loop()
-        pool = self.pool
-        try:
-            return await loop.run_in_executor(pool, analyze, data)
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-        pool = self.pool
-        try:
-            return await loop.run_in_executor(pool, analyze, data)
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-            raise ImageError("image analysis crashed on this image") from None
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        if self.pool is broken:
-            logger.error("an analysis worker died; starting new workers")
-            self.pool = make_pool(self.workers, self.thumbnails)
-            broken.shutdown(wait=False)
 
     # -- the writer thread ---------------------------------------------------------------------
     async def _in_writer(self, fn: Callable[..., T], *args: Any) -> T:

@@ -78,7 +78,12 @@ class Headcheck:
               profile_name: str | None = None) -> CheckResult:
         """Verdict for a photo against the store, without storing anything; ``profile_name``
         is the name the photo is shown under on ``page_url`` (reuse is judged by identities)."""
-        a = self.analyzer.analyze_bytes(data, lookup=True)
+        return self.check_analysis(self.analyzer.analyze_bytes(data, lookup=True), page_url,
+                                   profile_name)
+
+    def check_analysis(self, a: Analysis, page_url: str | None = None,
+                       profile_name: str | None = None) -> CheckResult:
+        """``check`` for a photo analysed already (``lookup=True``; by a worker process, say)."""
         self.index.refresh(self.store)
         matches = self.matcher.find(a)
         own = self.store.photo_id(a.sha256)

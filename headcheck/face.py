@@ -35,6 +35,17 @@ class Face:
         (lx, ly), (rx, ry) = self.eyes
         return float(np.hypot(rx - lx, ry - ly))
 
+    def scaled(self, k: float) -> Face:
+        """The same face in an image ``k`` times as large (from a reduced decode to the
+        original's pixels)."""
+        if k == 1.0:
+            return self
+        x, y, w, h = self.box
+        return Face((round(x * k), round(y * k), round(w * k), round(h * k)),
+                    ((self.eyes[0][0] * k, self.eyes[0][1] * k),
+                     (self.eyes[1][0] * k, self.eyes[1][1] * k)),
+                    self.score, tuple((px * k, py * k) for px, py in self.landmarks))
+
     def to_dict(self) -> dict:
         return {
             "box": list(self.box),
