@@ -23,7 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from headcheck.analyze import Analysis
-from headcheck.engine import Headcheck, IndexResult
+from headcheck.engine import Headcheck, IndexResult, KnownResult
 from headcheck.errors import HeadcheckError
 from headcheck.store import Sighting, Store
 
@@ -38,6 +38,9 @@ T = TypeVar("T")
 def _read(path: Path) -> tuple[bytes, str]:
     data = path.read_bytes()
     return data, hashlib.sha256(data).hexdigest()
+
+
+UNKNOWN = object()  # _store without an analysis: the store does not hold these bytes
 
 
 class StorePipeline:
@@ -102,13 +105,19 @@ class StorePipeline:
         if not item.files:  # FilesPipeline logged why (HTTP status, size, timeout)
             raise self._drop(item, "image_download", "the image could not be downloaded")
         data, sha = await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
-        try:
-            analysis = await self._analysis(data, sha)
-        except HeadcheckError as exc:
-            raise self._drop(item, "image_invalid", str(exc)) from None
-        result = await self._in_writer(self._store, analysis, item)
-        item.sha256 = analysis.sha256
-        if result is not None:
+        # Bytes the store holds already (a re-crawl, the same avatar on many pages): a sighting,
+        # no analysis.
+        result = await self._in_writer(self._store, sha, None, item)
+        if result is not UNKNOWN:
+            self.stats.inc_value("headcheck/analyses_skipped")
+        else:
+            try:
+                analysis = await self._analysis(data, sha)
+            except HeadcheckError as exc:
+                raise self._drop(item, "image_invalid", str(exc)) from None
+            result = await self._in_writer(self._store, sha, analysis, item)
+        item.sha256 = sha
+        if isinstance(result, IndexResult | KnownResult):
             self.stats.inc_value("headcheck/photos_new" if result.added.new_photo
                                  else "headcheck/photos_known")
             self.stats.inc_value("headcheck/sightings_new", int(result.added.new_sighting))
@@ -170,19 +179,27 @@ class StorePipeline:
         self.journal.close()  # this thread's connection
         return labels
 
-    def _store(self, a: Analysis, item: Headshot) -> IndexResult | None:
+    def _store(self, sha: str, a: Analysis | None, item: Headshot
+               ) -> IndexResult | KnownResult | object | None:
+        """Store the sighting (and the photo, given its analysis); None when a resumed crawl
+        finds it stored already. Without an analysis only a photo the store holds is sighted,
+        else UNKNOWN: analyse it."""
         assert self.hc is not None
-        if self.journal.item_state(item.key) == STORING:
-            # Resuming a crawl killed while this sighting was being written: did it commit?
-            pid = self.hc.store.photo_id(a.sha256)
-            if pid is not None and item.page_url in self.hc.store.pages([pid])[pid]:
-                self.journal.set_item_state(item.key, DONE)
-                self.photo_ids.add(pid)
-                return None
+        known = self.hc.store.current_photo_id(sha)
+        if a is None and known is None:
+            return UNKNOWN
+        # Resuming a crawl killed while this sighting was being written: did it commit?
+        if (known is not None and self.journal.item_state(item.key) == STORING
+                and item.page_url in self.hc.store.pages([known])[known]):
+            self.journal.set_item_state(item.key, DONE)
+            self.photo_ids.add(known)
+            return None
         self.journal.set_item_state(item.key, STORING)
-        result = self.hc.add_analysis(a, Sighting(
-            page_url=item.page_url, image_url=item.image_url, profile_name=item.profile_name,
-            source="crawl"))
+        sighting = Sighting(page_url=item.page_url, image_url=item.image_url,
+                            profile_name=item.profile_name, source="crawl")
+        result = (self.hc.add_analysis(a, sighting) if a is not None
+                  else self.hc.add_known(sha, sighting))
+        assert result is not None  # known, checked above, on this (the only writer) thread
         self.journal.set_item_state(item.key, DONE)
         self.photo_ids.add(result.added.photo_id)
         return result

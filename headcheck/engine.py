@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analyze import ANALYSIS_VERSION, Analysis, Analyzer
+from .analyze import Analysis, Analyzer
 from .index import RegionIndex
 from .judge import Verdict, judge
 from .match import Match, Matcher
@@ -22,6 +22,14 @@ from .verdicts import photo_verdict, stored_matches, stored_signals
 @dataclass
 class IndexResult:
     analysis: Analysis
+    added: AddResult
+    verdict: Verdict
+
+
+@dataclass
+class KnownResult:
+    """``IndexResult`` for a photo stored before: no new analysis."""
+
     added: AddResult
     verdict: Verdict
 
@@ -74,6 +82,15 @@ class Headcheck:
         self.index.refresh(self.store)
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 
+    def add_known(self, sha256: str, sighting: Sighting) -> KnownResult | None:
+        """Record a sighting of bytes the store holds (analysed by this version) without
+        analysing them again: a re-crawl's photos cost a lookup, not an analysis. None when the
+        store does not hold them, and ``add`` must analyse the photo."""
+        own = self.store.current_photo_id(sha256)
+        if own is None:
+            return None
+        return KnownResult(self.store.add_sighting(own, sighting), self.stored_verdict(own))
+
     def check(self, data: bytes, page_url: str | None = None,
               profile_name: str | None = None) -> CheckResult:
         """Verdict for a photo against the store, without storing anything; ``profile_name``
@@ -100,12 +117,9 @@ class Headcheck:
         """``check``'s verdict for bytes the store already holds (analysed by this version), from
         the stored signals and relations: no decoding, no face models. None when the store does
         not hold them, and ``check`` must analyse the photo."""
-        row = self.store.db.execute(
-            "SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
-            [sha256, ANALYSIS_VERSION]).fetchone()
-        if row is None:
+        own = self.store.current_photo_id(sha256)
+        if own is None:
             return None
-        own = int(row[0])
         # The same readers as the stored verdicts (one path for signals read back).
         return judge(stored_signals(self.store, own), self.stored_matches(own),
                      query_page=page_url, own_seen=self.store.seen([own])[own],
