@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from throughput import per_image_ms, publish  # bench/ is on sys.path when run as a script
 
 from headcheck.analyze import Analysis, Analyzer
 from headcheck.dense import DensePatch, compare
@@ -56,16 +55,6 @@ def large_copies(files: list[Path], side: int) -> list[bytes]:
         im.save(buf, format="JPEG", quality=92)
         out.append(buf.getvalue())
     return out
-
-
-def per_photo_ms(fn: Callable[[bytes], object], items: list[bytes], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for x in items:
-            fn(x)
-        times.append((time.perf_counter() - t) / len(items) * 1000)
-    return statistics.median(times)
 
 
 def decode_full(b: bytes) -> Image.Image:
@@ -181,13 +170,13 @@ def main() -> int:
         a.analyze_bytes(data[0])  # warm: models, ORB, CLIP session
     load0 = os.getloadavg()[0]
     cost = {
-        "decode_full": per_photo_ms(decode_full, data, args.rounds),
-        "decode_reduced_quarter": per_photo_ms(decode_reduced, data, args.rounds),
-        "analysis_no_detectors_full": per_photo_ms(bare_full.analyze_bytes, data, args.rounds),
-        "analysis_no_detectors_reduced": per_photo_ms(bare_reduced.analyze_bytes, data,
+        "decode_full": per_image_ms(decode_full, data, args.rounds),
+        "decode_reduced_quarter": per_image_ms(decode_reduced, data, args.rounds),
+        "analysis_no_detectors_full": per_image_ms(bare_full.analyze_bytes, data, args.rounds),
+        "analysis_no_detectors_reduced": per_image_ms(bare_reduced.analyze_bytes, data,
                                                       args.rounds),
-        "analysis_shipped_full": per_photo_ms(shipped_full.analyze_bytes, data, 1),
-        "analysis_shipped_reduced": per_photo_ms(shipped_reduced.analyze_bytes, data, 1),
+        "analysis_shipped_full": per_image_ms(shipped_full.analyze_bytes, data, 1),
+        "analysis_shipped_reduced": per_image_ms(shipped_reduced.analyze_bytes, data, 1),
     }
     base = cost["decode_full"]
     ratios = {k: round(v / base, 2) for k, v in cost.items()}
@@ -199,10 +188,7 @@ def main() -> int:
               "x_decode_full": ratios, "outputs": outputs,
               "diffusion_probability": diffusion_probabilities(shipped_full.models, data),
               "verdicts": verdicts(portraits, list(zip(chosen, data, strict=True)))}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    return 0
+    return publish(args.out, result)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from server_bench import (  # noqa: E402 - bench/ is on sys.path when run as a s
     sample_store,
     served,
 )
+from throughput import publish  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "lookup_workers_bench.json"
 
@@ -88,10 +89,7 @@ def main() -> int:
     result = {"photos": args.photos, "cpus": os.cpu_count(), "by_workers": rows,
               "rate_x_one_worker": {n: round(r["four_clients"]["per_second"] / base_rate, 2)
                                     for n, r in rows.items()} if base_rate else None}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    return 0
+    return publish(args.out, result)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         False, description="Store lookups that name a page as sightings (off: privacy).")
     cache_entries: int = Field(256, ge=0)
     cache_seconds: float = Field(300.0, ge=0, description="Longest a cached verdict is reused.")
-    max_pending: int = Field(32, ge=1, description="Lookups queued for analysis before 503.")
+    max_pending: int = Field(32, ge=1, description="Lookups in progress before 503.")
     lookup_workers: int | None = Field(
         None, ge=0, description="Processes that analyse uploaded photos (default: one per CPU; "
                                 "0: the engine thread analyses, one lookup at a time).")
