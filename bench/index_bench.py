@@ -184,7 +184,7 @@ def persist(flat: HammingIndex, data: np.ndarray) -> dict:
             "rebuild_add_seconds": round(add_s, 3)}
 
 
-def bench_whole(n: int) -> dict:
+def bench_whole(n: int, lookups_timed: int) -> dict:
     """A real ``RegionIndex`` of ``n`` generated photos (all six kinds, server_bench's ``fill``):
     memory (resident-set growth), the candidate stage of real lookups (server_bench's figure),
     and saving / loading every kind's codes with faiss."""
@@ -209,8 +209,8 @@ def bench_whole(n: int) -> dict:
     def one() -> object:
         return M.candidates(lookups[next(cycle) % len(lookups)], index, set())
 
-    wall = timed(one, 300)
-    cpu = timed(one, 300, time.thread_time)
+    wall = timed(one, lookups_timed)
+    cpu = timed(one, lookups_timed, time.thread_time)
     saved: dict = {}
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / "out") as tmp:
@@ -249,7 +249,7 @@ def main() -> int:
                                   args.multihash_queries)
         print(kind, json.dumps(result[kind]), flush=True)
     for n in args.whole:
-        result[f"whole_{n}"] = bench_whole(n)
+        result[f"whole_{n}"] = bench_whole(n, args.queries)
         print(n, json.dumps(result[f"whole_{n}"]), flush=True)
     result["load_average_end"] = os.getloadavg()[0]
     return publish(args.out, result)
