@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 # Detection runs on a copy whose longer side is at most this: headshot faces are large, and
-# HOG cost grows with the pixel count. Landmarks are fitted on the full-resolution image.
+# HOG cost grows with the pixel count. Landmarks are fitted on the decoded image (full size
+# unless load.WORK_SIDE reduced a large JPEG).
 # Headshot faces fill much of the frame, so a 192 px copy finds most of them (~80% of our
 # 512 px benchmark images) at a third of the cost of 320 px; the rest get costlier looks.
 DETECT_SIDES = ((192, 0), (320, 0), (400, 1))  # (longer side, upsampling) tried in order
