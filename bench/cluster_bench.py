@@ -172,6 +172,7 @@ def phase_workers(url: str, site: str, n: int, work: Path, args: argparse.Namesp
     out["stream_bytes_per_result"] = round(int(r.memory_usage(KEYS.results, samples=0) or 0)
                                            / max(entries, 1))
     out["redis_left"] = queue_memory(r)
+    progress(f"workers alone: {out}")
     return out
 
 
@@ -210,6 +211,7 @@ def phase_cluster(url: str, site: str, n: int, work: Path, db: Path,
     out = window(r, procs, n, "stored", args)
     out["photos_per_s"] = out.pop("stored_per_s")
     out["sent_per_s"] = out.pop("results_per_s")
+    progress(f"cluster: {out}")
     return out
 
 
@@ -221,12 +223,13 @@ def fingerprint_memory(r: redis.Redis, n: int) -> dict:
     assert len(fp) == 20, len(fp)
 
     def fill(key: str, member: Callable[[int], bytes | str]) -> float:
-        r.delete(key)
         before = int(r.info("memory")["used_memory"])
         for start in range(0, n, 10_000):
             r.sadd(key, *(member(i) for i in range(start, min(start + 10_000, n))))
         grown = int(r.info("memory")["used_memory"]) - before
-        r.delete(key)
+        r.unlink(key)  # freed in the background
+        while int(r.info("memory")["used_memory"]) > before + 1_000_000:
+            time.sleep(0.5)
         return grown / n
 
     raw = fill("m:raw", lambda i: hashlib.sha1(i.to_bytes(8, "little")).digest())
@@ -234,6 +237,11 @@ def fingerprint_memory(r: redis.Redis, n: int) -> dict:
     return {"entries": n, "bytes_per_fingerprint": round(raw, 1),
             "bytes_per_fingerprint_hex_upstream": round(hexed, 1),
             "GB": {"raw": round(raw * n / 1e9, 2), "hex_upstream": round(hexed * n / 1e9, 2)}}
+
+
+def progress(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message} (load {os.getloadavg()[0]:.1f})",
+          file=sys.stderr, flush=True)
 
 
 def ratios(rows: list[dict], key: str) -> dict[str, float]:
@@ -259,13 +267,17 @@ def main() -> int:
         t = time.perf_counter()
         make_site(work / "site", args.profiles, source_photos(args.photos))
         result["site_seconds"] = round(time.perf_counter() - t, 1)
-        with redis_server(work / "redis") as url, SiteServer(work / "site") as server:
-            r = redis.Redis.from_url(url)
+        progress(f"site of {args.profiles} profiles written")
+        with redis_server(work / "memory", aof=False) as url:  # AOF does not change memory
+            r = redis.Redis.from_url(url, socket_timeout=300)
             result["fingerprint_memory"] = fingerprint_memory(r, args.fingerprints)
+        progress(f"fingerprint memory: {result['fingerprint_memory']}")
+        with redis_server(work / "redis") as url, SiteServer(work / "site") as server:
             site = server.url("/")
             result["workers_alone"] = [phase_workers(url, site, n, work, args)
                                        for n in args.workers]
             result["writer_alone"] = phase_writer(url, work / "writer-alone.db")
+            progress(f"writer alone: {result['writer_alone']}")
             result["cluster"] = [phase_cluster(url, site, n, work, work / f"cluster{n}.db", args)
                                  for n in args.workers]
     alone, cluster = result["workers_alone"], result["cluster"]
