@@ -436,8 +436,8 @@ def yaw(face: Face) -> float:
 
 
 def frontal(face: Face | None) -> bool:
-    """A face turned little enough to be a template or a donor."""
-    return (face is not None and abs(yaw(face)) <= MAX_YAW
+    """A face turned little enough to be a template or a donor (with landmarks to tell)."""
+    return (face is not None and bool(face.landmarks) and abs(yaw(face)) <= MAX_YAW
             and face.eye_distance / max(1, face.box[2]) >= MIN_EYES_TO_BOX)
 
 

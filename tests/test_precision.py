@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from headcheck import match as M
 from headcheck.analyze import Analyzer
+from headcheck.dense import DensePatch
 from headcheck.engine import Headcheck
 from headcheck.load import load_image
 from headcheck.store import Sighting
@@ -123,3 +125,38 @@ def test_own_photo_under_one_name_is_information_and_other_names_are_reuse(analy
     assert other.verdict.label == "reused"
     assert other.verdict.reasons[0].evidence["identities"] == 2
     hc.close()
+
+
+def _faceless(photo_id: str) -> Image.Image:
+    """A square from the lower half of a portrait: clothing and backdrop, no face (the case of
+    an avatar whose face no detector finds)."""
+    im = Image.open(real(photo_id)).convert("RGB")
+    w, h = im.size
+    side = min(w, h // 2)
+    return im.crop(((w - side) // 2, h - side, (w + side) // 2, h))
+
+
+def test_a_faceless_photo_under_a_profile_ring_is_still_the_same_photo(analyzer) -> None:
+    """No face frame: the whole window must agree. A ring overlay and its filled corners hide
+    part of it, and what they leave uncovered still agrees pixel by pixel; the clothes of other
+    people never do. (Verification only: the hash stage proposes such copies when the ring
+    leaves the whole-image hash close, as in bench/; here every pair is verified.)"""
+    corpus = _bench_corpus()
+    ids = ("3788426000", "4452457288", "2890368131", "3259370999")
+    originals = [analyzer.analyze_bytes(jpeg(_faceless(pid))) for pid in ids]
+    assert all(a.face is None for a in originals)
+    for k, pid in enumerate(ids):
+        ring = corpus.ring_avatar(np.asarray(_faceless(pid)), np.random.default_rng(k), None)
+        q = analyzer.analyze_bytes(jpeg(Image.fromarray(ring.rgb).resize((300, 300))),
+                                   lookup=True)
+        assert q.face is None
+        for j, other in enumerate(originals):
+            v, mirrored = M.verify_both(q, other.features)
+            d = M.dense_score(DensePatch.from_bytes(q.dense), DensePatch.from_bytes(other.dense),
+                              v, mirrored, False)
+            relation = M.decide(v, d, None, False)
+            if j == k:
+                assert relation == M.SAME_PHOTO, (pid, v, d)
+                assert not M.context_shared(d)  # the ring spoils the whole-window correlation
+            else:
+                assert relation is None, (pid, ids[j], d)
