@@ -10,7 +10,7 @@ from PIL import Image
 
 from headcheck.face import FaceModels
 
-from .conftest import REAL, jpeg
+from .conftest import REAL
 
 
 @pytest.fixture(scope="module")
