@@ -95,12 +95,9 @@ class Headcheck:
         """``check``'s verdict for bytes the store already holds (analysed by this version), from
         the stored signals and relations: no decoding, no face models. None when the store does
         not hold them, and ``check`` must analyse the photo."""
-        row = self.store.db.execute(
-            "SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
-            [sha256, ANALYSIS_VERSION]).fetchone()
-        if row is None:
+        own = self.store.current_photo_id(sha256, ANALYSIS_VERSION)
+        if own is None:
             return None
-        own = int(row[0])
         # The same readers as the stored verdicts (one path for signals read back).
         return judge(stored_signals(self.store, own), self.stored_matches(own),
                      query_page=page_url, own_seen=self.store.seen([own])[own],

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from headcheck.store import Store, now_iso
+from headcheck.store import Store
 from headcheck.verdicts import photo_verdict, stored_matches
 
 MAX_SIGHTINGS = 200  # listed per photo; the total is always given
@@ -53,14 +52,8 @@ class Records:
         if pid is None:
             return None
         row = store.photo_row(pid) or {}
-        db = store.db
-        total, first, last = db.execute(
-            "SELECT count(*), min(first_seen), max(last_seen) FROM sightings WHERE photo_id = ?",
-            [pid]).fetchone()
-        sightings = list(db.query(
-            "SELECT page_url, image_url, profile_name, source, first_seen, last_seen, times_seen "
-            "FROM sightings WHERE photo_id = ? ORDER BY first_seen, id LIMIT ?",
-            [pid, MAX_SIGHTINGS]))
+        total, first, last = store.sighting_summary(pid)
+        sightings = store.sightings(pid, MAX_SIGHTINGS)
         signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
                     "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}"),
                     "headline": s.get("headline") or s["detail"]}
@@ -68,8 +61,7 @@ class Records:
         by_region: dict[str, list[dict]] = {}
         for m in stored_matches(store, pid):
             by_region.setdefault(m.region, []).append(m.to_dict())
-        feedback = Counter(r[0] for r in db.execute(
-            "SELECT label FROM feedback WHERE sha256 = ?", [sha256]))
+        feedback = store.feedback_labels(sha256)
         return {
             "sha256": sha256, "width": row.get("width"), "height": row.get("height"),
             "format": row.get("format"),
@@ -85,29 +77,17 @@ class Records:
     def counts(self) -> dict[str, int]:
         store = self._store()
         c = store.counts()
-        c["feedback"] = store.db["feedback"].count
+        c["feedback"] = store.feedback_count()
         return c
 
     def feedback_keys(self, sha256s: list[str]) -> dict[str, tuple[int, int]]:
         """Per photo: distinct keys that marked its verdict wrong, and that confirmed it (one key
         counts once per photo, however often it answered)."""
-        if not sha256s:
-            return {}
-        q = ",".join("?" * len(sha256s))
-        out: dict[str, list[int]] = {s: [0, 0] for s in sha256s}
-        for sha, label, keys in self._store().db.execute(
-                f"SELECT sha256, label, count(DISTINCT coalesce(key_id, '')) FROM feedback "
-                f"WHERE sha256 IN ({q}) GROUP BY sha256, label", sha256s):
-            out[sha][0 if label == "false_positive" else 1] = int(keys)
-        return {s: (w, c) for s, (w, c) in out.items()}
+        return self._store().feedback_keys(sha256s)
 
     def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
                      ) -> dict[str, Any]:
         store = self._store()
-        created = now_iso()
-        with store.db.conn:
-            cur = store.db.execute(
-                "INSERT INTO feedback (sha256, label, note, key_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)", [sha256, label, note, key_id, created])
-        return {"id": cur.lastrowid, "sha256": sha256, "label": label, "created_at": created,
+        feedback_id, created = store.add_feedback(sha256, label, note, key_id)
+        return {"id": feedback_id, "sha256": sha256, "label": label, "created_at": created,
                 "known_photo": store.photo_id(sha256) is not None}

@@ -90,3 +90,56 @@ def test_core_commands_run_with_both_adapters_unimportable(tmp_path: Path) -> No
     assert crawl.returncode == 1 and "Traceback" not in crawl.stderr
     assert "the crawl command is not available here" in crawl.stderr
     assert "made unimportable" in crawl.stderr
+
+
+SQL_TARGET = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?: IF (?:NOT )?EXISTS)?)\s+(\w+)")
+TABLE_ACCESS = re.compile(r"""\bdb\[\s*["'](\w+)["']\s*\]|\brows_where\(""")
+
+
+def store_tables() -> set[str]:
+    from headcheck.store import Store
+    from headcheck.store.research import DERIVED_SCHEMA
+
+    derived = {m for s in DERIVED_SCHEMA for m in SQL_TARGET.findall(s)}
+    return {*Store().db.table_names(), *derived, "feedback"}
+
+
+def sql_outside_the_store(root: Path, tables: set[str]) -> list[str]:
+    """file:line of every SQL statement (or sqlite-utils table access) on a store table in
+    headcheck/, server/ or crawler/ outside headcheck/store/."""
+    found = []
+    for part in ("headcheck", "server", "crawler"):
+        for path in sorted((root / part).rglob("*.py")):
+            rel = path.relative_to(root)
+            if rel.parts[:2] == ("headcheck", "store"):
+                continue
+            text = path.read_text(encoding="utf-8")
+            for node in ast.walk(ast.parse(text)):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and set(SQL_TARGET.findall(node.value)) & tables):
+                    found.append(f"{rel}:{node.lineno}")
+            for m in TABLE_ACCESS.finditer(text):
+                if m.group(1) is None or m.group(1) in tables:
+                    found.append(f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
+    return found
+
+
+def test_every_sql_statement_on_the_store_lives_in_the_store(tmp_path: Path) -> None:
+    tables = store_tables()
+    assert {"photos", "sightings", "region_hashes", "signals", "matches", "verdicts",
+            "feedback"} <= tables
+    assert sql_outside_the_store(ROOT, tables) == []
+    # The check finds what it looks for: a statement and a table access planted in an adapter.
+    planted = tmp_path / "server"
+    planted.mkdir()
+    (planted / "bad.py").write_text(
+        'def f(store):\n'
+        '    store.db.execute(f"SELECT count(*) FROM sightings WHERE photo_id = {1}")\n'
+        '    return store.db["signals"].count\n', encoding="utf-8")
+    (tmp_path / "headcheck" / "store").mkdir(parents=True)
+    (tmp_path / "headcheck" / "store" / "ok.py").write_text(
+        'Q = "SELECT id FROM photos"\n', encoding="utf-8")
+    (tmp_path / "crawler").mkdir()
+    (tmp_path / "crawler" / "journal.py").write_text(
+        'Q = "SELECT state FROM requests"  # its own database\n', encoding="utf-8")
+    assert sql_outside_the_store(tmp_path, tables) == ["server/bad.py:2", "server/bad.py:3"]

@@ -9,8 +9,8 @@ import pytest
 import sqlite_utils
 
 from headcheck.analyze import Analyzer
-from headcheck.migrations import MIGRATIONS, migrate, schema_version
 from headcheck.store import Sighting, Store
+from headcheck.store.migrations import MIGRATIONS, migrate, schema_version
 
 from .conftest import real
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from headcheck.migrations import MIGRATIONS, schema_version
 from headcheck.store import Store
+from headcheck.store.migrations import MIGRATIONS, schema_version
 from headcheck.verdicts import iter_verdicts
 from tests.server_support import IMAGES, ROOT
 

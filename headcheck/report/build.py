@@ -118,7 +118,7 @@ def build_report(db: str | Path, out: str | Path,
     show = sys.stderr.isatty() if opts.progress is None else opts.progress
     store = Store(db)
     try:
-        total = store.db.execute("SELECT count(*) FROM photos").fetchone()[0]
+        total = store.photo_count()
         with tqdm(total=total, desc="judging photos", unit="photo", disable=not show,
                   file=sys.stderr) as bar:
             data = collect(store, str(db), opts.gallery_clusters, opts.per_cluster,

@@ -11,7 +11,6 @@ from typing import Any
 
 from .. import __version__, dense, face, fingerprint, geometry, match, verify
 from ..analyze import ANALYSIS_VERSION
-from ..migrations import schema_version
 from ..store import Store
 
 
@@ -60,11 +59,7 @@ def _json(text: str | None, default: Any) -> Any:
 
 
 def crawl_runs(store: Store) -> list[CrawlRun]:
-    if "crawls" not in store.db.table_names():
-        return []
-    rows = store.db.execute(
-        "SELECT id, started_at, finished_at, status, seeds, settings, pages, profiles, "
-        "photos_new, photos_known, errors, software_version FROM crawls ORDER BY started_at, id")
+    rows = store.crawl_rows()
     return [CrawlRun(r[0], r[1], r[2], r[3], [str(s) for s in _json(r[4], [])],
                      _json(r[5], {}), *r[6:]) for r in rows]
 
@@ -111,13 +106,12 @@ def thresholds() -> list[Threshold]:
 def versions(store: Store) -> list[tuple[str, str]]:
     import matplotlib
 
-    analysis = ", ".join(f"v{v}: {n} photos" for v, n in store.db.execute(
-        "SELECT analysis_version, count(*) FROM photos GROUP BY analysis_version"))
+    analysis = ", ".join(f"v{v}: {n} photos" for v, n in store.analysis_versions())
     return [
         ("headcheck (this report)", __version__),
         ("analysis version (this software)", str(ANALYSIS_VERSION)),
         ("analysis versions in the store", analysis or "no photos"),
-        ("store schema", str(schema_version(store.db))),
+        ("store schema", str(store.schema_version())),
         ("Python", platform.python_version()),
         ("SQLite", sqlite3.sqlite_version),
         ("matplotlib", matplotlib.__version__),
@@ -125,13 +119,6 @@ def versions(store: Store) -> list[tuple[str, str]]:
 
 
 def gathering(store: Store) -> Gathering:
-    db = store.db
-    sources = [(s or "(none)", int(n), int(p)) for s, n, p in db.execute(
-        "SELECT source, count(*), count(DISTINCT photo_id) FROM sightings "
-        "GROUP BY source ORDER BY count(*) DESC")]
-    first, last, sightings, pages = db.execute(
-        "SELECT min(first_seen), max(last_seen), count(*), count(DISTINCT page_url) "
-        "FROM sightings").fetchone()
-    photos = db.execute("SELECT count(*) FROM photos").fetchone()[0]
-    return Gathering(crawl_runs(store), sources, first, last, int(photos), int(sightings),
-                     int(pages), thresholds(), versions(store))
+    first, last, sightings, pages = store.sighting_span()
+    return Gathering(crawl_runs(store), store.sighting_sources(), first, last,
+                     store.photo_count(), sightings, pages, thresholds(), versions(store))
