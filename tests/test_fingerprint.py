@@ -8,7 +8,6 @@ from PIL import Image
 
 from headcheck.face import Face
 from headcheck.fingerprint import (
-    PDQ_MIN_QUALITY,
     bits_to_hex,
     hamming_hex,
     image_hashes,
@@ -16,6 +15,7 @@ from headcheck.fingerprint import (
     region_hashes,
     texture_quality,
 )
+from headcheck.hashkinds import PDQ_MIN_QUALITY
 from headcheck.regions import Frame
 
 from .conftest import real

@@ -9,7 +9,6 @@ import pytest
 
 from headcheck.face import Face
 from headcheck.regions import (
-    BODY,
     FACE,
     REGION_WINDOWS,
     ZONE_CONTEXT,
@@ -43,8 +42,9 @@ def test_matrix_takes_window_pixels_to_image_pixels() -> None:
     assert m @ [10, 5, 1] == pytest.approx([72 + 10, 144 + 5])
     turned = Frame((0, 0), 10, math.pi / 2)  # eye line pointing down the image
     # frame u (along the eyes) runs down the image, frame v (down the face) runs left
-    u1 = turned.matrix(BODY, 1) @ [1 - BODY.u0, -BODY.v0, 1]  # frame point (1, 0)
-    v1 = turned.matrix(BODY, 1) @ [-BODY.u0, 1 - BODY.v0, 1]  # frame point (0, 1)
+    body = REGION_WINDOWS["body"]
+    u1 = turned.matrix(body, 1) @ [1 - body.u0, -body.v0, 1]  # frame point (1, 0)
+    v1 = turned.matrix(body, 1) @ [-body.u0, 1 - body.v0, 1]  # frame point (0, 1)
     assert u1 == pytest.approx([0, 10]) and v1 == pytest.approx([-10, 0])
 
 

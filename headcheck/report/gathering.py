@@ -9,8 +9,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__, dense, face, fingerprint, geometry, match, verify
+from .. import __version__, dense, face, geometry, match, verify
 from ..analyze import ANALYSIS_VERSION
+from ..hashkinds import KIND, KINDS, REGION_KINDS
 from ..store import Store
 
 
@@ -67,9 +68,9 @@ def crawl_runs(store: Store) -> list[CrawlRun]:
 def thresholds() -> list[Threshold]:
     ref = geometry.reference()
     th = match.THRESHOLDS
-    out = [Threshold(f"candidate radius, {kind}", f"{bits} bits",
+    out = [Threshold(f"candidate radius, {k.name}", f"{k.radius} bits",
                      "Hamming distance under which a hash proposes a candidate (recall only)")
-           for kind, bits in match.RADIUS.items()]
+           for k in KINDS if k.radius is not None]
     out += [
         Threshold("candidates verified", str(match.MAX_VERIFY), "nearest first, per lookup"),
         Threshold("keypoint gate", f">= {th.min_keypoints}",
@@ -94,10 +95,10 @@ def thresholds() -> list[Threshold]:
                   f"Mahalanobis distance from a reference of {ref.samples} StyleGAN faces "
                   f"(square images within {geometry.MAX_ASPECT_DEVIATION:.0%})"),
         Threshold("usable region hash",
-                  ", ".join(f"{r} texture {fingerprint.MIN_QUALITY[r]:g} inside "
-                            f"{fingerprint.MIN_INSIDE[r]:g}" for r in fingerprint.REGIONS),
+                  ", ".join(f"{k.name} texture {k.min_quality:g} inside {k.min_inside:g}"
+                            for k in REGION_KINDS),
                   "floors below which a region hash is stored but never indexed"),
-        Threshold("PDQ quality", f">= {fingerprint.PDQ_MIN_QUALITY}",
+        Threshold("PDQ quality", f">= {KIND['pdq'].min_quality:g}",
                   "whole-image hashes are probed only above it"),
     ]
     return out

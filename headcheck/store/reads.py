@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from ..features import Features
+from ..hashkinds import IMAGE_KINDS
 from ..identity import Seen
 from ..signals import Signal
 from .base import StoreBase, in_chunks, marks
@@ -183,10 +184,12 @@ class Reads(StoreBase):
             "SELECT photo_id, region, bits FROM region_hashes "
             "WHERE usable = 1 AND photo_id > ? AND photo_id <= ?", [since_id, upto_id])
 
-    def iter_image_hashes(self, since_id: int, upto_id: int
-                          ) -> Iterator[tuple[int, str, str, int]]:
+    def iter_image_hashes(self, since_id: int, upto_id: int) -> Iterator[tuple]:
+        """(photo_id, PDQ quality, then each whole-image kind's hex hash in ``IMAGE_KINDS``
+        order) for every photo in the id range."""
+        cols = ", ".join(k.column for k in IMAGE_KINDS)
         yield from self.db.execute(
-            "SELECT id, phash, pdq, pdq_quality FROM photos WHERE id > ? AND id <= ?",
+            f"SELECT id, pdq_quality, {cols} FROM photos WHERE id > ? AND id <= ?",
             [since_id, upto_id])
 
     def counts(self) -> dict[str, int]:
