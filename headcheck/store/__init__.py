@@ -1,7 +1,7 @@
 """The SQLite store (through sqlite-utils): photos by sha256, where they were seen, their hashes,
 signals and relations. WAL mode, so a server can read while a crawl writes.
 
-Every SQL statement on these tables lives in this package (tests/test_layering.py checks it),
+Every SQL statement on these tables lives in this package (tests/core/test_layering.py checks it),
 split by concern: ``writes`` (one transaction per unit of work), ``reads`` (lookups and bulk
 verdicts), ``research`` (report aggregates and derived tables), ``privacy`` (forgetting,
 retention), ``feedback`` (the server's answers), ``migrations`` (the schema).

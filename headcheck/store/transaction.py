@@ -7,7 +7,7 @@ upgraded); sqlite-utils calls inside it become savepoints, and a nested block jo
 
 ``HEADCHECK_CRASH_AT=<n>`` kills the process (SIGKILL, nothing flushed) at the n-th commit
 boundary of its life: odd n just before a COMMIT, even n just after it. The fault-injection test
-(tests/test_store_faults.py) uses it to kill ``headcheck index`` at every boundary in turn.
+(tests/core/test_store_faults.py) uses it to kill ``headcheck index`` at every boundary in turn.
 """
 
 from __future__ import annotations
