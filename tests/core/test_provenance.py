@@ -17,6 +17,7 @@ from PIL import Image, PngImagePlugin
 from headcheck.load import LoadedImage, load_image
 from headcheck.provenance import provenance_signals
 from headcheck.signals import SYNTHETIC, Signal
+from tests.hostile_cases import image_cases
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "provenance"
 DST = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -142,6 +143,18 @@ def test_garbage_where_c2pa_would_be_gives_no_signal() -> None:
     data = (FIXTURES / "c2pa_garbage.jpg").read_bytes()
     assert data[2:4] == b"\xff\xeb" and b"jumbc2pa" in data  # an APP11 "JUMBF" segment
     assert all(s.score == 0 for s in provenance_signals(load_image(data)))
+
+
+def test_an_unreadable_c2pa_segment_is_information_never_evidence() -> None:
+    """60-250 bytes of garbage in a C2PA (JUMBF) segment, which the SDK starts to read and then
+    fails on: said (score 0), never taken as a sign of AI (it once made any photo synthetic)."""
+    cases = {n: d for n, d in image_cases() if n.startswith("c2pa-garbage")}
+    assert len(cases) == 5
+    for name, data in cases.items():
+        found = {s.name: s for s in provenance_signals(load_image(data))}
+        assert found["c2pa.unreadable"].score == 0, name
+        assert found["c2pa.unreadable"].evidence["value"], name  # the SDK's error
+        assert all(s.score == 0 for s in found.values()), name
 
 
 def test_remote_manifest_is_never_fetched() -> None:
