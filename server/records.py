@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from headcheck.feedback import NO_COUNTS, Counts, feedback_counts
 from headcheck.store import Store
 from headcheck.verdicts import photo_verdict, stored_matches
 
@@ -61,7 +62,7 @@ class Records:
         by_region: dict[str, list[dict]] = {}
         for m in stored_matches(store, pid):
             by_region.setdefault(m.region, []).append(m.to_dict())
-        feedback = store.feedback_labels(sha256)
+        feedback = feedback_counts(store, [sha256]).get(sha256, NO_COUNTS)
         return {
             "sha256": sha256, "width": row.get("width"), "height": row.get("height"),
             "format": row.get("format"),
@@ -70,8 +71,7 @@ class Records:
             "first_seen": first, "last_seen": last, "sightings_total": total,
             "sightings": sightings, "signals": signals, "matches": by_region,
             "verdict": photo_verdict(store, pid).verdict.to_dict(),
-            "feedback": {"false_positive": feedback["false_positive"],
-                         "confirmed": feedback["confirmed"]},
+            "feedback": feedback.as_json(),
         }
 
     def counts(self) -> dict[str, int]:
@@ -80,10 +80,16 @@ class Records:
         c["feedback"] = store.feedback_count()
         return c
 
-    def feedback_keys(self, sha256s: list[str]) -> dict[str, tuple[int, int]]:
-        """Per photo: distinct keys that marked its verdict wrong, and that confirmed it (one key
-        counts once per photo, however often it answered)."""
-        return self._store().feedback_keys(sha256s)
+    def feedback_keys(self, sha256s: list[str]) -> dict[str, Counts]:
+        """Per photo with feedback: distinct keys that marked its verdict wrong, and that
+        confirmed it (one key counts once per photo: its latest answer), and how many of those
+        came after the operator's last review."""
+        return feedback_counts(self._store(), sha256s)
+
+    def reviews_version(self) -> int:
+        """Grows with every operator review (``headcheck feedback accept|reject``), so a cached
+        verdict from before an accepted false positive is not served after it."""
+        return self._store().reviews_version()
 
     def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
                      ) -> dict[str, Any]:
