@@ -12,8 +12,8 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from headcheck.cli import main
+from tests.core.test_feedback_review import feedback, sha
 from tests.server_support import ROOT, sample_store
-from tests.test_feedback_review import feedback, sha
 
 SCRIPT = ROOT / "bench" / "feedback_replay.py"
 
