@@ -110,7 +110,7 @@ def test_feedback_is_reported_with_and_without_disputed_photos(tmp_path: Path) -
     db = indexed_sample(tmp_path / "fb.db")
     store = Store(db)
     migrate(store.db)  # the server's feedback table, as `headcheck serve` makes it
-    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "images"
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "images"
     wrong = hashlib.sha256((sample / "composite-1.jpg").read_bytes()).hexdigest()
     right = hashlib.sha256((sample / "stylegan-015.jpg").read_bytes()).hexdigest()
     with store.db.conn:
@@ -157,7 +157,7 @@ def test_reviewed_feedback_leaves_the_disputed_share(tmp_path: Path) -> None:
     db = indexed_sample(tmp_path / "rv.db")
     import sqlite_utils
     migrate(sqlite_utils.Database(db))
-    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "images"
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "images"
     shas = {n: hashlib.sha256((sample / f"{n}.jpg").read_bytes()).hexdigest()
             for n in ("stylegan-015", "declared-exif")}
     records = Records(db)
