@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from ..analyze import ANALYSIS_VERSION
 from ..features import Features
 from ..hashkinds import IMAGE_KINDS
 from ..identity import Seen
@@ -23,10 +24,10 @@ class Reads(StoreBase):
         row = self.db.execute("SELECT id FROM photos WHERE sha256 = ?", [sha256]).fetchone()
         return int(row[0]) if row else None
 
-    def current_photo_id(self, sha256: str, analysis_version: int) -> int | None:
-        """The photo's id when it was analysed by ``analysis_version``, else None."""
+    def current_photo_id(self, sha256: str) -> int | None:
+        """The photo with these bytes, if this version of the analysis stored it."""
         row = self.db.execute("SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
-                              [sha256, analysis_version]).fetchone()
+                              [sha256, ANALYSIS_VERSION]).fetchone()
         return int(row[0]) if row else None
 
     def photo_row(self, photo_id: int) -> dict | None:

@@ -22,6 +22,12 @@ class Writes(StoreBase):
             new_sighting = self._record_sighting(photo_id, sighting)
         return AddResult(photo_id, new_photo, new_sighting)
 
+    def add_sighting(self, photo_id: int, sighting: Sighting) -> AddResult:
+        """One more sighting of a stored photo (no analysis needed); idempotent."""
+        with self.transaction():
+            new_sighting = self._record_sighting(photo_id, sighting)
+        return AddResult(photo_id, False, new_sighting)
+
     def _upsert_photo(self, a: Analysis) -> tuple[int, bool]:
         row = self.db.execute("SELECT id, analysis_version FROM photos WHERE sha256 = ?",
                               [a.sha256]).fetchone()
