@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from .dense import dense_patch
@@ -83,6 +84,11 @@ def error_json(file: str | None, message: str, sha256: str | None = None) -> dic
 THUMB_SIDE = 128
 
 
+def _chip(models: FaceModels, rgb: np.ndarray, face: Face | None) -> bytes | None:
+    chip = models.chip(rgb, face) if face is not None else None
+    return None if chip is None else encode_chip(chip)
+
+
 def thumbnail(im: Image.Image) -> bytes:
     small = im.copy()
     small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
@@ -145,7 +151,7 @@ class Analyzer:
             regions=region_hashes(rgb, frame if face else None),
             signals=signals,
             features=context_features(rgb, frame, has_face=face is not None),
-            chip=encode_chip(self.models.chip(rgb, face)) if face and face.landmarks else None,
+            chip=_chip(self.models, rgb, face),
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,

@@ -34,6 +34,11 @@ BOX_BELOW_EYES, BOX_SIDE = 0.49, 2.35
 # distances; the two agree within 0.14 on 95% of faces both find). Otherwise the face keeps
 # BlazeFace's eyes and no landmarks: no identity chip, so it can never support "another face".
 EYES_AGREE = 0.3
+# Identity is measured only on faces at least this many pixels between the eyes. Below it the
+# 150 px chip is mostly upsampling and the descriptor calls one face "another person" (two
+# copies of one photo, one of them 96 px wide, measured 0.51-0.54 apart); the face's pixels are
+# also finer than the dense patch (16 px per eye distance), so "other face pixels" is unproven.
+MIN_IDENTITY_EYE_PX = 16
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,8 @@ class FaceModels:
 
     def chip(self, rgb: np.ndarray, face: Face) -> np.ndarray | None:
         """The aligned 150x150 face crop dlib's descriptor network expects (None without
-        landmarks: no identity is measured on an unreliable alignment)."""
-        if not face.landmarks:
+        landmarks or on a tiny face: no identity is measured on an unreliable chip)."""
+        if not face.landmarks or face.eye_distance < MIN_IDENTITY_EYE_PX:
             return None
         x, y, w, h = face.box
         rect = dlib.rectangle(x, y, x + w, y + h)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -83,3 +84,17 @@ def test_the_analysis_says_which_look_found_the_face(analyzer) -> None:  # noqa:
     assert a.chip is not None and a.regions["context"].hash
     b = analyzer.analyze_bytes((REAL / "large_3788426000.jpg").read_bytes())
     assert b.to_json()["face"]["detector"] == "dlib"
+
+
+def test_identity_is_not_measured_on_a_tiny_face(analyzer) -> None:  # noqa: ANN001
+    """Two copies of one photo, one 96 px wide (here 64): the small copy's chip is mostly upsampling and
+    its descriptor called the face "another person"; such a face gets no identity chip."""
+    im = Image.open(REAL / "large_3788426000@2x.jpg").convert("RGB")
+    small = im.resize((64, 96), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    small.save(buf, format="JPEG", quality=90)
+    a = analyzer.analyze_bytes(buf.getvalue())
+    assert a.face is not None and a.face.eye_distance < 16  # found, but tiny
+    assert a.chip is None
+    big = analyzer.analyze_bytes((REAL / "large_3788426000@2x.jpg").read_bytes())
+    assert big.chip is not None
