@@ -47,11 +47,12 @@ REGIONS = {
 
 
 def _context(image: Image.Image, box: Box) -> tuple[np.ndarray, float, float]:
-    """RGB float array of the 3x-box context resampled to FACE_PX per box width, and the box's
+    """RGB float array of the context (a box width either side, 1.5 box heights above, 1.2
+    below) resampled to FACE_PX per box width, and the box's
     top-left corner in it (the context is clipped to the photo, so the corner may move)."""
     x, y, w, h = box
     s = FACE_PX / max(w, 1)
-    left, top = max(0, int(x - w)), max(0, int(y - h))
+    left, top = max(0, int(x - w)), max(0, int(y - 1.5 * h))
     right, bottom = min(image.width, int(x + 2 * w)), min(image.height, int(y + 2.2 * h))
     crop = image.convert("RGB").crop((left, top, right, bottom))
     size = (max(8, round(crop.width * s)), max(8, round(crop.height * s)))
@@ -67,7 +68,7 @@ def _region(arr: np.ndarray, bx: float, by: float, bh: float, spec) -> np.ndarra
     # Clipped to the photo; what is left must still be a third of the region.
     cx0, cy0 = max(0, x0), max(0, y0)
     cx1, cy1 = min(arr.shape[1], x1), min(arr.shape[0], y1)
-    if (cx1 - cx0) * (cy1 - cy0) < max(64, (x1 - x0) * (y1 - y0) / 3):
+    if min(cx1 - cx0, cy1 - cy0) < 6 or (cx1 - cx0) * (cy1 - cy0) < (x1 - x0) * (y1 - y0) / 3:
         return None
     x0, y0, x1, y1 = cx0, cy0, cx1, cy1
     return arr[y0:y1, x0:x1]
@@ -126,17 +127,18 @@ def _shade(rgb: np.ndarray | None) -> float:
 
 def _halo(arr: np.ndarray, cx: float, cy: float) -> tuple[float, float]:
     """Median overshoot and sharpness of the strongest edge along rays up through the hair
-    line, from 0.55 to 1.15 box widths out (where hair meets backdrop)."""
+    line, from 0.55 to 1.4 box widths out (where hair meets backdrop)."""
     y = np.asarray(Image.fromarray(np.clip(_luma(arr) * 255, 0, 255).astype(np.uint8))
                    .filter(ImageFilter.GaussianBlur(0.8)), np.float32)
-    radii = np.arange(0.55 * FACE_PX, 1.15 * FACE_PX)
+    radii = np.arange(0.55 * FACE_PX, 1.4 * FACE_PX)
     over, sharp = [], []
     for a in np.deg2rad(np.arange(-160, -19, 10)):
         xs, ys = cx + radii * np.cos(a), cy + radii * np.sin(a)
         ok = (xs >= 0) & (ys >= 0) & (xs < y.shape[1] - 1) & (ys < y.shape[0] - 1)
-        if ok.sum() < len(radii):
+        n = int(np.argmin(ok)) if not ok.all() else len(radii)  # inside up to the first miss
+        if n < 40:
             continue
-        prof = y[ys.astype(int), xs.astype(int)]
+        prof = y[ys[:n].astype(int), xs[:n].astype(int)]
         g = np.diff(prof)
         k = int(np.argmax(np.abs(g[6:-14]))) + 6
         inner, outer = prof[max(0, k - 6):k - 2].mean(), prof[k + 8:k + 14].mean()
