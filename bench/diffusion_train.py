@@ -2,11 +2,11 @@
 
     python bench/diffusion_train.py    # writes headcheck/data/diffusion_probe.json
 
-Reads the CLIP features made by bench/diffusion_embed.py. Identities (groups) are split in two
-a third (part A) and two thirds (part B) by a hash: the thresholds are set on out-of-fold
-scores of the real photos of part A
-(5-fold cross-fitting, grouped, so no photo is scored by a probe that saw its person) and
-checked on part B by bench/diffusion_eval.py. The shipped probe is then fitted on everything.
+Reads the CLIP features made by bench/diffusion_embed.py (and, when STATS is on, the face_stats
+of bench/diffusion_stats.py). Identities (groups) are split into a quarter (part A) and three
+quarters (part B) by a hash: the thresholds are set on out-of-fold scores of the real photos of
+part A (5-fold cross-fitting, grouped, so no photo is scored by a probe that saw its person) and
+checked on part B by bench/diffusion_eval.py. The shipped heads are then fitted on everything.
 """
 
 from __future__ import annotations
@@ -117,9 +117,9 @@ def folds(d: Data) -> np.ndarray:
 
 
 def part_a(d: Data) -> np.ndarray:
-    """A third of the identities: their real photos set the thresholds; the other two thirds
-    (part B, over 1,000 real photos) check them."""
-    return np.array([_hash("half:" + g, 3) == 0 for g in d.group])
+    """A quarter of the identities: their real photos set the thresholds; the other three
+    quarters (part B, over 1,000 real photos) check them."""
+    return np.array([_hash("half:" + g, 4) == 0 for g in d.group])
 
 
 def weights(d: Data) -> np.ndarray:
@@ -209,7 +209,7 @@ def main() -> int:
                        "weights": [round(float(x), 6) for x in m.w[clip_encoder.EMBED_DIM:]],
                        "fill": [round(float(x), 6) for x in m.fill]}}
     probe = {
-        "version": "1",
+        "version": "2",
         "model": clip_encoder.MODEL_NAME,
         "encoder_sha256": clip_encoder.MODEL_SHA256,
         "crop": "headcheck.detectors.face_crop (face box x1.6, 224 px)",
