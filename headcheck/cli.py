@@ -106,7 +106,8 @@ class LazyGroup(click.Group):
     serve) through the entry-point group ``headcheck.commands``, declared in pyproject.toml, so
     the core never names crawler/ or server/."""
 
-    LAZY = {"report": "headcheck.report.command:report"}
+    LAZY = {"report": "headcheck.report.command:report",
+            "feedback": "headcheck.feedback_command:feedback"}
     GROUP = "headcheck.commands"
 
     @classmethod
@@ -230,31 +231,42 @@ def _format_counts(c: Counter[str]) -> str:
     return ", ".join(parts) or "none"
 
 
+DISPUTE_AFTER = click.option(
+    "--dispute-after", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Distinct keys that must mark a verdict wrong (since its last review) before it shows "
+         "as disputed.")
+
+
 @main.command()
 @click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the contract).")
 @click.option("--page-url", help="Page the photo was found on; counts toward 'reused'.")
 @click.option("--name", "profile_name",
               help="Profile name shown with the photo on --page-url (reuse is judged by names).")
+@DISPUTE_AFTER
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def check(db: str, as_json: bool, page_url: str | None, profile_name: str | None,
-          files: tuple[str, ...]) -> None:
+          dispute_after: int, files: tuple[str, ...]) -> None:
     """Verdict for each FILE against the store (nothing is stored)."""
     open_store_path(db)
     with store_errors(db):
-        failed = _check(db, as_json, page_url, profile_name, files)
+        failed = _check(db, as_json, page_url, profile_name, files, dispute_after)
     sys.exit(1 if failed else 0)
 
 
 def _check(db: str, as_json: bool, page_url: str | None, profile_name: str | None,
-           files: tuple[str, ...]) -> int:
+           files: tuple[str, ...], dispute_after: int) -> int:
     from .engine import Headcheck
+    from .feedback import NO_COUNTS, feedback_counts, with_feedback
 
     hc, failed = Headcheck(db), 0
     for name in files:
         try:
-            out = hc.check(_read(Path(name)), page_url=page_url,
-                           profile_name=profile_name).to_json(name)
+            res = hc.check(_read(Path(name)), page_url=page_url, profile_name=profile_name)
+            sha = res.analysis.sha256
+            out = with_feedback(res.to_json(name),
+                                feedback_counts(hc.store, [sha]).get(sha, NO_COUNTS),
+                                dispute_after)
         except HeadcheckError as exc:
             failed += 1
             out = {"file": name, "sha256": None, "label": None, "confidence": None,
@@ -274,7 +286,8 @@ def _print_verdict(name: str, out: dict) -> None:
     if out["label"] == "none":
         click.echo(f"{name}: no signal found")
         return
-    click.echo(f"{name}: {out['label']} (confidence {out['confidence']:.2f})")
+    disputed = ", disputed" if out.get("disputed") else ""
+    click.echo(f"{name}: {out['label']} (confidence {out['confidence']:.2f}{disputed})")
     for r in out["reasons"]:
         click.echo(f"  - {r['kind']}: {r['detail']}")
         for m in r["matches"][:5]:
@@ -287,18 +300,21 @@ def _print_verdict(name: str, out: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option("--label", type=click.Choice(["synthetic", "composited", "reused"]), multiple=True,
               help="Only these labels (repeatable).")
-def flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
+@DISPUTE_AFTER
+def flagged(db: str, as_json: bool, label: tuple[str, ...], dispute_after: int) -> None:
     """List stored photos that carry a signal, with the reasons and where they were seen."""
     open_store_path(db)
     with store_errors(db):
-        _flagged(db, as_json, label)
+        _flagged(db, as_json, label, dispute_after)
 
 
-def _flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
+def _flagged(db: str, as_json: bool, label: tuple[str, ...], dispute_after: int) -> None:
+    from .feedback import NO_COUNTS, feedback_counts, with_feedback
     from .store import Store
     from .verdicts import iter_verdicts
 
     store = Store(db)
+    counts = feedback_counts(store)  # photos with feedback are few: read them once
     shown = total = 0
     for pv in iter_verdicts(store):  # in bulk from the tables: no models to load
         total += 1
@@ -307,7 +323,8 @@ def _flagged(db: str, as_json: bool, label: tuple[str, ...]) -> None:
             continue
         shown += 1
         pages = [p.url for p in pv.pages]
-        out = {"sha256": pv.sha256, "pages": pages, **v.to_dict()}
+        out = with_feedback({"sha256": pv.sha256, "pages": pages, **v.to_dict()},
+                            counts.get(pv.sha256, NO_COUNTS), dispute_after)
         if as_json:
             _emit(out)
         else:

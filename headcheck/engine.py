@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import ANALYSIS_VERSION, Analysis, Analyzer
+from .feedback import suppression
 from .index import RegionIndex
 from .judge import Verdict, judge
 from .match import Match, Matcher
@@ -88,7 +89,8 @@ class Headcheck:
             seen = {m.photo_id for m in matches}
             matches += [m for m in self.stored_matches(own) if m.photo_id not in seen]
         return CheckResult(a, judge(a.signals, matches, query_page=page_url, own_seen=own_seen,
-                                    query_name=profile_name), matches)
+                                    query_name=profile_name,
+                                    suppressed=suppression(self.store, a.sha256)), matches)
 
     def check_stored(self, sha256: str, page_url: str | None = None,
                      profile_name: str | None = None) -> Verdict | None:
@@ -104,7 +106,7 @@ class Headcheck:
         # The same readers as the stored verdicts (one path for signals read back).
         return judge(stored_signals(self.store, own), self.stored_matches(own),
                      query_page=page_url, own_seen=self.store.seen([own])[own],
-                     query_name=profile_name)
+                     query_name=profile_name, suppressed=suppression(self.store, sha256))
 
     def stored_matches(self, photo_id: int) -> list[Match]:
         return stored_matches(self.store, photo_id)

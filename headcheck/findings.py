@@ -60,20 +60,31 @@ def findings(store: Store) -> tuple[list[Finding], int, int]:
         group_names = list(dict.fromkeys(n for pv in members for n in names.get(pv.photo_id, [])))
         pages = list(dict.fromkeys(p.url for pv in members for p in pv.pages))
         out.append(Finding(lead.verdict.label, lead.verdict.confidence,
-                           _group_headline(lead.verdict.label, len(members), group_names, pages)
+                           _group_headline(lead.verdict.label, len(members), group_names, pages,
+                                           _identities(members))
                            or getattr(top, "headline", "") or top.detail,
                            group_names, pages, len(members)))
     out.sort(key=lambda f: (_LABEL_ORDER.get(f.label, 9), -f.photos, -f.confidence))
     return out, flagged, total
 
 
-def _group_headline(label: str, photos: int, names: list[str], pages: list[str]) -> str:
+def _identities(members: list[PhotoVerdict]) -> int:
+    """The people the group's reuse reasons count (``evidence.identities``: names that do not
+    match after normalisation), not the names as written: "Sam Keller" and "Keller Sam" are one."""
+    return max((int(r.evidence.get("identities", 0)) for pv in members
+                for r in pv.verdict.reasons if r.kind == "reused" and r.score > 0), default=0)
+
+
+def _group_headline(label: str, photos: int, names: list[str], pages: list[str],
+                    identities: int = 0) -> str:
     """What a group says as a whole (a member's reason speaks of "this photo")."""
     if label == "composited" and photos > 1:
         return (f"The same body and backdrop under {photos} different faces: one stock "
                 "template with faces pasted in.")
-    if label == "reused" and len(names) > 1:
-        return f"One photo used on {len(pages)} pages under {len(names)} different names."
+    if label == "reused" and identities > 1:
+        written = f" ({len(names)} as written)" if len(names) > identities else ""
+        return (f"One photo used on {len(pages)} pages under {identities} different "
+                f"names{written}.")
     return ""
 
 

@@ -13,6 +13,8 @@ from .confidence import CONFIDENCE, Confidence
 from .identity import Seen, identities, name_tokens, site_of, unique_pages
 from .relations import SAME_CONTEXT, SAME_PHOTO
 from .signals import COMPOSITED, KINDS, REUSED, Signal
+from .suppress import NO_SUPPRESSION, Suppression
+from .suppress import SIGNAL as ACCEPTED
 
 if TYPE_CHECKING:  # the judge reads matches but must not load what finds them (models, index)
     from .match import Match
@@ -126,8 +128,13 @@ def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,
           query_page: str | None = None, own_seen: list[Seen] | None = None,
-          query_name: str | None = None, conf: Confidence = CONFIDENCE) -> Verdict:
-    """``own_seen`` (sightings with names) supersedes ``own_pages`` (pages only)."""
+          query_name: str | None = None, conf: Confidence = CONFIDENCE,
+          suppressed: Suppression = NO_SUPPRESSION) -> Verdict:
+    """``own_seen`` (sightings with names) supersedes ``own_pages`` (pages only);
+    ``suppressed`` is what an operator accepted as false for this photo (``headcheck.suppress``).
+    """
+    dropped = [m for m in matches if not suppressed.keeps(m)]
+    matches = [m for m in matches if suppressed.keeps(m)]
     # Any detector's signal of a verdict kind; a score-0 signal is information, not a reason.
     reasons = [Reason(s.kind, s.name, s.detail, s.score, headline=s.headline or s.detail,
                       evidence=s.evidence) for s in signals if s.kind in KINDS and s.score > 0]
@@ -136,9 +143,26 @@ def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | No
     for r in (composite_reason(matches, conf), reuse_reason(matches, own, query, conf)):
         if r:
             reasons.append(r)
+    reasons = [suppressed.silenced(r) if r.score > 0 and suppressed.silences(r) else r
+               for r in reasons]
+    if dropped:
+        reasons.append(_dropped_reason(dropped, suppressed))
     flagging = [r for r in reasons if r.score > 0]
     if not flagging:
         return Verdict("none", 0.0, reasons)
     reasons.sort(key=lambda r: (-r.score, KINDS.index(r.kind)))
     top = reasons[0]
     return Verdict(top.kind, top.score, reasons)
+
+
+def _dropped_reason(dropped: list[Match], s: Suppression) -> Reason:
+    """Information that relations were left out because an operator accepted them as false."""
+    kinds = sorted({COMPOSITED if m.relation == SAME_CONTEXT else REUSED for m in dropped})
+    return Reason(kinds[0], ACCEPTED,
+                  f"{_plural(len(dropped), 'relation')} to other photos accepted as false "
+                  f"positives by {s.reviewer} on {s.decided_at[:10]}: not counted", 0.0,
+                  [m.to_dict() for m in dropped[:MAX_LISTED]],
+                  headline="Reviewed: a link to other photos was marked wrong and accepted; "
+                           "not counted",
+                  evidence={"relations": len(dropped), "reviewer": s.reviewer,
+                            "decided_at": s.decided_at})

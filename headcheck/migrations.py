@@ -74,7 +74,23 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["matches"].add_column("dense", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    # The operator's review of feedback (headcheck feedback accept|reject), and what an accepted
+    # false positive suppresses for good; keyed by sha256 so re-indexing keeps them.
+    db["feedback_reviews"].create({
+        "id": int, "sha256": str, "decision": str, "reviewer": str, "decided_at": str,
+        "note": str, "label": str, "feedback_upto": int,
+    }, pk="id", not_null={"sha256", "decision", "reviewer", "decided_at"})
+    db["feedback_reviews"].create_index(["sha256"])
+    db["suppressions"].create({
+        "id": int, "sha256": str, "other_sha256": str, "what": str, "reviewer": str,
+        "decided_at": str, "review_id": int,
+    }, pk="id", not_null={"sha256", "what", "reviewer", "decided_at"})
+    db["suppressions"].create_index(["sha256"])
+    db["suppressions"].create_index(["other_sha256"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

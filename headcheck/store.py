@@ -313,6 +313,11 @@ class Store:
             if "feedback" in tables and gone:  # the server's table
                 conn.execute(f"DELETE FROM feedback WHERE sha256 IN ({','.join('?' * len(gone))})",
                              gone)
+            if "feedback_reviews" in tables and gone:
+                # The decision and its suppression stay (a cleared photo is not flagged again if
+                # crawled again); the reviewer's words about the person go.
+                conn.execute("UPDATE feedback_reviews SET note = NULL WHERE sha256 IN "
+                             f"({','.join('?' * len(gone))})", gone)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return gone, sorted(set(urls))
 

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .dense import NO_SCORE, DenseScore
+from .feedback import suppressions
 from .identity import Seen, unique_pages
 from .judge import Verdict, judge
 from .match import Match
 from .signals import Signal
 from .store import Store
+from .suppress import NO_SUPPRESSION
 from .verify import Verification
 
 CHUNK = 2000  # photos a round of queries; bounds memory on stores with millions of photos
@@ -106,10 +108,12 @@ def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
     pages = _pages(store, {*(p[0] for p in photos), *others})
     seen = store.seen({*(p[0] for p in photos), *others})  # chunked by the store
     shas = _sha256(store, others)
+    suppressed = suppressions(store, [p[1] for p in photos])
     out = []
     for pid, sha, cluster, phash in photos:
         ms = [_match(o, shas[o], row, seen.get(o, [])) for o, *row in matches.get(pid, [])]
-        verdict = judge(signals.get(pid, []), ms, own_seen=seen.get(pid, []))
+        verdict = judge(signals.get(pid, []), ms, own_seen=seen.get(pid, []),
+                        suppressed=suppressed.get(sha, NO_SUPPRESSION))
         out.append(PhotoVerdict(pid, sha, cluster, phash, verdict, pages.get(pid, [])))
     return out
 

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from headcheck.analyze import Analysis
 from headcheck.engine import Headcheck
+from headcheck.feedback import NO_COUNTS
 from headcheck.load import sha256_hex
 from headcheck.store import Sighting
 
@@ -20,7 +21,7 @@ async def _disputed(svc: Services, outs: list[dict[str, Any]]) -> list[dict[str,
     """Feedback counts and dispute, read fresh for every answer (cached ones too)."""
     counts = await run_in_threadpool(svc.records.feedback_keys, [o["sha256"] for o in outs])
     after = svc.settings.dispute_after
-    return [with_feedback(o, *counts.get(o["sha256"], (0, 0)), after) for o in outs]
+    return [with_feedback(o, counts.get(o["sha256"], NO_COUNTS), after) for o in outs]
 
 
 def _sighting(page_url: str, image_url: str | None, name: str | None) -> Sighting:
@@ -32,7 +33,9 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
                  image_url: str | None, name: str | None = None) -> dict[str, Any]:
     """The check JSON (``headcheck check --json``'s shape) plus ``cached``."""
     sha = await run_in_threadpool(sha256_hex, data)  # 10 MB take ~20 ms: not on the loop
-    key = (sha, page_url or "", name or "")
+    # An operator's review may suppress what a cached verdict rests on: it is part of the key.
+    reviewed = await run_in_threadpool(svc.records.reviews_version)
+    key = (sha, page_url or "", name or "", str(reviewed))
     # Privacy by default: a lookup is a sighting only when the settings say so and it names a page.
     record = svc.settings.record_lookups and page_url is not None
     hit = svc.cache.get(key, svc.engine.index_version)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from headcheck.feedback import NO_COUNTS, Counts, feedback_counts
 from headcheck.store import Store, now_iso
 from headcheck.verdicts import photo_verdict, stored_matches
 
@@ -68,8 +68,7 @@ class Records:
         by_region: dict[str, list[dict]] = {}
         for m in stored_matches(store, pid):
             by_region.setdefault(m.region, []).append(m.to_dict())
-        feedback = Counter(r[0] for r in db.execute(
-            "SELECT label FROM feedback WHERE sha256 = ?", [sha256]))
+        feedback = feedback_counts(store, [sha256]).get(sha256, NO_COUNTS)
         return {
             "sha256": sha256, "width": row.get("width"), "height": row.get("height"),
             "format": row.get("format"),
@@ -78,8 +77,7 @@ class Records:
             "first_seen": first, "last_seen": last, "sightings_total": total,
             "sightings": sightings, "signals": signals, "matches": by_region,
             "verdict": photo_verdict(store, pid).verdict.to_dict(),
-            "feedback": {"false_positive": feedback["false_positive"],
-                         "confirmed": feedback["confirmed"]},
+            "feedback": feedback.as_json(),
         }
 
     def counts(self) -> dict[str, int]:
@@ -88,18 +86,17 @@ class Records:
         c["feedback"] = store.db["feedback"].count
         return c
 
-    def feedback_keys(self, sha256s: list[str]) -> dict[str, tuple[int, int]]:
-        """Per photo: distinct keys that marked its verdict wrong, and that confirmed it (one key
-        counts once per photo, however often it answered)."""
-        if not sha256s:
-            return {}
-        q = ",".join("?" * len(sha256s))
-        out: dict[str, list[int]] = {s: [0, 0] for s in sha256s}
-        for sha, label, keys in self._store().db.execute(
-                f"SELECT sha256, label, count(DISTINCT coalesce(key_id, '')) FROM feedback "
-                f"WHERE sha256 IN ({q}) GROUP BY sha256, label", sha256s):
-            out[sha][0 if label == "false_positive" else 1] = int(keys)
-        return {s: (w, c) for s, (w, c) in out.items()}
+    def feedback_keys(self, sha256s: list[str]) -> dict[str, Counts]:
+        """Per photo with feedback: distinct keys that marked its verdict wrong, and that
+        confirmed it (one key counts once per photo: its latest answer), and how many of those
+        came after the operator's last review."""
+        return feedback_counts(self._store(), sha256s)
+
+    def reviews_version(self) -> int:
+        """Grows with every operator review (``headcheck feedback accept|reject``), so a cached
+        verdict from before an accepted false positive is not served after it."""
+        return int(self._store().db.execute(
+            "SELECT coalesce(max(id), 0) FROM feedback_reviews").fetchone()[0])
 
     def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
                      ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -118,9 +118,10 @@ class _Pages(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def page_server() -> Iterator[str]:
-    """The fake sites on 127.0.0.1 (a free port); yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+def page_server(handler: Callable[..., BaseHTTPRequestHandler] = _Pages) -> Iterator[str]:
+    """The fake sites (or what ``handler`` serves) on 127.0.0.1 (a free port); yields the base
+    URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -4,12 +4,16 @@ test-artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import math
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -19,6 +23,7 @@ from playwright import sync_api
 from tests.extension_support import (
     API_KEY,
     CHROMIUM,
+    CLI,
     ROOT,
     Browser,
     configure,
@@ -537,3 +542,96 @@ def test_options_page_checks_what_it_saves(browser: Browser, stack: Stack) -> No
         configure(browser, stack.server, API_KEY)
 
 
+
+
+def test_popup_answers_reach_the_server_and_the_badge(server_ok: Browser, stack: Stack) -> None:
+    """The popup lists the page's flagged photos with "Wrong?" and "Confirmed": a recruiter
+    answers there (a note by mouse, a confirmation by keyboard); the store holds both, the
+    popup and the page's badge say they were answered."""
+    page = server_ok.context.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.pages + "/marc-oyelaran")
+    wait_badges(page, 2)
+    popup = open_popup(server_ok, page.url)
+    popup.wait_for_function(
+        "() => document.querySelectorAll('#photos li[data-label=\"composited\"]').length === 1")
+    composite = popup.locator('#photos li[data-label="composited"]')
+    reused = popup.locator('#photos li[data-label="reused"]')
+    assert popup.locator('#photos li[data-label="none"] button').count() == 0  # nothing to dispute
+    composite.get_by_role("button", name="Wrong?").click()
+    popup.wait_for_timeout(1500)  # a refresh of the list comes while the note is written
+    composite.locator("textarea").fill("Marc's own photo from our office shoot")
+    composite.get_by_role("button", name="Send: wrong").click()
+    composite.locator(".hc-answered").wait_for(state="visible")
+    assert "You marked this wrong" in composite.inner_text()
+    reused.get_by_role("button", name="Confirmed").focus()
+    popup.keyboard.press("Enter")  # opens the note field, focused
+    popup.keyboard.press("Tab")  # to Send
+    popup.keyboard.press("Enter")
+    reused.locator(".hc-answered").wait_for(state="visible")
+    popup.screenshot(path=str(ARTIFACTS / "extension-popup-feedback.png"))
+    popup.close()
+
+    with sqlite3.connect(stack.db) as conn:
+        rows = conn.execute("SELECT sha256, label, note, key_id FROM feedback "
+                            "ORDER BY id").fetchall()
+    assert [(r[1], r[2]) for r in rows[-2:]] == [
+        ("false_positive", "Marc's own photo from our office shoot"), ("confirmed", None)]
+    marc = page.locator(f'{BADGE}[data-image-url*="composite-2"]')
+    assert rows[-2][0] == hashlib.sha256(httpx.get(
+        marc.get_attribute("data-image-url") or "").content).hexdigest()
+    # The page's badge learnt it without a reload: marked as answered, and its panel says so.
+    page.wait_for_function(
+        """() => document.querySelector('headcheck-overlay').shadowRoot
+             .querySelector('[data-image-url*="composite-2"]').classList.contains('hc-disputed')""")
+    marc.locator(".hc-pill").hover()
+    assert "You marked this wrong" in marc.locator(".hc-panel").inner_text()
+    page.close()
+    with sqlite3.connect(stack.db) as conn:  # later tests expect the sample's plain verdicts
+        conn.execute("DELETE FROM feedback")
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def sample_site() -> contextlib.AbstractContextManager[str]:
+    """data/sample-site (the crawler's sample company site) as static files on 127.0.0.1."""
+    return page_server(functools.partial(QuietFiles, directory=str(ROOT / "data" / "sample-site")))
+
+
+def test_one_persons_photo_under_her_own_name_gets_no_badge(
+        browser: Browser, stack: Stack, tmp_path: Path) -> None:
+    """Precision where people see it: Nina Park's own photo, known from her profile page, shown
+    again on "N. Park Consulting" (the same person) gets no badge; Sam Keller's photo, known under
+    four different names, is marked reused on his page."""
+    db = tmp_path / "store.db"
+    with sqlite3.connect(stack.db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    with sample_site() as site:
+        nina = ROOT / "data" / "sample-site" / "img" / "avatars" / "nina-park.jpg"
+        listing = tmp_path / "nina.csv"
+        listing.write_text(f"{nina},{site}/people/nina-park.html,Nina Park\n")
+        done = subprocess.run([*CLI, "index", "--db", str(db), "--pages", str(listing)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        with headcheck_server(db) as server:
+            configure(browser, server, API_KEY)
+            try:
+                page = browser.context.new_page()  # type: ignore[attr-defined]
+                page.goto(site + "/people/n-park-consulting.html")
+                state = settle(page, browser, 1)
+                [photo] = state["photos"]
+                assert photo["name"] == "N. Park Consulting"
+                assert photo["view"]["label"] == "none", photo["view"]
+                # Not for want of a match: the server saw her photo on both pages, one person.
+                said = " ".join(r["headline"] for r in photo["view"]["reasons"])
+                assert "Also on 1 other page under the same name" in said, said
+                assert badges(page) == {}
+                page.screenshot(path=str(ARTIFACTS / "extension-same-name-no-badge.png"))
+                page.goto(site + "/people/sam-keller.html")
+                wait_badges(page, 1)
+                assert list(badges(page).values()) == ["reused"]
+                page.close()
+            finally:
+                configure(browser, stack.server, API_KEY)

@@ -8,6 +8,7 @@ import pytest
 
 from headcheck.findings import findings, format_findings
 from headcheck.store import Store
+from headcheck.verdicts import iter_verdicts
 from tests.server_support import sample_store
 
 
@@ -30,7 +31,14 @@ def test_one_finding_per_cluster_with_the_names(store: Store) -> None:
     (reused,) = by_label["reused"]
     assert sorted(reused.names) == ["Keller Sam", "S Keller Consulting", "Sam Keller",
                                     "Samuel K"]
-    assert "under 4 different names" in reused.headline
+    # The summary counts people as the reuse reason does (its evidence.identities: "Sam
+    # Keller", "Keller Sam" and "Samuel K" read as one), not the four names as written.
+    reasons = [r for pv in iter_verdicts(store) for r in pv.verdict.reasons
+               if r.kind == "reused" and r.score > 0]
+    identities = max(r.evidence["identities"] for r in reasons)
+    assert identities == 2
+    assert f"under {identities} different names (4 as written)" in reused.headline
+    assert "under 4 different names" not in reused.headline
     assert sorted(n for f in by_label["synthetic"] for n in f.names) == [
         "Alex Moreau", "Chris Tanaka", "Jordan Hale", "Priya Natarajan"]
     assert [f.label for f in items][:2] == ["composited", "reused"]

@@ -99,3 +99,81 @@ def test_one_month_plot_shows_every_series(tmp_path: Path) -> None:
     assert set(plots.series_offsets(12)) == {0.0}  # a long series is drawn as lines
     units = [("2026-11", lab) for lab in ("synthetic", "composited", "reused", "none")] * 3
     assert plots.by_month(prevalence(units), tmp_path / "m.png") == "m.png"
+
+
+def test_feedback_is_reported_with_and_without_disputed_photos(tmp_path: Path) -> None:
+    import hashlib
+
+    from headcheck.report.feedback import feedback_summary
+    from headcheck.store import Store
+    from server.migrations import migrate
+
+    db = indexed_sample(tmp_path / "fb.db")
+    store = Store(db)
+    migrate(store.db)  # the server's feedback table, as `headcheck serve` makes it
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "images"
+    wrong = hashlib.sha256((sample / "composite-1.jpg").read_bytes()).hexdigest()
+    right = hashlib.sha256((sample / "stylegan-015.jpg").read_bytes()).hexdigest()
+    with store.db.conn:
+        for sha, label, key in ((wrong, "false_positive", "k1"), (wrong, "false_positive", "k1"),
+                                (wrong, "confirmed", "k2"), (right, "confirmed", "k1")):
+            store.db.execute("INSERT INTO feedback (sha256, label, note, key_id, created_at) "
+                             "VALUES (?, ?, NULL, ?, '2026-11-30T10:00:00+00:00')",
+                             [sha, label, key])
+    store.close()
+    result = build_report(db, tmp_path / "out", ReportOptions(progress=False))
+    html = result.index.read_text()
+    part = html[html.index('id="feedback"'):html.index('id="method"')]
+    store = Store(db)
+    summary = feedback_summary(store, result.data.labels)
+    store.close()
+    assert summary is not None
+    by_label = {r["label"]: (r["photos"], r["wrong"], r["confirmed"]) for r in summary.rows}
+    # One key marking twice counts once; one photo can be both marked wrong and confirmed.
+    assert by_label == {"composited": (1, 1, 1), "synthetic": (1, 0, 1), "reused": (0, 0, 0),
+                        "none": (0, 0, 0)}
+    assert "12 of 15 photos" in part and "11 of 15" in part  # without the one marked wrong
+    assert "without the 1 flagged photo someone marked wrong" in part
+    # For review: each answered photo with its thumbnail (written beside the report), disputed
+    # first, with what people said.
+    review = part[part.index('id="feedback-review"'):]
+    assert review.index(wrong[:12]) < review.index(right[:12])
+    assert f'src="thumbs/{wrong}.jpg"' in review and (result.index.parent / "thumbs" /
+                                                       f"{wrong}.jpg").is_file()
+    assert "1 marked wrong (disputed), 1 confirmed" in review
+    assert "0 marked wrong, 1 confirmed" in review
+
+
+def test_reviewed_feedback_leaves_the_disputed_share(tmp_path: Path) -> None:
+    """An upheld flag (rejected feedback) is no longer disputed; an accepted one is no longer
+    flagged; both are listed for review with the decision."""
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from headcheck.cli import main
+    from server.migrations import migrate
+    from server.records import Records
+
+    db = indexed_sample(tmp_path / "rv.db")
+    import sqlite_utils
+    migrate(sqlite_utils.Database(db))
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "images"
+    shas = {n: hashlib.sha256((sample / f"{n}.jpg").read_bytes()).hexdigest()
+            for n in ("stylegan-015", "declared-exif")}
+    records = Records(db)
+    for sha in shas.values():
+        records.add_feedback(sha, "false_positive", "not generated", "k1")
+    records.close()
+    run = CliRunner().invoke
+    assert run(main, ["feedback", "reject", "--db", str(db), "--by", "ann",
+                      shas["stylegan-015"]]).exit_code == 0
+    assert run(main, ["feedback", "accept", "--db", str(db), "--by", "ann",
+                      shas["declared-exif"]]).exit_code == 0
+    result = build_report(db, tmp_path / "out", ReportOptions(progress=False))
+    html = result.index.read_text()
+    part = html[html.index('id="feedback"'):html.index('id="method"')]
+    assert "11 of 15 photos" in part  # the accepted one is no longer flagged
+    assert "without the 0 flagged photos someone marked wrong" in part
+    assert "rejected by ann on" in part and "accepted by ann on" in part
+    assert "“not generated”" in part

@@ -4,10 +4,13 @@ lookup (label kept, confidence halved, a reason naming the feedback); one key co
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from headcheck.cli import main
 from server.app import create_app
 from server.settings import Settings
 from tests.server_support import TestClient, image, sample_store
@@ -65,3 +68,45 @@ def test_a_clean_photo_is_never_disputed(db: Path) -> None:
         out = c.post("/v1/lookup", content=data, headers={"Content-Type": "image/jpeg"}).json()
         assert out["label"] == "none" and out["disputed"] is False
         assert out["feedback"]["false_positive"] == 1
+
+
+def test_a_key_counts_once_per_photo_by_its_latest_answer(db: Path) -> None:
+    data = image("composite-2.jpg")
+    sha = hashlib.sha256(data).hexdigest()
+    with TestClient(create_app(Settings(db=db, api_keys=[KEY_A]))) as c:
+        for label in ("false_positive", "false_positive", "confirmed"):  # A changes its mind
+            assert c.post("/v1/feedback", json={"sha256": sha, "label": label},
+                          headers=auth(KEY_A)).status_code == 201
+        out = lookup(c, data, KEY_A)
+        assert out["feedback"] == {"false_positive": 0, "confirmed": 1}
+        assert out["disputed"] is False and out["label"] == "composited"
+
+
+def test_feedback_is_rate_limited_and_refused_posts_store_nothing(db: Path) -> None:
+    sha = hashlib.sha256(image("composite-3.jpg")).hexdigest()
+    settings = Settings(db=db, api_keys=[KEY_A, KEY_B], rate_per_minute=6, rate_burst=2)
+    with TestClient(create_app(settings)) as c:
+        body = {"sha256": sha, "label": "false_positive"}
+        codes = [c.post("/v1/feedback", json=body, headers=auth(KEY_A)).status_code
+                 for _ in range(4)]
+        assert codes == [201, 201, 429, 429]
+        assert c.post("/v1/feedback", json=body).status_code == 401  # no key, off a key server
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM feedback").fetchone()[0] == 2
+
+
+def test_an_accepted_false_positive_reaches_cached_lookups(db: Path) -> None:
+    data = image("composite-1.jpg")
+    sha = hashlib.sha256(data).hexdigest()
+    with TestClient(create_app(Settings(db=db))) as c:
+        first = c.post("/v1/lookup", content=data, headers={"Content-Type": "image/jpeg"}).json()
+        assert first["label"] == "composited"
+        c.post("/v1/feedback", json={"sha256": sha, "label": "false_positive"})
+        # The operator accepts it from the command line, in another connection.
+        r = CliRunner().invoke(main, ["feedback", "accept", "--db", str(db), "--by", "op", sha])
+        assert r.exit_code == 0, r.output
+        after = c.post("/v1/lookup", content=data, headers={"Content-Type": "image/jpeg"}).json()
+        assert after["label"] == "none" and after["disputed"] is False
+        assert after["cached"] is False  # the review is part of the cache key
+        photo = c.get(f"/v1/photos/{sha}").json()
+        assert photo["verdict"]["label"] == "none"

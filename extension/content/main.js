@@ -229,6 +229,19 @@ class PhotoWatcher {
     }
   }
 
+  /**
+   * The user answered in the popup: every badge of that photo says so, as after the panel.
+   * @param {unknown} sha256 @param {any} feedback
+   */
+  answered(sha256, feedback) {
+    if (typeof sha256 !== "string" || !feedback || typeof feedback.label !== "string") return;
+    for (const photo of this.photos.values()) {
+      if (photo.view?.sha256 !== sha256) continue;
+      photo.feedback = { label: feedback.label, at: Number(feedback.at) || Date.now() };
+      this.draw(photo);
+    }
+  }
+
   /** What the popup lists. */
   state() {
     return {
@@ -252,6 +265,9 @@ class PhotoWatcher {
     if (message.type === MSG.GET_PAGE_STATE) reply(this.state());
     else if (message.type === MSG.RESCAN) {
       this.retry();
+      reply(this.state());
+    } else if (message.type === MSG.ANSWERED) {
+      this.answered(message.sha256, message.feedback);
       reply(this.state());
     } else return false;
     return false;

@@ -19,6 +19,8 @@ export const MSG = Object.freeze({
   GET_PAGE_STATE: "headcheck:get-page-state",
   /** popup/worker → content: look up again the photos that could not be checked. */
   RESCAN: "headcheck:rescan",
+  /** popup → content `{sha256, feedback}`: the user answered in the popup; the badge says so. */
+  ANSWERED: "headcheck:answered",
 });
 
 const KNOWN = new Set(Object.values(MSG));

@@ -3,6 +3,7 @@
  * be used. Opened as a page (`popup.html?tab=ID`) it reports on that tab instead.
  */
 
+import { buildFeedback } from "../content/feedback.js";
 import { SERVER_PROBLEMS } from "../lib/api.js";
 import { MSG } from "../lib/messages.js";
 import { noticeFor } from "../lib/status.js";
@@ -18,12 +19,30 @@ async function targetTab() {
   return tab?.id;
 }
 
+/** @type {number | undefined} */
+let targetTabId;
+
 async function refresh(/** @type {number | undefined} */ tabId) {
   const status = await chrome.runtime.sendMessage({ type: MSG.GET_STATUS }).catch(() => null);
   const page = tabId === undefined ? null
     : await chrome.tabs.sendMessage(tabId, { type: MSG.GET_PAGE_STATE }).catch(() => null);
   renderNotice(noticeFor(status));
   renderPage(page);
+}
+
+/**
+ * Send the user's answer through the worker (as the badge's panel does), then tell the page, so
+ * its badge says it was answered too.
+ * @type {import("../content/feedback.js").SendFeedback}
+ */
+async function sendFeedback(sha256, label, note) {
+  const reply = await chrome.runtime.sendMessage({ type: MSG.FEEDBACK, sha256, label, note })
+    .catch(() => null);
+  if (reply?.ok && targetTabId !== undefined) {
+    await chrome.tabs.sendMessage(targetTabId, { type: MSG.ANSWERED, sha256, feedback: reply.feedback })
+      .catch(() => null);
+  }
+  return reply ?? { ok: false, message: "the extension did not answer" };
 }
 
 /** @param {ReturnType<typeof noticeFor>} notice */
@@ -60,6 +79,8 @@ function renderPage(page) {
     if (failed) parts.push(`${failed} could not be checked`);
   }
   $("summary").textContent = parts.join(" · ");
+  // An answer being written is never swept away by the next refresh.
+  if (list.querySelector(".hc-note:not([hidden])")) return;
   // Flagged first, strongest first; then the rest in page order.
   const rank = (/** @type {any} */ p) => (p.view && p.view.label !== "none" ? p.view.confidence : -1);
   const order = [...photos].sort((a, b) => rank(b) - rank(a));
@@ -70,6 +91,7 @@ function renderPage(page) {
 function photoItem(p) {
   const li = document.createElement("li");
   li.dataset.label = p.view?.label ?? p.state;
+  li.classList.toggle("disputed", Boolean(p.view?.disputed) || p.feedback?.label === "false_positive");
   const thumb = document.createElement("img");
   thumb.alt = "";
   thumb.src = p.imageUrl;
@@ -102,11 +124,21 @@ function photoItem(p) {
     where.textContent = [p.shown ? "" : "In the page's metadata", name].filter(Boolean).join(": ");
   }
   li.append(thumb, label, reason, where);
+  if (p.view && p.view.label !== "none" && p.view.sha256) {
+    // The same "Wrong?" / "Confirmed" as the badge's panel; re-drawn as answered once sent.
+    const answer = () => buildFeedback(p.view, p.feedback ?? null, sendFeedback, (feedback) => {
+      p.feedback = feedback;
+      box.replaceWith(box = answer());
+    });
+    let box = answer();
+    li.append(box);
+  }
   return li;
 }
 
 async function main() {
   const tabId = await targetTab();
+  targetTabId = tabId;
   $("retry").addEventListener("click", async () => {
     await chrome.runtime.sendMessage({ type: MSG.RETRY });
     if (tabId !== undefined) await chrome.tabs.sendMessage(tabId, { type: MSG.RESCAN }).catch(() => null);

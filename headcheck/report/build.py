@@ -13,9 +13,10 @@ from tqdm import tqdm
 from .. import __version__
 from ..store import Store, now_iso
 from . import plots
-from .clusters import Member, ReusedPhoto
+from .clusters import Member, ReusedPhoto, _members
 from .dataset import ReportData, collect
 from .export import write_csv
+from .feedback import feedback_summary
 from .limits import DETECTION_LIMITS
 from .profiles import write_sightings
 from .render import render, safe_href
@@ -126,6 +127,9 @@ def build_report(db: str | Path, out: str | Path,
         if opts.write_tables:
             write_tables(store, data.photos)
         sightings_csv = write_sightings(store, data.labels, out / "sightings.csv")
+        feedback = feedback_summary(store, data.labels)
+        answered = _members(store, [a.photo_id for a in feedback.photos],
+                           opts.thumbnails) if feedback else {}
     finally:
         store.close()
     steps = tqdm(total=4, desc="writing report", unit="step", disable=not show, file=sys.stderr)
@@ -138,10 +142,12 @@ def build_report(db: str | Path, out: str | Path,
     reused = [_reused_view(out, rank, r) for rank, r in enumerate(data.reused, start=1)]
     synthetic = [{**_card(out, m, data), "headline": data.labels[m.photo_id].headline}
                  for m in data.synthetic]
+    review = [{**_card(out, answered[a.photo_id], data), "answer": a}
+              for a in (feedback.photos if feedback else []) if a.photo_id in answered]
     steps.update()
     context = _context(data, plot_files, files, gallery, reused, opts.write_tables)
     html = render({**context, "synthetic": synthetic, "synthetic_total": data.synthetic_total,
-                   **_units(data)})
+                   "feedback": feedback, "review": review, **_units(data)})
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
     steps.update()
