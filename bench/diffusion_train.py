@@ -36,11 +36,11 @@ PROBE_OUT = ROOT / "headcheck" / "data" / "diffusion_probe.json"
 FOLDS = 5
 C = 0.05  # L2 strength on standardised features, chosen by grouped CV (see docs/benchmarks.md)
 FLAG_FPR = 0.005  # flag where 0.5% of part A's real photos score: a margin under the 1% budget
-# ...but never below this: the 0.5% point (0.967 in the shipped run) still flagged a real photo of
-# the bundled sample (a 200 px copy of a Flickr portrait scored 0.975). A false "synthetic" on a
-# real person is the worst failure, so the flag keeps this margin; it costs ~9 points of recall
-# (docs/benchmarks.md).
-FLAG_FLOOR = 0.98
+# ...but never below this: at 0.98 the retrained probe (v2) flagged a real photo of the bundled
+# sample (a 200 px copy of a Flickr portrait scored 0.9865; v1 had it at 0.975 under its floor of
+# 0.98). A false "synthetic" on a real person is the worst failure, so the flag keeps this
+# margin; it costs ~10 points of recall (docs/benchmarks.md).
+FLAG_FLOOR = 0.99
 UNSURE_FPR = 0.05
 # The StyleGAN head (real photos against StyleGAN faces, CLIP features only): its flag takes a
 # smaller share of the false-flag budget, since a photo is flagged if either head flags it.
