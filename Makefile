@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= data/headcheck.db
 
-.PHONY: run test setup lint bench evaluate evaluate-diffusion train-diffusion clean
+.PHONY: run test setup lint bench bench-cluster evaluate evaluate-diffusion train-diffusion clean
 
 # Debian's Chromium drives the browser tests (report, extension); Playwright cannot download one.
 CHROMIUM := /usr/bin/chromium
@@ -36,6 +36,11 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python bench/throughput.py
+
+# The crawl cluster: 1, 2 and 4 workers on a generated 20,000-profile site, the writer alone,
+# Redis memory per fingerprint (10M in the set) and per queued request (docs/benchmarks.md).
+bench-cluster: setup
+	$(BIN)/python bench/cluster_bench.py
 
 evaluate: setup
 	$(BIN)/python bench/evaluate.py --seed 7

@@ -6,8 +6,9 @@ analysis and the store, against analysis alone over the same images, in one run.
 The site (served on 127.0.0.1 by crawler/site_server.py) has listing pages and one profile page
 per profile, using every extraction path in turn (JSON-LD, OpenGraph, h-card, ActivityPub, plain
 img). Each profile shows one of ``--photos`` photos from data/faces/ (at most 512 px), re-encoded
-at its own JPEG quality: every image is new bytes (so every one is analysed and matched, the
-costly case) while the store sees the same photo reused across profiles.
+at its own JPEG quality, with its number as a JPEG comment: every image is new bytes (so every one
+is analysed and matched, the costly case) while the store sees the same photo reused across
+profiles.
 
 Timings of the same images, with the same number of analysis processes:
 - analysis alone: the worker pool over the image bytes (no HTTP, no store);
@@ -94,7 +95,9 @@ def make_site(root: Path, profiles: int, photos: list[Image.Image]) -> list[byte
     images, paths = [], []
     for i in range(profiles):
         buf = io.BytesIO()
-        photos[i % len(photos)].save(buf, format="JPEG", quality=70 + (i // len(photos)) % 26)
+        # The profile number as a JPEG comment: new bytes even past 26 qualities per photo.
+        photos[i % len(photos)].save(buf, format="JPEG", quality=70 + (i // len(photos)) % 26,
+                                     comment=f"profile {i}".encode())
         images.append(buf.getvalue())
         (root / "img").mkdir(parents=True, exist_ok=True)
         (root / "img" / f"{i}.jpg").write_bytes(images[-1])

@@ -94,19 +94,9 @@ class StorePipeline:
         self.writer.shutdown()
 
     async def process_item(self, item: Any) -> Any:
-        if isinstance(item, PageError):
-            self.stats.inc_value("headcheck/errors/page")
-            logger.warning("page not read: %s: %s", item.url, item.reason)
+        analysis = await self._analysed(item)
+        if analysis is None:
             return item
-        if not isinstance(item, Headshot):
-            return item
-        if not item.files:  # FilesPipeline logged why (HTTP status, size, timeout)
-            raise self._drop(item, "image_download", "the image could not be downloaded")
-        data, sha = await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
-        try:
-            analysis = await self._analysis(data, sha)
-        except HeadcheckError as exc:
-            raise self._drop(item, "image_invalid", str(exc)) from None
         result = await self._in_writer(self._store, analysis, item)
         item.sha256 = analysis.sha256
         if result is not None:
@@ -116,10 +106,31 @@ class StorePipeline:
             item.label = result.verdict.label
         return item
 
+    async def _analysed(self, item: Any) -> Analysis | None:
+        """A headshot's analysis; None for other items (a page that could not be read is
+        counted). Raises DropItem for an image that was not downloaded or is not an image.
+        Shared with the cluster's ResultsPipeline, which sends the analysis instead."""
+        if isinstance(item, PageError):
+            self._count("errors/page")
+            logger.warning("page not read: %s: %s", item.url, item.reason)
+            return None
+        if not isinstance(item, Headshot):
+            return None
+        if not item.files:  # FilesPipeline logged why (HTTP status, size, timeout)
+            raise self._drop(item, "image_download", "the image could not be downloaded")
+        data, sha = await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
+        try:
+            return await self._analysis(data, sha)
+        except HeadcheckError as exc:
+            raise self._drop(item, "image_invalid", str(exc)) from None
+
+    def _count(self, key: str) -> None:
+        self.stats.inc_value(f"headcheck/{key}")
+
     def _drop(self, item: Headshot, kind: str, reason: str) -> DropItem:
         """Count a bad image; the journal marks it done, so a resumed crawl does not retry it."""
         self.journal.set_item_state(item.key, DONE)
-        self.stats.inc_value(f"headcheck/errors/{kind}")
+        self._count(f"errors/{kind}")
         return DropItem(f"{item.image_url} (on {item.page_url}): {reason}")
 
     async def _analysis(self, data: bytes, sha: str) -> Analysis:

@@ -22,13 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Start redis-server with its data in ``folder``; yields its URL; stops it after."""
+def redis_server(folder: Path, aof: bool = True) -> Iterator[str]:
+    """Start redis-server with its data in ``folder``; yields its URL; stops it after. Without
+    ``aof``, nothing is written to disk (memory measurements)."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     proc = subprocess.Popen(
         [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+         "--appendonly", "yes" if aof else "no", "--appendfsync", "everysec", "--save", "",
          "--protected-mode", "yes", "--logfile", str(folder / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"

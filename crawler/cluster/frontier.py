@@ -149,8 +149,7 @@ class ClusterScheduler(Scheduler):
         self.queue = load_object(self.queue_cls)(server=self.server, spider=spider,
                                                  key=self.queue_key, serializer=self.serializer)
         self.df = load_object(self.dupefilter_cls).from_spider(spider)
-        self.server.sadd(self.keys.workers, self.worker)
-        self._heartbeat()
+        self._heartbeat()  # registers this worker, its heartbeat already set
         self._beat.start(self.heartbeat_ttl / 5, now=False)
         self.crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         logger.info("cluster worker %s: %d requests queued", self.worker, len(self.queue))
@@ -165,7 +164,14 @@ class ClusterScheduler(Scheduler):
         self.server.srem(self.keys.workers, self.worker)
 
     def _heartbeat(self) -> None:
-        self.server.set(self.keys.heartbeat(self.worker), 1, px=int(self.heartbeat_ttl * 1000))
+        # Beat and register in one transaction: registered first, a peer's recover() could see
+        # this worker without a heartbeat and drop it, and its leases would be nobody's to put
+        # back (seen when two workers started at once on a loaded machine). Registering at every
+        # beat also takes back a worker that stalled past the TTL (its leases went back then).
+        pipe = self.server.pipeline()
+        pipe.set(self.keys.heartbeat(self.worker), 1, px=int(self.heartbeat_ttl * 1000))
+        pipe.sadd(self.keys.workers, self.worker)
+        pipe.execute()
         self._release_done()
         self.recover()
 
@@ -211,8 +217,10 @@ class ClusterScheduler(Scheduler):
         """Drop the leases of requests the engine has finished with. The engine keeps a request
         in its slot's ``inprogress`` set until the request's output has gone through the item
         pipelines (Scrapy 2.19; no public hook says when a request is done)."""
+        if not self.leases:
+            return
         slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is None or not self.leases:
+        if slot is None:
             return
         done = [k for k, r in self.leases.items() if r not in slot.inprogress]
         if done:

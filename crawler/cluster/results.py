@@ -24,12 +24,11 @@ from scrapy.http import HtmlResponse, Response
 from scrapy_redis import connection
 
 from headcheck.analyze import Analysis
-from headcheck.errors import HeadcheckError
 from headcheck.store import Sighting, now_iso
 
 from ..analysis_pool import default_workers, make_pool
-from ..items import Headshot, PageError
-from ..store_pipeline import StorePipeline, _read
+from ..items import Headshot
+from ..store_pipeline import StorePipeline
 from .keys import Keys
 
 logger = logging.getLogger(__name__)
@@ -94,24 +93,14 @@ class ResultsPipeline(StorePipeline):
     async def close_spider(self) -> None:
         await asyncio.to_thread(self.pool.shutdown, wait=True, cancel_futures=True)
 
-    def _count(self, key: str) -> None:
-        self.stats.inc_value(f"headcheck/{key}")
+    def _count(self, key: str) -> None:  # this worker's stats and the cluster's
+        super()._count(key)
         self.server.hincrby(self.keys.stats, key, 1)
 
     async def process_item(self, item: Any) -> Any:
-        if isinstance(item, PageError):
-            self._count("errors/page")
-            logger.warning("page not read: %s: %s", item.url, item.reason)
+        analysis = await self._analysed(item)
+        if analysis is None:
             return item
-        if not isinstance(item, Headshot):
-            return item
-        if not item.files:
-            raise self._drop(item, "image_download", "the image could not be downloaded")
-        data, sha = await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
-        try:
-            analysis = await self._analysis(data, sha)
-        except HeadcheckError as exc:
-            raise self._drop(item, "image_invalid", str(exc)) from None
         result = Result(analysis, Sighting(page_url=item.page_url, image_url=item.image_url,
                                            profile_name=item.profile_name, source="crawl",
                                            seen_at=now_iso()), item.how, self.worker)
@@ -135,7 +124,7 @@ class ResultsPipeline(StorePipeline):
             self.stats.inc_value("headcheck/cluster/backlog_wait_ms", int(waited * 1000))
 
     def _drop(self, item: Headshot, kind: str, reason: str) -> DropItem:
-        self._count(f"errors/{kind}")
+        self._count(f"errors/{kind}")  # no journal: a page fetched again sends what it lacks
         return DropItem(f"{item.image_url} (on {item.page_url}): {reason}")
 
 

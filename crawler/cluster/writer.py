@@ -116,6 +116,7 @@ class Writer:
                 continue
             if already_stored(self.hc, result):
                 self.stats.repeated += 1
+                self.server.hincrby(self.keys.stats, "redelivered", 1)  # seen in crawl-status
                 done.append(entry_id)
                 continue
             try:
