@@ -59,6 +59,14 @@ def per_image_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> flo
     return statistics.median(times)
 
 
+def publish(out: Path, result: dict) -> int:
+    """Write a benchmark's figures to ``out`` (bench/out/, not committed) and print them."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)

@@ -14,8 +14,7 @@ import hashlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,11 +23,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from headcheck.analyze import Analysis
-from headcheck.engine import Headcheck, IndexResult
-from headcheck.errors import HeadcheckError, ImageError
+from headcheck.engine import Headcheck, IndexResult, KnownResult
+from headcheck.errors import HeadcheckError
 from headcheck.store import Sighting, Store
 
-from .analysis_pool import analyze, default_workers, make_pool
+from .analysis_pool import AnalysisPool, default_workers
 from .items import Headshot, PageError
 from .journal import DONE, STORING, CrawlJournal
 
@@ -39,6 +38,9 @@ T = TypeVar("T")
 def _read(path: Path) -> tuple[bytes, str]:
     data = path.read_bytes()
     return data, hashlib.sha256(data).hexdigest()
+
+
+UNKNOWN = object()  # _store without an analysis: the store does not hold these bytes
 
 
 class StorePipeline:
@@ -82,10 +84,10 @@ class StorePipeline:
         await self._in_writer(self._open_store)  # a store that cannot open stops the crawl here
         # Workers load their models while the first pages download (not competing with the
         # store's own model loading for the CPUs).
-        self.pool: ProcessPoolExecutor = make_pool(self.workers, self.thumbnails)
+        self.pool = AnalysisPool(self.workers, self.thumbnails)
 
     async def close_spider(self) -> None:
-        await asyncio.to_thread(self.pool.shutdown, wait=True, cancel_futures=True)
+        await asyncio.to_thread(self.pool.shutdown)
         await self._in_writer(self._finish_crawl)
         flagged = await self._in_writer(self._close_store)
         for label, n in flagged.items():
@@ -94,12 +96,20 @@ class StorePipeline:
         self.writer.shutdown()
 
     async def process_item(self, item: Any) -> Any:
-        analysis = await self._analysed(item)
-        if analysis is None:
+        got = await self._headshot_bytes(item)
+        if got is None:
             return item
-        result = await self._in_writer(self._store, analysis, item)
-        item.sha256 = analysis.sha256
-        if result is not None:
+        data, sha = got
+        # Bytes the store holds already (a re-crawl, the same avatar on many pages): a sighting,
+        # no analysis.
+        result = await self._in_writer(self._store, sha, None, item)
+        if result is UNKNOWN:
+            analysis = await self._analysis_of(item, data, sha)
+            result = await self._in_writer(self._store, sha, analysis, item)
+        else:
+            self._count("analyses_skipped")
+        item.sha256 = sha
+        if isinstance(result, IndexResult | KnownResult):
             self.stats.inc_value("headcheck/photos_new" if result.added.new_photo
                                  else "headcheck/photos_known")
             self.stats.inc_value("headcheck/sightings_new", int(result.added.new_sighting))
@@ -110,6 +120,11 @@ class StorePipeline:
         """A headshot's analysis; None for other items (a page that could not be read is
         counted). Raises DropItem for an image that was not downloaded or is not an image.
         Shared with the cluster's ResultsPipeline, which sends the analysis instead."""
+        got = await self._headshot_bytes(item)
+        return None if got is None else await self._analysis_of(item, *got)
+
+    async def _headshot_bytes(self, item: Any) -> tuple[bytes, str] | None:
+        """A headshot's downloaded bytes and their sha256; None for other items."""
         if isinstance(item, PageError):
             self._count("errors/page")
             logger.warning("page not read: %s: %s", item.url, item.reason)
@@ -118,7 +133,9 @@ class StorePipeline:
             return None
         if not item.files:  # FilesPipeline logged why (HTTP status, size, timeout)
             raise self._drop(item, "image_download", "the image could not be downloaded")
-        data, sha = await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
+        return await asyncio.to_thread(_read, self.files_dir / item.files[0]["path"])
+
+    async def _analysis_of(self, item: Headshot, data: bytes, sha: str) -> Analysis:
         try:
             return await self._analysis(data, sha)
         except HeadcheckError as exc:
@@ -136,35 +153,13 @@ class StorePipeline:
     async def _analysis(self, data: bytes, sha: str) -> Analysis:
         fut = self.analyses.get(sha)
         if fut is None:
-            fut = asyncio.ensure_future(self._analyze(data))
+            fut = asyncio.ensure_future(self.pool.analyze(data))
             self.analyses[sha] = fut
             if len(self.analyses) > self.cache_size:
                 self.analyses.popitem(last=False)
         else:
             self.analyses.move_to_end(sha)
         return await asyncio.shield(fut)
-
-    async def _analyze(self, data: bytes) -> Analysis:
-        # A worker that dies (a native crash on some input) fails every photo in flight: start
-        # new workers and try each photo once more; the one that crashes them twice is bad.
-        loop = asyncio.get_running_loop()
-        pool = self.pool
-        try:
-            return await loop.run_in_executor(pool, analyze, data)
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-        pool = self.pool
-        try:
-            return await loop.run_in_executor(pool, analyze, data)
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-            raise ImageError("image analysis crashed on this image") from None
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        if self.pool is broken:
-            logger.error("an analysis worker died; starting new workers")
-            self.pool = make_pool(self.workers, self.thumbnails)
-            broken.shutdown(wait=False)
 
     # -- the writer thread ---------------------------------------------------------------------
     async def _in_writer(self, fn: Callable[..., T], *args: Any) -> T:
@@ -204,19 +199,27 @@ class StorePipeline:
         self.journal.close()  # this thread's connection
         return labels
 
-    def _store(self, a: Analysis, item: Headshot) -> IndexResult | None:
+    def _store(self, sha: str, a: Analysis | None, item: Headshot
+               ) -> IndexResult | KnownResult | object | None:
+        """Store the sighting (and the photo, given its analysis); None when a resumed crawl
+        finds it stored already. Without an analysis only a photo the store holds is sighted,
+        else UNKNOWN: analyse it."""
         assert self.hc is not None
-        if self.journal.item_state(item.key) == STORING:
-            # Resuming a crawl killed while this sighting was being written: did it commit?
-            pid = self.hc.store.photo_id(a.sha256)
-            if pid is not None and item.page_url in self.hc.store.pages([pid])[pid]:
-                self.journal.set_item_state(item.key, DONE)
-                self.photo_ids.add(pid)
-                return None
+        known = self.hc.store.current_photo_id(sha)
+        if a is None and known is None:
+            return UNKNOWN
+        # Resuming a crawl killed while this sighting was being written: did it commit?
+        if (known is not None and self.journal.item_state(item.key) == STORING
+                and item.page_url in self.hc.store.pages([known])[known]):
+            self.journal.set_item_state(item.key, DONE)
+            self.photo_ids.add(known)
+            return None
         self.journal.set_item_state(item.key, STORING)
-        result = self.hc.add_analysis(a, Sighting(
-            page_url=item.page_url, image_url=item.image_url, profile_name=item.profile_name,
-            source="crawl"))
+        sighting = Sighting(page_url=item.page_url, image_url=item.image_url,
+                            profile_name=item.profile_name, source="crawl")
+        result = (self.hc.add_analysis(a, sighting) if a is not None
+                  else self.hc.add_known(sha, sighting))
+        assert result is not None  # known, checked above, on this (the only writer) thread
         self.journal.set_item_state(item.key, DONE)
         self.photo_ids.add(result.added.photo_id)
         return result

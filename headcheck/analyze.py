@@ -17,7 +17,7 @@ from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
 from .features import Features, context_features
 from .fingerprint import ImageHashes, RegionHash, image_hashes, region_hashes
-from .load import Limits, LoadedImage, load_image
+from .load import WORK_SIDE, Limits, LoadedImage, load_image
 from .regions import Frame
 from .signals import Signal
 
@@ -100,9 +100,11 @@ class Analyzer:
     """Holds the loaded models and detectors; create one per process (or worker) and reuse it."""
 
     def __init__(self, limits: Limits | None = None, thumbnails: bool = False,
-                 detectors: list[Detector] | None = None, strict: bool | None = None) -> None:
+                 detectors: list[Detector] | None = None, strict: bool | None = None,
+                 work_side: int | None = WORK_SIDE) -> None:
         self.models = FaceModels()
         self.limits = limits or Limits()
+        self.work_side = work_side  # large JPEGs are decoded reduced (load.WORK_SIDE)
         self.thumbnails = thumbnails
         self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
         self.detectors = registered(self.strict) if detectors is None else detectors
@@ -121,7 +123,7 @@ class Analyzer:
         ``lookup`` also computes what matching this photo against a store needs (mirrored
         keypoints). The result holds no pixels and pickles small, for worker processes.
         """
-        return self.analyze_loaded(load_image(data, self.limits), lookup)
+        return self.analyze_loaded(load_image(data, self.limits, self.work_side), lookup)
 
     def analyze_loaded(self, img: LoadedImage, lookup: bool = False) -> Analysis:
         rgb = img.array()
@@ -131,12 +133,14 @@ class Analyzer:
             raise ImageError(f"face detection failed: {exc}") from None
         frame = Frame.from_face(face) if face else Frame.whole_image(img.width, img.height)
         signals, errors = self.detect(DetectorInput(img, rgb, face))
+        width, height = img.full_size
         return Analysis(
             sha256=img.sha256,
-            width=img.width,
-            height=img.height,
+            width=width,
+            height=height,
             format=img.format,
-            face=face,
+            # Stages work on the (possibly reduced) decode; callers get the original's pixels.
+            face=face.scaled(img.scale) if face else None,
             image=image_hashes(img.image),
             regions=region_hashes(rgb, frame if face else None),
             signals=signals,

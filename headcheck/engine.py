@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analyze import ANALYSIS_VERSION, Analysis, Analyzer
+from .analyze import Analysis, Analyzer
 from .feedback import suppression
 from .index import RegionIndex
 from .judge import Verdict, judge
@@ -23,6 +23,14 @@ from .verdicts import photo_verdict, stored_matches, stored_signals
 @dataclass
 class IndexResult:
     analysis: Analysis
+    added: AddResult
+    verdict: Verdict
+
+
+@dataclass
+class KnownResult:
+    """``IndexResult`` for a photo stored before: no new analysis."""
+
     added: AddResult
     verdict: Verdict
 
@@ -75,11 +83,25 @@ class Headcheck:
         self.index.refresh(self.store)
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 
+    def add_known(self, sha256: str, sighting: Sighting) -> KnownResult | None:
+        """Record a sighting of bytes the store holds (analysed by this version) without
+        analysing them again: a re-crawl's photos cost a lookup, not an analysis. None when the
+        store does not hold them, and ``add`` must analyse the photo."""
+        own = self.store.current_photo_id(sha256)
+        if own is None:
+            return None
+        return KnownResult(self.store.add_sighting(own, sighting), self.stored_verdict(own))
+
     def check(self, data: bytes, page_url: str | None = None,
               profile_name: str | None = None) -> CheckResult:
         """Verdict for a photo against the store, without storing anything; ``profile_name``
         is the name the photo is shown under on ``page_url`` (reuse is judged by identities)."""
-        a = self.analyzer.analyze_bytes(data, lookup=True)
+        return self.check_analysis(self.analyzer.analyze_bytes(data, lookup=True), page_url,
+                                   profile_name)
+
+    def check_analysis(self, a: Analysis, page_url: str | None = None,
+                       profile_name: str | None = None) -> CheckResult:
+        """``check`` for a photo analysed already (``lookup=True``; by a worker process, say)."""
         self.index.refresh(self.store)
         matches = self.matcher.find(a)
         own = self.store.photo_id(a.sha256)
@@ -97,12 +119,9 @@ class Headcheck:
         """``check``'s verdict for bytes the store already holds (analysed by this version), from
         the stored signals and relations: no decoding, no face models. None when the store does
         not hold them, and ``check`` must analyse the photo."""
-        row = self.store.db.execute(
-            "SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
-            [sha256, ANALYSIS_VERSION]).fetchone()
-        if row is None:
+        own = self.store.current_photo_id(sha256)
+        if own is None:
             return None
-        own = int(row[0])
         # The same readers as the stored verdicts (one path for signals read back).
         return judge(stored_signals(self.store, own), self.stored_matches(own),
                      query_page=page_url, own_seen=self.store.seen([own])[own],

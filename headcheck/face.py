@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 # Detection runs on a copy whose longer side is at most this: headshot faces are large, and
-# HOG cost grows with the pixel count. Landmarks are fitted on the full-resolution image.
+# HOG cost grows with the pixel count. Landmarks are fitted on the decoded image (full size
+# unless load.WORK_SIDE reduced a large JPEG).
 # Headshot faces fill much of the frame, so a 192 px copy finds most of them (~80% of our
 # 512 px benchmark images) at a third of the cost of 320 px; the rest get costlier looks.
 DETECT_SIDES = ((192, 0), (320, 0), (400, 1))  # (longer side, upsampling) tried in order
@@ -34,6 +35,17 @@ class Face:
     def eye_distance(self) -> float:
         (lx, ly), (rx, ry) = self.eyes
         return float(np.hypot(rx - lx, ry - ly))
+
+    def scaled(self, k: float) -> Face:
+        """The same face in an image ``k`` times as large (from a reduced decode to the
+        original's pixels)."""
+        if k == 1.0:
+            return self
+        x, y, w, h = self.box
+        return Face((round(x * k), round(y * k), round(w * k), round(h * k)),
+                    ((self.eyes[0][0] * k, self.eyes[0][1] * k),
+                     (self.eyes[1][0] * k, self.eyes[1][1] * k)),
+                    self.score, tuple((px * k, py * k) for px, py in self.landmarks))
 
     def to_dict(self) -> dict:
         return {

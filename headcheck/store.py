@@ -77,6 +77,18 @@ class Store:
             new_sighting = self._record_sighting(photo_id, sighting)
         return AddResult(photo_id, new_photo, new_sighting)
 
+    def add_sighting(self, photo_id: int, sighting: Sighting) -> AddResult:
+        """One more sighting of a stored photo (no analysis needed); idempotent."""
+        with self.transaction():
+            new_sighting = self._record_sighting(photo_id, sighting)
+        return AddResult(photo_id, False, new_sighting)
+
+    def current_photo_id(self, sha256: str) -> int | None:
+        """The photo with these bytes, if this version of the analysis stored it."""
+        row = self.db.execute("SELECT id FROM photos WHERE sha256 = ? AND analysis_version = ?",
+                              [sha256, ANALYSIS_VERSION]).fetchone()
+        return int(row[0]) if row else None
+
     def _upsert_photo(self, a: Analysis) -> tuple[int, bool]:
         row = self.db.execute("SELECT id, analysis_version FROM photos WHERE sha256 = ?",
                               [a.sha256]).fetchone()

@@ -1,9 +1,12 @@
-"""The one thread that owns the ``Headcheck``: models, its SQLite connection and the index.
+"""The one thread that owns the ``Headcheck``: models, its SQLite connection and the index;
+and the processes that analyse uploads.
 
 Python's sqlite3 binds a connection to the thread that opened it, and analysis holds the GIL
-(two analysing threads ran no faster than one, measured), so one dedicated thread runs every
-analysis and index refresh; the event loop only waits for it. The queue is bounded: past
-``max_pending`` waiting lookups the caller is told to come back later instead of piling up.
+(two analysing threads ran no faster than one, measured), so uploads are analysed in worker
+processes (``headcheck.workers``, one per CPU by default) and one dedicated thread runs the rest:
+candidates, verification, verdicts and index refresh. With no workers that thread analyses too.
+The event loop only waits. The queue is bounded: past ``max_pending`` lookups in progress the
+caller is told to come back later instead of piling up.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from headcheck.analyze import Analysis
 from headcheck.engine import Headcheck
+from headcheck.workers import AnalysisPool
 
 T = TypeVar("T")
 
@@ -46,7 +51,9 @@ class IndexStatus:
 class EngineThread:
     db: Path
     max_pending: int
+    workers: int = 0  # analysis processes; 0: the engine thread analyses
     _pool: ThreadPoolExecutor = field(init=False)
+    _analysis: AnalysisPool | None = field(init=False, default=None)
     _hc: Headcheck | None = field(init=False, default=None)
     _pending: int = field(init=False, default=0)  # touched on the event loop only
     status: IndexStatus | None = field(init=False, default=None)
@@ -59,9 +66,12 @@ class EngineThread:
         def build() -> IndexStatus:
             t = time.perf_counter()
             self._hc = Headcheck(self.db)
-            self._hc.analyzer.warm()  # the first lookup should not pay for loading models
+            if not self.workers:
+                self._hc.analyzer.warm()  # the first lookup should not pay for loading models
             return IndexStatus.of(self._hc, time.time(), time.perf_counter() - t)
 
+        if self.workers:  # they load their models while the index is built
+            self._analysis = AnalysisPool(self.workers, thumbnails=False, warm=True)
         self.status = await asyncio.wrap_future(self._pool.submit(build))
 
     @property
@@ -76,13 +86,33 @@ class EngineThread:
             raise RuntimeError("engine not started")
         if not queue:
             return await asyncio.wrap_future(self._pool.submit(fn, self._hc))
-        if self._pending >= self.max_pending:
-            raise Busy(f"{self._pending} lookups are waiting for analysis")
-        self._pending += 1
+        self._admit()
         try:
             return await asyncio.wrap_future(self._pool.submit(fn, self._hc))
         finally:
             self._pending -= 1
+
+    async def lookup(self, data: bytes, fn: Callable[[Headcheck, Analysis], T]) -> T:
+        """Analyse ``data`` (``lookup=True``) in a worker process, then run ``fn(headcheck,
+        analysis)`` on the engine thread; without workers both on the engine thread. Bounded as
+        ``run``; raises ``ImageError`` for bad input."""
+        hc = self._hc
+        if hc is None:
+            raise RuntimeError("engine not started")
+        self._admit()
+        try:
+            if self._analysis is None:
+                return await asyncio.wrap_future(self._pool.submit(
+                    lambda: fn(hc, hc.analyzer.analyze_bytes(data, lookup=True))))
+            analysis = await self._analysis.analyze(data)
+            return await asyncio.wrap_future(self._pool.submit(fn, hc, analysis))
+        finally:
+            self._pending -= 1
+
+    def _admit(self) -> None:
+        if self._pending >= self.max_pending:
+            raise Busy(f"{self._pending} lookups are waiting for analysis")
+        self._pending += 1
 
     async def refresh(self) -> int:
         """Index the photos another process added to the store; returns how many."""
@@ -102,6 +132,9 @@ class EngineThread:
         return self._pending
 
     async def close(self) -> None:
+        if self._analysis is not None:
+            await asyncio.to_thread(self._analysis.shutdown)
+            self._analysis = None
         if self._hc is not None:
             await self.run(lambda hc: hc.close(), queue=False)
             self._hc = None

@@ -1,4 +1,5 @@
-"""One lookup: cache, else analysis and matching on the engine thread; optionally recorded.
+"""One lookup: cache, else analysis (in a worker process) and matching on the engine thread;
+optionally recorded.
 Also lookups by sha256 alone, answered from the stored analysis of bytes the store holds."""
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
                 lambda hc: hc.add_analysis(analysis, _sighting(page_url, image_url, name)))
         return (await _disputed(svc, [{**out, "cached": True}]))[0]
 
-    def work(hc: Headcheck) -> tuple[dict[str, Any], Analysis, int]:
-        res = hc.check(data, page_url=page_url, profile_name=name)
+    def work(hc: Headcheck, a: Analysis) -> tuple[dict[str, Any], Analysis, int]:
+        res = hc.check_analysis(a, page_url=page_url, profile_name=name)
         if record:
-            hc.add_analysis(res.analysis, _sighting(page_url, image_url, name))
-        return res.to_json(None), res.analysis, hc.index.last_photo_id
+            hc.add_analysis(a, _sighting(page_url, image_url, name))
+        return res.to_json(None), a, hc.index.last_photo_id
 
-    out, analysis, version = await svc.engine.run(work)
+    out, analysis, version = await svc.engine.lookup(data, work)
     svc.cache.put(key, version, (out, analysis))
     return (await _disputed(svc, [{**out, "cached": False}]))[0]
 

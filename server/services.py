@@ -29,7 +29,7 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings, resolve: Resolver | None = None) -> Services:
-        engine = EngineThread(settings.db, settings.max_pending)
+        engine = EngineThread(settings.db, settings.max_pending, settings.workers())
         await engine.start()  # creates the store (and its core schema) if it is new
         records = Records(settings.db)
         await engine.run(lambda hc: migrate(hc.store.db), queue=False)

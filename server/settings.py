@@ -70,7 +70,10 @@ class Settings(BaseSettings):
         False, description="Store lookups that name a page as sightings (off: privacy).")
     cache_entries: int = Field(256, ge=0)
     cache_seconds: float = Field(300.0, ge=0, description="Longest a cached verdict is reused.")
-    max_pending: int = Field(32, ge=1, description="Lookups queued for analysis before 503.")
+    max_pending: int = Field(32, ge=1, description="Lookups in progress before 503.")
+    lookup_workers: int | None = Field(
+        None, ge=0, description="Processes that analyse uploaded photos (default: one per CPU; "
+                                "0: the engine thread analyses, one lookup at a time).")
     refresh_seconds: float = Field(2.0, gt=0, description="How often new photos are indexed.")
     access_log: bool = Field(False, description="Log every request (URLs hold page addresses).")
 
@@ -105,6 +108,12 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"CORS allows browser-extension origins only, not {bad}")
         return origins
+
+    def workers(self) -> int:
+        """Analysis processes to start (``lookup_workers``, else one per CPU)."""
+        from headcheck.workers import default_workers  # imports the analyser: only when serving
+
+        return default_workers() if self.lookup_workers is None else self.lookup_workers
 
     @model_validator(mode="after")
     def _keys_beyond_loopback(self) -> Settings:

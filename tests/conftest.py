@@ -12,6 +12,9 @@ from headcheck.analyze import STRICT_ENV, Analyzer
 # A detector that raises fails the test (and the CLI, crawler and server runs it starts),
 # instead of being logged and left out as in production.
 os.environ[STRICT_ENV] = "1"
+# Servers analyse on their engine thread unless a test asks for worker processes (each one loads
+# the face models and the diffusion encoder: seconds a server, for every server a test starts).
+os.environ.setdefault("HEADCHECK_LOOKUP_WORKERS", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "data" / "faces"

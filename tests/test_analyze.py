@@ -106,3 +106,21 @@ def test_grayscale_and_webp_inputs(analyzer: Analyzer, alex) -> None:
     assert b.face is not None
     assert hamming_hex(alex.regions["face"].hash, b.regions["face"].hash) <= 10
     assert load_image(buf.getvalue()).format == "WEBP"
+
+
+def test_a_large_jpeg_is_analysed_reduced_and_reported_in_its_own_pixels() -> None:
+    """A photo twice WORK_SIDE is decoded reduced: the same face, size and hashes (within a few
+    bits) as a full decode, and coordinates in the original's pixels, not the reduced ones."""
+    im = Image.open(ALEX).convert("RGB")
+    k = 4200 / max(im.size)
+    big = jpeg(im.resize((round(im.width * k), round(im.height * k)), Image.Resampling.LANCZOS))
+    reduced = Analyzer(detectors=[]).analyze_bytes(big)
+    full = Analyzer(detectors=[], work_side=None).analyze_bytes(big)
+    assert load_image(big).scale == 4.0
+    assert (reduced.width, reduced.height) == (full.width, full.height) == Image.open(
+        io.BytesIO(big)).size
+    assert reduced.face is not None and full.face is not None
+    for (rx, ry), (fx, fy) in zip(reduced.face.eyes, full.face.eyes, strict=True):
+        assert np.hypot(rx - fx, ry - fy) < 0.05 * full.face.eye_distance
+    for kind, h in full.hashes().items():
+        assert h and hamming_hex(h, reduced.hashes()[kind]) <= 12, kind

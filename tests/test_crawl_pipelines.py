@@ -156,7 +156,8 @@ def test_store_pipeline_analyses_off_the_loop_and_stores(tmp_path: Path) -> None
         "headcheck/photos_new": 2, "headcheck/photos_known": 1, "headcheck/sightings_new": 3,
         "headcheck/errors/image_invalid": 1, "headcheck/errors/image_download": 1,
         "headcheck/errors/page": 1, "headcheck/flagged/reused": 1,
-        "headcheck/flagged/synthetic": 1, "headcheck/photos_seen": 2}
+        "headcheck/flagged/synthetic": 1, "headcheck/photos_seen": 2,
+        "headcheck/analyses_skipped": 1}  # jordan again: stored, so not analysed again
     con = sqlite3.connect(tmp_path / "store.db")
     rows = con.execute("SELECT page_url, profile_name, source, times_seen FROM sightings "
                        "ORDER BY page_url").fetchall()

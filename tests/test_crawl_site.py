@@ -125,6 +125,7 @@ def test_recrawl_downloads_no_image_and_updates_last_seen(first: Crawl, work: Pa
     assert "file_status_count/downloaded" not in again.stats
     assert (again.count("photos_new"), again.count("photos_known"),
             again.count("sightings_new")) == (0, 17, 0)
+    assert again.count("analyses_skipped") == 17  # stored photos: sighted, not analysed again
     after = sightings(work / "store.db")
     assert len(after) == len(before) == 17
     for r in after:

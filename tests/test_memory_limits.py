@@ -37,11 +37,14 @@ def test_a_lying_header_is_refused_before_decoding() -> None:
         load_image(lying_jpeg(5000, 4001))  # just past 20 MP
 
 
-def test_a_normal_large_photo_decodes_at_full_size() -> None:
+def test_a_normal_large_photo_is_accepted_and_decoded_at_the_working_size() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (4032, 3024), (120, 100, 90)).save(buf, "JPEG")  # a phone photo, 12 MP
     img = load_image(buf.getvalue())
-    assert img.image.size == (4032, 3024)
+    # Decoded at half size (still >= WORK_SIDE), reported at its own size.
+    assert img.image.size == (2016, 1512) and img.scale == 2.0
+    assert img.full_size == (4032, 3024)
+    assert load_image(buf.getvalue(), work_side=None).image.size == (4032, 3024)
 
 
 def test_the_pixel_limit_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from scrapy_redis import connection
 from headcheck.analyze import Analysis
 from headcheck.store import Sighting, now_iso
 
-from ..analysis_pool import default_workers, make_pool
+from ..analysis_pool import AnalysisPool, default_workers
 from ..items import Headshot
 from ..store_pipeline import StorePipeline
 from .keys import Keys
@@ -88,10 +88,10 @@ class ResultsPipeline(StorePipeline):
         return cls(crawler)
 
     async def open_spider(self) -> None:
-        self.pool = make_pool(self.workers, self.thumbnails)
+        self.pool = AnalysisPool(self.workers, self.thumbnails)
 
     async def close_spider(self) -> None:
-        await asyncio.to_thread(self.pool.shutdown, wait=True, cancel_futures=True)
+        await asyncio.to_thread(self.pool.shutdown)
 
     def _count(self, key: str) -> None:  # this worker's stats and the cluster's
         super()._count(key)
