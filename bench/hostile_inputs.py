@@ -72,31 +72,25 @@ def run_case(analyzer: Analyzer, data: bytes) -> dict:
 def upload_load(db: Path, max_inflight: int, uploads: int = 30, size: int = 11 * 2**20) -> dict:
     """``uploads`` bodies of ``size`` bytes sent at once to a `headcheck serve` child process;
     its peak RSS and the statuses it answered."""
-    import re
     import subprocess
-    import threading
+
+    from child_server import child_server  # bench/ is on sys.path when run as a script
+
+    env = {**os.environ, "HEADCHECK_MAX_INFLIGHT_BYTES": str(max_inflight),
+           "HEADCHECK_RATE_BURST": "1000"}
+    with child_server([sys.executable, "-c", "from headcheck.cli import main; main()", "serve",
+                       "--db", str(db), "--port", "0"], cwd=ROOT, env=env,
+                      stdout=subprocess.DEVNULL) as (proc, url):
+        return _load(proc.pid, url, uploads, size) | {"max_inflight_bytes": max_inflight}
+
+
+def _load(pid: int, url: str, uploads: int, size: int) -> dict:
+    """Send the uploads at once; the server's peak RSS and the statuses it answered."""
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
-    env = {**os.environ, "HEADCHECK_MAX_INFLIGHT_BYTES": str(max_inflight),
-           "HEADCHECK_RATE_BURST": "1000"}
-    proc = subprocess.Popen([sys.executable, "-c", "from headcheck.cli import main; main()",
-                             "serve", "--db", str(db), "--port", "0"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    found: list[str] = []
-
-    def drain() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                found.append(m.group(1))
-
-    threading.Thread(target=drain, daemon=True).start()
-    while not found:
-        time.sleep(0.1)
-    status = Path(f"/proc/{proc.pid}/status")
+    status = Path(f"/proc/{pid}/status")
 
     def hwm() -> int:
         return next(int(x.split()[1]) // 1024 for x in status.read_text().splitlines()
@@ -107,15 +101,13 @@ def upload_load(db: Path, max_inflight: int, uploads: int = 30, size: int = 11 *
 
     def post(_: int) -> int:
         with httpx.Client(timeout=300) as c:
-            return c.post(found[0] + "/v1/lookup", content=body,
+            return c.post(url + "/v1/lookup", content=body,
                           headers={"Content-Type": "image/jpeg"}).status_code
 
     with ThreadPoolExecutor(uploads) as pool:
         codes = list(pool.map(post, range(uploads)))
     peak = hwm()
-    proc.terminate()
-    proc.wait(30)
-    return {"max_inflight_bytes": max_inflight, "uploads": uploads, "upload_bytes": size,
+    return {"uploads": uploads, "upload_bytes": size,
             "rss_before_mb": before, "peak_rss_mb": peak,
             "statuses": {str(k): codes.count(k) for k in sorted(set(codes))}}
 

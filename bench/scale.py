@@ -20,6 +20,7 @@ from PIL import Image
 from headcheck import match as M
 from headcheck.face import FaceModels
 from headcheck.fingerprint import image_hashes, region_hash
+from headcheck.hashkinds import REGION_KINDS
 from headcheck.index import RegionIndex, hex_words
 from headcheck.load import load_image
 from headcheck.regions import Frame
@@ -27,7 +28,7 @@ from headcheck.regions import Frame
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 100_000)
 DISTRACTOR_BASE = 10_000_000
-REGIONS = ("context", "background", "face")
+REGIONS = tuple(k.name for k in REGION_KINDS if k.radius is not None)  # the probed ones
 
 
 def _sources() -> list[tuple[np.ndarray, Frame]]:

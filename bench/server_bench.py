@@ -42,7 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the server package, however headcheck was installed
 
-from throughput import as_jpeg_512  # noqa: E402 - bench/ is on sys.path when run as a script
+from child_server import child_server  # noqa: E402 - bench/ is on sys.path when run as a script
+from throughput import as_jpeg_512  # noqa: E402
 
 from headcheck import match as M  # noqa: E402
 from headcheck.analyze import Analyzer  # noqa: E402
@@ -215,29 +216,9 @@ def serve_child(db: str, photos: int) -> None:
 @contextmanager
 def served(db: Path, photos: int, cache: int) -> Iterator[str]:
     env = {**os.environ, "BENCH_CACHE": str(cache)}
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-child", str(db), str(photos)],
-                            stderr=subprocess.PIPE, text=True, env=env)
-    url: list[str] = []
-
-    def drain() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                url.append(m.group(1))
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 300
-    while not url:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.1)
-    try:
-        yield url[0]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with child_server([sys.executable, __file__, "--serve-child", str(db), str(photos)],
+                      env=env) as (_, url):
+        yield url
 
 
 def post(c: httpx.Client, data: bytes) -> float:

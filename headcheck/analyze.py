@@ -17,6 +17,7 @@ from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
 from .features import Features, context_features
 from .fingerprint import ImageHashes, RegionHash, image_hashes, region_hashes
+from .hashkinds import REGION_KINDS
 from .load import WORK_SIDE, Limits, LoadedImage, load_image
 from .regions import Frame
 from .signals import Signal
@@ -24,7 +25,6 @@ from .signals import Signal
 log = logging.getLogger(__name__)
 
 ANALYSIS_VERSION = 2  # 2: dense patches for verification
-HASH_KEYS = ("image", "pdq", "face", "context", "body", "background")
 
 
 @dataclass
@@ -49,8 +49,8 @@ class Analysis:
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
-        for r in HASH_KEYS[2:]:
-            out[r] = self.regions[r].hash if r in self.regions else None
+        for k in REGION_KINDS:
+            out[k.name] = self.regions[k.name].hash if k.name in self.regions else None
         return out
 
     def quality(self) -> dict[str, Any]:

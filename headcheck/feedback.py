@@ -21,7 +21,6 @@ from .suppress import NO_SUPPRESSION, Suppression
 FALSE_POSITIVE, CONFIRMED = "false_positive", "confirmed"
 ACCEPTED, REJECTED = "accepted", "rejected"
 DISPUTED = "feedback.disputed"
-_MAX_VARS = 900
 
 
 @dataclass(frozen=True)
@@ -42,28 +41,10 @@ class Counts:
 NO_COUNTS = Counts()
 
 
-def _has(store: Store, table: str) -> bool:
-    return store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                            [table]).fetchone() is not None
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for i in range(0, len(items), _MAX_VARS):
-        yield items[i:i + _MAX_VARS]
-
-
 def latest_reviews(store: Store, sha256s: Iterable[str] | None = None
                    ) -> dict[str, dict[str, Any]]:
     """The latest review per photo (all photos when ``sha256s`` is None)."""
-    rows: list[tuple] = []
-    cols = "sha256, decision, reviewer, decided_at, note, coalesce(feedback_upto, 0)"
-    if sha256s is None:
-        rows = store.db.execute(f"SELECT {cols} FROM feedback_reviews ORDER BY id").fetchall()
-    else:
-        for part in _chunks(sorted(set(sha256s))):
-            rows += store.db.execute(
-                f"SELECT {cols} FROM feedback_reviews WHERE sha256 IN "
-                f"({','.join('?' * len(part))}) ORDER BY id", part).fetchall()
+    rows = store.review_rows(sha256s)
     return {r[0]: {"decision": r[1], "reviewer": r[2], "decided_at": r[3], "note": r[4] or "",
                    "feedback_upto": r[5]} for r in rows}
 
@@ -71,18 +52,7 @@ def latest_reviews(store: Store, sha256s: Iterable[str] | None = None
 def feedback_counts(store: Store, sha256s: Iterable[str] | None = None) -> dict[str, Counts]:
     """Per photo with feedback (all of them when ``sha256s`` is None): each key's latest answer
     counts once; answers given before the photo's latest review are no longer pending."""
-    if not _has(store, "feedback"):
-        return {}
-    rows: list[tuple] = []
-    cols = "sha256, label, coalesce(key_id, ''), id, coalesce(note, '')"
-    wanted = None if sha256s is None else sorted(set(sha256s))
-    if wanted is None:
-        rows = store.db.execute(f"SELECT {cols} FROM feedback ORDER BY id").fetchall()
-    else:
-        for part in _chunks(wanted):
-            rows += store.db.execute(
-                f"SELECT {cols} FROM feedback WHERE sha256 IN ({','.join('?' * len(part))}) "
-                "ORDER BY id", part).fetchall()
+    rows = store.feedback_rows(sha256s)
     reviews = latest_reviews(store, {r[0] for r in rows})
     latest: dict[str, dict[str, tuple[str, int]]] = {}
     notes: dict[str, list[str]] = {}
@@ -143,15 +113,13 @@ def suppressions(store: Store, sha256s: Iterable[str]) -> dict[str, Suppression]
         if when >= s["when"]:
             s["who"], s["when"] = who, when
 
-    for part in _chunks(wanted):
-        q = ",".join("?" * len(part))
-        for sha, other, what, who, when in store.db.execute(
-                "SELECT sha256, other_sha256, what, reviewer, decided_at FROM suppressions "
-                f"WHERE sha256 IN ({q}) OR other_sha256 IN ({q})", part + part):
-            if sha in part:
-                add(sha, other, what, who, when)
-            if other in part:
-                add(other, sha, what, who, when)
+    want = set(wanted)
+    # A row may come twice (its two ends in two chunks): adding is idempotent.
+    for sha, other, what, who, when in store.suppression_rows(wanted):
+        if sha in want:
+            add(sha, other, what, who, when)
+        if other in want:
+            add(other, sha, what, who, when)
     return {sha: Suppression(frozenset(s["others"]), frozenset(s["findings"]), s["who"],
                              s["when"]) for sha, s in found.items()}
 
@@ -197,12 +165,6 @@ def review(store: Store, sha256: str, decision: str, verdict: Verdict, reviewer:
         raise ValueError(f"decision is {ACCEPTED!r} or {REJECTED!r}, not {decision!r}")
     when = now_iso()
     rows = _suppressed_by(sha256, verdict) if decision == ACCEPTED else []
-    with store.transaction():
-        upto = store.db.execute("SELECT coalesce(max(id), 0) FROM feedback").fetchone()[0] \
-            if _has(store, "feedback") else 0
-        rid = store.db["feedback_reviews"].insert({
-            "sha256": sha256, "decision": decision, "reviewer": reviewer, "decided_at": when,
-            "note": note, "label": verdict.label, "feedback_upto": upto}).last_pk
-        store.db["suppressions"].insert_all(
-            [{**r, "reviewer": reviewer, "decided_at": when, "review_id": rid} for r in rows])
+    store.record_review({"sha256": sha256, "decision": decision, "reviewer": reviewer,
+                         "decided_at": when, "note": note, "label": verdict.label}, rows)
     return Decision(sha256, decision, reviewer, when, rows)

@@ -32,8 +32,8 @@ def feedback() -> None:
 
 
 def _verdict_of(store: Store, sha: str) -> PhotoVerdict | None:
-    row = store.db.execute("SELECT id FROM photos WHERE sha256 = ?", [sha]).fetchone()
-    return photo_verdict(store, int(row[0])) if row else None
+    pid = store.photo_id(sha)
+    return photo_verdict(store, pid) if pid is not None else None
 
 
 @feedback.command("list")
@@ -90,9 +90,7 @@ def _resolve(store: Store, given: str) -> str:
     h = given.strip().lower()
     if len(h) < 8 or any(ch not in "0123456789abcdef" for ch in h):
         raise click.ClickException(f"{given}: give a photo's sha256 (at least 8 hex digits)")
-    found = [r[0] for r in store.db.execute(
-        "SELECT sha256 FROM photos WHERE sha256 >= ? AND sha256 < ? LIMIT 2",
-        [h, h + "g"])]
+    found = store.sha256s_with_prefix(h)
     if not found:
         raise click.ClickException(f"{given}: no such photo in the store")
     if len(found) > 1:

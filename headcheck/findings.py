@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .store import Store
-from .verdicts import PhotoVerdict, in_chunks, iter_verdicts
+from .verdicts import PhotoVerdict, iter_verdicts
 
 _LABEL_ORDER = {"composited": 0, "reused": 1, "synthetic": 2}
 NAMES_SHOWN = 8
@@ -25,18 +25,6 @@ class Finding:
     photos: int = 0
 
 
-def _names(store: Store, ids: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    for part in in_chunks(ids):
-        q = ",".join("?" * len(part))
-        for pid, name in store.db.execute(
-                f"SELECT photo_id, profile_name FROM sightings WHERE photo_id IN ({q}) AND "
-                "profile_name IS NOT NULL GROUP BY photo_id, profile_name "
-                "ORDER BY min(first_seen)", part):
-            out[int(pid)].append(str(name))
-    return out
-
-
 def findings(store: Store) -> tuple[list[Finding], int, int]:
     """(findings, flagged photos, all photos): flagged photos grouped by their cluster (photos
     joined by verified matches), strongest finding first."""
@@ -49,7 +37,7 @@ def findings(store: Store) -> tuple[list[Finding], int, int]:
         key = ("cluster", pv.cluster_id) if pv.cluster_id is not None else ("photo", pv.photo_id)
         groups[key].append(pv)
     flagged = sum(len(g) for g in groups.values())
-    names = _names(store, [pv.photo_id for g in groups.values() for pv in g])
+    names = store.profile_names([pv.photo_id for g in groups.values() for pv in g])
     out = []
     for members in groups.values():
         lead = max(members, key=lambda pv: (pv.verdict.confidence,

@@ -3,7 +3,7 @@
 A hash says nothing without its quality: a plain backdrop hashes close to every other plain
 backdrop. Each region hash carries ``quality`` (texture: spread of its low-frequency DCT terms)
 and ``inside`` (the share of its window that lies inside the image). Low figures are stored but
-never used as evidence (see ``usable``).
+never used as evidence (see ``usable``; the floors are rows of ``hashkinds.KINDS``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,11 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from .hashkinds import KIND, REGION_KINDS
 from .regions import Frame, cut
 
 HASH_PX_PER_UNIT = 10  # regions are reduced to 32x32 by pHash anyway
 PDQ_SIDE = 512  # PDQ downsamples internally; hashing a bounded copy keeps its cost flat
-REGIONS = ("face", "context", "body", "background")
-# Thresholds for a region hash to count as evidence; chosen from bench/evaluate.py figures.
-MIN_QUALITY = {"face": 0.0, "context": 8.0, "body": 8.0, "background": 10.0}
-MIN_INSIDE = {"face": 0.7, "context": 0.6, "body": 0.5, "background": 0.5}
-PDQ_MIN_QUALITY = 50  # ThreatExchange's own floor for PDQ
 
 
 @dataclass(frozen=True)
@@ -37,7 +33,8 @@ class RegionHash:
 
     @property
     def usable(self) -> bool:
-        return self.quality >= MIN_QUALITY[self.region] and self.inside >= MIN_INSIDE[self.region]
+        kind = KIND[self.region]  # floors chosen from bench/evaluate.py figures
+        return self.quality >= kind.min_quality and self.inside >= kind.min_inside
 
 
 def phash_hex(gray: np.ndarray) -> str:
@@ -69,7 +66,7 @@ def region_hashes(rgb: np.ndarray, frame: Frame | None) -> dict[str, RegionHash]
     """All region hashes; none without a face frame (regions are defined by the face)."""
     if frame is None:
         return {}
-    return {r: region_hash(rgb, frame, r) for r in REGIONS}
+    return {k.name: region_hash(rgb, frame, k.name) for k in REGION_KINDS}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from itertools import islice
 import faiss
 import numpy as np
 
+from .hashkinds import IMAGE_KINDS, KINDS
+
 _omp = threading.local()
 
 
@@ -26,7 +28,7 @@ def _single_threaded() -> None:
         faiss.omp_set_num_threads(1)
         _omp.done = True
 
-WORDS = {"pdq": 4}  # every other kind is a single 64-bit word
+WORDS = {k.name: k.words for k in KINDS}  # 64-bit words a code, per hash kind
 LOAD_CHUNK = 200_000  # rows read from SQLite at a time, so start-up at 10M photos stays small
 
 
@@ -112,10 +114,10 @@ class HammingIndex:
 class RegionIndex:
     """All hash kinds of all stored photos; built from the store, then kept current with add."""
 
-    KINDS = ("image", "pdq", "face", "context", "body", "background")
+    KINDS = tuple(k.name for k in KINDS)
 
     def __init__(self) -> None:
-        self.indexes = {k: HammingIndex(WORDS.get(k, 1)) for k in self.KINDS}
+        self.indexes = {k: HammingIndex(WORDS[k]) for k in self.KINDS}
         self.last_photo_id = 0
         self._refreshing = threading.Lock()
 
@@ -125,8 +127,9 @@ class RegionIndex:
         idx.refresh(store)
         return idx
 
-    def refresh(self, store, pdq_min_quality: int = 50) -> int:  # noqa: ANN001
-        """Add what the store gained since the last refresh; returns how many photos."""
+    def refresh(self, store) -> int:  # noqa: ANN001
+        """Add what the store gained since the last refresh; returns how many photos. Region
+        hashes come in whatever kinds the store holds; whole-image ones from their columns."""
         with self._refreshing:
             since, upto = self.last_photo_id, store.max_photo_id()
             if upto <= since:
@@ -140,15 +143,16 @@ class RegionIndex:
                     sel = regions == region
                     self.indexes[str(region)].add(pids[sel], bits[sel])
             n = 0
-            images = store.iter_image_hashes(since, upto)
+            images = store.iter_image_hashes(since, upto)  # (id, PDQ quality, *IMAGE_KINDS)
             while batch := list(islice(images, LOAD_CHUNK)):
                 n += len(batch)
-                self.indexes["image"].add([r[0] for r in batch],
-                                          _hexes_to_words([r[1] for r in batch], 1))
-                good = [r for r in batch if r[3] is not None and r[3] >= pdq_min_quality]
-                if good:
-                    self.indexes["pdq"].add([r[0] for r in good],
-                                            _hexes_to_words([r[2] for r in good], 4))
+                for column, kind in enumerate(IMAGE_KINDS, start=2):
+                    good = batch if kind.index_any_quality else [
+                        r for r in batch if r[1] is not None and r[1] >= kind.min_quality]
+                    if good:
+                        self.indexes[kind.name].add(
+                            [r[0] for r in good],
+                            _hexes_to_words([r[column] for r in good], kind.words))
             self.last_photo_id = upto
             return n
 

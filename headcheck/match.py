@@ -16,14 +16,15 @@ from .analyze import Analysis, Analyzer
 from .dense import NO_SCORE, DensePatch, DenseScore, compare
 from .face import SAME_FACE_DISTANCE, decode_chip, face_distance
 from .features import Features
+from .hashkinds import KINDS
 from .identity import Seen, unique_pages
 from .index import RegionIndex
 from .relations import SAME_CONTEXT, SAME_PHOTO
 from .store import Store
 from .verify import Verification, verify
 
-# Candidate radii (bits) per hash kind, chosen for recall in bench/evaluate.py.
-RADIUS = {"context": 18, "background": 16, "face": 14, "image": 14, "pdq": 70}
+# Candidate radii (bits) per probed hash kind, in probe order (rows of hashkinds.KINDS).
+RADIUS = {k.name: k.radius for k in KINDS if k.radius is not None}
 MAX_VERIFY = 48  # candidates verified per lookup, nearest first
 # Keypoints only propose: enough of them must agree with one near-identity transform before the
 # pixels are compared densely (headcheck.dense), which alone can say "shared pixels".
@@ -82,13 +83,16 @@ class Match:
 def candidates(q: Analysis, index: RegionIndex, exclude: set[int]) -> dict[int, tuple[str, int]]:
     """Photo id -> (kind, distance) of its nearest hash, over every usable query hash."""
     probes: dict[str, list[str]] = {}
-    for region in ("context", "background", "face"):
-        h = q.regions.get(region)
-        if h is not None and h.usable:
-            probes[region] = [h.hash, h.mirror]
-    if q.image.pdq_quality >= 50:
-        probes["image"] = [q.image.phash, q.image.phash_mirror]
-        probes["pdq"] = [q.image.pdq, q.image.pdq_mirror]
+    for kind in KINDS:  # in probe order
+        if kind.radius is None:
+            continue
+        if kind.window is not None:
+            h = q.regions.get(kind.name)
+            if h is not None and h.usable:
+                probes[kind.name] = [h.hash, h.mirror]
+        elif q.image.pdq_quality >= kind.min_quality:  # a flat picture's hashes say little
+            probes[kind.name] = [getattr(q.image, kind.column),
+                                 getattr(q.image, f"{kind.column}_mirror")]
     best: dict[int, tuple[str, int]] = {}
     for kind, hashes in probes.items():
         radius = RADIUS[kind]

@@ -14,26 +14,14 @@ import cv2
 import numpy as np
 
 from .face import Face
+from .hashkinds import REGION_KINDS, Window
 
 PX_PER_UNIT = 40  # resolution of the warped regions: 40 px per eye distance
 
 
-@dataclass(frozen=True)
-class Window:
-    """A rectangle in frame units: u to the right, v downwards, both in eye distances."""
-
-    u0: float
-    v0: float
-    u1: float
-    v1: float
-
-
-# Windows are symmetric in u, so a mirrored copy is the same window flipped left-right.
-FACE = Window(-1.2, -1.4, 1.2, 2.0)
-CONTEXT = Window(-2.6, -2.3, 2.6, 4.2)
-BODY = Window(-2.6, 2.3, 2.6, 4.2)
-BACKGROUND = Window(-2.6, -2.3, 2.6, 2.3)
-REGION_WINDOWS = {"face": FACE, "context": CONTEXT, "body": BODY, "background": BACKGROUND}
+# The regions' windows are rows of the hash-kind table.
+REGION_WINDOWS = {k.name: k.window for k in REGION_KINDS}
+FACE, CONTEXT = REGION_WINDOWS["face"], REGION_WINDOWS["context"]
 # Grown beyond the skin (about 0.2 eye distances), so a pasted face and its blend seam stay out.
 FACE_ELLIPSE = ((0.0, 0.35), (1.35, 2.0))  # centre (u, v), semi-axes (u, v)
 # Eyes, nose and mouth: replaced by any face swap, whatever its blend mask. Between this and

@@ -6,7 +6,6 @@ time for ``Headcheck.stored_verdict``, by the same code.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -21,7 +20,6 @@ from .suppress import NO_SUPPRESSION
 from .verify import Verification
 
 CHUNK = 2000  # photos a round of queries; bounds memory on stores with millions of photos
-_MAX_VARS = 900  # ids per IN (...) list, under SQLite's smallest variable limit
 
 
 @dataclass(frozen=True)
@@ -45,69 +43,24 @@ class PhotoVerdict:
         return min(seen) if seen else None
 
 
-def in_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    ids = list(ids)
-    for i in range(0, len(ids), _MAX_VARS):
-        yield ids[i:i + _MAX_VARS]
-
-
 def _pages(store: Store, ids: Iterable[int]) -> dict[int, list[Page]]:
     """Distinct pages per photo, ordered as ``Store.pages`` orders them (oldest first)."""
-    out: dict[int, list[Page]] = defaultdict(list)
-    for part in in_chunks(ids):
-        q = ",".join("?" * len(part))
-        rows = store.db.execute(
-            f"SELECT photo_id, page_url, min(first_seen) FROM sightings WHERE photo_id IN ({q}) "
-            "GROUP BY photo_id, page_url ORDER BY photo_id, page_url", part).fetchall()
-        for pid, url, seen in rows:
-            out[int(pid)].append(Page(url, seen))
-    for pages in out.values():
-        pages.sort(key=lambda p: p.first_seen or "")  # stable: ties keep page_url order
+    out: dict[int, list[Page]] = {}
+    for pid, rows in store.page_firsts(ids).items():
+        # stable: ties keep page_url order
+        out[pid] = sorted((Page(url, seen) for url, seen in rows),
+                          key=lambda p: p.first_seen or "")
     return out
-
-
-def _sha256(store: Store, ids: Iterable[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for part in in_chunks(ids):
-        out.update(store.sha256_of(part))
-    return out
-
-
-def _signals(store: Store, lo: int, hi: int) -> dict[int, list[Signal]]:
-    out: dict[int, list[Signal]] = defaultdict(list)
-    for pid, name, kind, score, detail, evidence, headline in store.db.execute(
-            "SELECT photo_id, name, kind, score, detail, evidence, headline FROM signals "
-            "WHERE photo_id BETWEEN ? AND ? ORDER BY photo_id, name", [lo, hi]):
-        out[int(pid)].append(Signal(name, kind, score, detail, json.loads(evidence or "{}"),
-                                    headline or ""))
-    return out
-
-
-def _match_rows(store: Store, lo: int, hi: int) -> dict[int, list[tuple]]:
-    """Relations in both directions per photo, in ``Store.match_rows`` order: those the photo
-    found (by the other's id), then those found of it (in the order they were stored)."""
-    found: dict[int, list[tuple]] = defaultdict(list)
-    found_of: dict[int, list[tuple]] = defaultdict(list)
-    cols = "relation, region, distance, inliers, face_inliers, face_distance, dense"
-    for row in store.db.execute(
-            f"SELECT photo_id, other_id, {cols} FROM matches WHERE photo_id BETWEEN ? AND ? "
-            "ORDER BY photo_id, other_id", [lo, hi]):
-        found[int(row[0])].append((int(row[1]), *row[2:]))
-    for row in store.db.execute(
-            f"SELECT other_id, photo_id, {cols} FROM matches WHERE other_id BETWEEN ? AND ? "
-            "ORDER BY other_id, rowid", [lo, hi]):
-        found_of[int(row[0])].append((int(row[1]), *row[2:]))
-    return {pid: found.get(pid, []) + found_of.get(pid, []) for pid in {*found, *found_of}}
 
 
 def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
     lo, hi = photos[0][0], photos[-1][0]
-    signals = _signals(store, lo, hi)
-    matches = _match_rows(store, lo, hi)
+    signals = store.signals_between(lo, hi)
+    matches = store.match_rows_between(lo, hi)
     others = {m[0] for rows in matches.values() for m in rows}
     pages = _pages(store, {*(p[0] for p in photos), *others})
     seen = store.seen({*(p[0] for p in photos), *others})  # chunked by the store
-    shas = _sha256(store, others)
+    shas = store.sha256_of(others)
     suppressed = suppressions(store, [p[1] for p in photos])
     out = []
     for pid, sha, cluster, phash in photos:
@@ -130,7 +83,7 @@ def _dense(text: str | None) -> DenseScore:
 
 def stored_signals(store: Store, photo_id: int) -> list[Signal]:
     """One stored photo's signals, read as the bulk verdicts read them."""
-    return _signals(store, photo_id, photo_id).get(photo_id, [])
+    return store.signals_between(photo_id, photo_id).get(photo_id, [])
 
 
 def stored_matches(store: Store, photo_id: int) -> list[Match]:
@@ -146,9 +99,8 @@ def stored_matches(store: Store, photo_id: int) -> list[Match]:
 
 def photo_verdict(store: Store, photo_id: int) -> PhotoVerdict | None:
     """One stored photo's verdict, by the same path as the bulk one."""
-    photos = store.db.execute("SELECT id, sha256, cluster_id, phash FROM photos WHERE id = ?",
-                              [photo_id]).fetchall()
-    return _chunk_verdicts(store, photos)[0] if photos else None
+    head = store.photo_head(photo_id)
+    return _chunk_verdicts(store, [head])[0] if head else None
 
 
 def iter_verdicts(store: Store, chunk: int = CHUNK,
@@ -157,9 +109,7 @@ def iter_verdicts(store: Store, chunk: int = CHUNK,
     chunk of n photos (for a progress bar)."""
     last = 0
     while True:
-        photos = store.db.execute(
-            "SELECT id, sha256, cluster_id, phash FROM photos WHERE id > ? ORDER BY id LIMIT ?",
-            [last, chunk]).fetchall()
+        photos = store.photo_heads(last, chunk)
         if not photos:
             return
         yield from _chunk_verdicts(store, photos)

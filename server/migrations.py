@@ -1,4 +1,5 @@
-"""The server's own tables, kept apart from the core schema (``headcheck.migrations``).
+"""The server's own tables, kept apart from the core schema (``headcheck.store.migrations``);
+their statements are the store's (``headcheck.store.feedback``), like every other.
 
 Steps are named and recorded in ``server_migrations``, so they run once per database and the core's
 ``user_version`` numbering stays the core's.
@@ -11,18 +12,11 @@ from collections.abc import Callable
 import sqlite_utils
 
 from headcheck.store import now_iso
-from headcheck.transaction import write_transaction
-
-
-def _feedback_v1(db: sqlite_utils.Database) -> None:
-    db["feedback"].create({
-        "id": int, "sha256": str, "label": str, "note": str, "key_id": str, "created_at": str,
-    }, pk="id", not_null={"sha256", "label", "created_at"})
-    db["feedback"].create_index(["sha256"])
-
+from headcheck.store.feedback import create_feedback_table
+from headcheck.store.transaction import write_transaction
 
 STEPS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
-    ("feedback_v1", _feedback_v1),
+    ("feedback_v1", create_feedback_table),
 ]
 
 

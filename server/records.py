@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from headcheck.feedback import NO_COUNTS, Counts, feedback_counts
-from headcheck.store import Store, now_iso
+from headcheck.store import Store
 from headcheck.verdicts import photo_verdict, stored_matches
 
 MAX_SIGHTINGS = 200  # listed per photo; the total is always given
@@ -53,14 +53,8 @@ class Records:
         if pid is None:
             return None
         row = store.photo_row(pid) or {}
-        db = store.db
-        total, first, last = db.execute(
-            "SELECT count(*), min(first_seen), max(last_seen) FROM sightings WHERE photo_id = ?",
-            [pid]).fetchone()
-        sightings = list(db.query(
-            "SELECT page_url, image_url, profile_name, source, first_seen, last_seen, times_seen "
-            "FROM sightings WHERE photo_id = ? ORDER BY first_seen, id LIMIT ?",
-            [pid, MAX_SIGHTINGS]))
+        total, first, last = store.sighting_summary(pid)
+        sightings = store.sightings(pid, MAX_SIGHTINGS)
         signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
                     "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}"),
                     "headline": s.get("headline") or s["detail"]}
@@ -83,7 +77,7 @@ class Records:
     def counts(self) -> dict[str, int]:
         store = self._store()
         c = store.counts()
-        c["feedback"] = store.db["feedback"].count
+        c["feedback"] = store.feedback_count()
         return c
 
     def feedback_keys(self, sha256s: list[str]) -> dict[str, Counts]:
@@ -95,16 +89,11 @@ class Records:
     def reviews_version(self) -> int:
         """Grows with every operator review (``headcheck feedback accept|reject``), so a cached
         verdict from before an accepted false positive is not served after it."""
-        return int(self._store().db.execute(
-            "SELECT coalesce(max(id), 0) FROM feedback_reviews").fetchone()[0])
+        return self._store().reviews_version()
 
     def add_feedback(self, sha256: str, label: str, note: str | None, key_id: str
                      ) -> dict[str, Any]:
         store = self._store()
-        created = now_iso()
-        with store.db.conn:
-            cur = store.db.execute(
-                "INSERT INTO feedback (sha256, label, note, key_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)", [sha256, label, note, key_id, created])
-        return {"id": cur.lastrowid, "sha256": sha256, "label": label, "created_at": created,
+        feedback_id, created = store.add_feedback(sha256, label, note, key_id)
+        return {"id": feedback_id, "sha256": sha256, "label": label, "created_at": created,
                 "known_photo": store.photo_id(sha256) is not None}

@@ -58,8 +58,17 @@ def start_crawl(args: list[str], stats: Path, proxy: str | None = None) -> subpr
                                 cwd=ROOT, env=crawl_env(proxy), stdout=out, stderr=err)
 
 
-def finish_crawl(proc: subprocess.Popen, stats: Path, timeout: float = 120) -> Crawl:
-    proc.wait(timeout=timeout)
+# A hang guard, not a time bound: a crawl of a hundred photos takes minutes on a loaded machine.
+CRAWL_TIMEOUT = 600
+
+
+def finish_crawl(proc: subprocess.Popen, stats: Path, timeout: float = CRAWL_TIMEOUT) -> Crawl:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a crawler running behind a failed test
+        proc.wait()
+        raise
     data = json.loads(stats.read_text())["stats"] if stats.exists() else {}
     return Crawl(proc.returncode, stats.with_suffix(".out").read_text(),
                  stats.with_suffix(".err").read_text(), data)

@@ -70,7 +70,7 @@ def headcheck_server(db: Path, api_key: str | None = API_KEY, port: int = 0
     """The real server for the extension's tests (see tests.server_support), without the
     diffusion probe: these tests time the extension's UI against live lookups, and on a crowded
     test machine the CLIP pass (seconds a face there) outlasts their waits. The probe is tested
-    in tests/test_diffusion.py, the detector harness, and every other server and CLI test."""
+    in tests/core/test_diffusion.py, the detector harness, and every other server and CLI test."""
     return serve(db, api_key, port, extra_env={DISABLE_ENV: "diffusion.clip_probe"})
 
 

@@ -4,7 +4,7 @@
 lie about their size, unusual modes (CMYK, 16-bit, float, palette with transparency), animations,
 polyglots, and corrupt EXIF, XMP, ICC and C2PA data. Each must end in a clear error or a result,
 never a traceback, a 5xx or a crash. ``bench/hostile_inputs.py`` measures time and peak memory
-per case; ``tests/test_hostile_inputs.py`` runs them through every adapter.
+per case; ``tests/core/test_hostile_inputs.py`` runs them through every adapter.
 """
 
 from __future__ import annotations

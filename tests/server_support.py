@@ -51,6 +51,10 @@ REUSED = ("reused-original.jpg", "reused-resize_200.jpg", "reused-mirror.jpg",
           "reused-ring.jpg")
 _built: dict[str, Path] = {}
 
+# API keys for tests that need two callers (they are keys only where a test configures them).
+KEY_A = "test-key-aaaaaaaaaaaaaaaa"
+KEY_B = "test-key-bbbbbbbbbbbbbbbb"
+
 
 def image(name: str) -> bytes:
     return (IMAGES / name).read_bytes()

@@ -49,10 +49,8 @@ def already_stored(hc: Headcheck, r: Result) -> bool:
     if pid is None:
         return False
     s = r.sighting
-    row = hc.store.db.execute(
-        "SELECT last_seen FROM sightings WHERE photo_id = ? AND page_url = ? AND image_url = ?",
-        [pid, s.page_url, s.image_url or ""]).fetchone()
-    return row is not None and s.seen_at is not None and row[0] >= s.seen_at
+    last = hc.store.last_seen(pid, s.page_url, s.image_url or "")
+    return last is not None and s.seen_at is not None and last >= s.seen_at
 
 
 class Writer:

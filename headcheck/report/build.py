@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..store import Store, now_iso
 from . import plots
-from .clusters import Member, ReusedPhoto, _members
+from .clusters import Member, ReusedPhoto, load_members
 from .dataset import ReportData, collect
 from .export import write_csv
 from .feedback import feedback_summary
@@ -119,7 +119,7 @@ def build_report(db: str | Path, out: str | Path,
     show = sys.stderr.isatty() if opts.progress is None else opts.progress
     store = Store(db)
     try:
-        total = store.db.execute("SELECT count(*) FROM photos").fetchone()[0]
+        total = store.photo_count()
         with tqdm(total=total, desc="judging photos", unit="photo", disable=not show,
                   file=sys.stderr) as bar:
             data = collect(store, str(db), opts.gallery_clusters, opts.per_cluster,
@@ -128,7 +128,7 @@ def build_report(db: str | Path, out: str | Path,
             write_tables(store, data.photos)
         sightings_csv = write_sightings(store, data.labels, out / "sightings.csv")
         feedback = feedback_summary(store, data.labels)
-        answered = _members(store, [a.photo_id for a in feedback.photos],
+        answered = load_members(store, [a.photo_id for a in feedback.photos],
                            opts.thumbnails) if feedback else {}
     finally:
         store.close()

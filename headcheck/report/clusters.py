@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from ..match import SAME_CONTEXT, SAME_PHOTO
 from ..store import Store
-from ..verdicts import in_chunks
 
 
 @dataclass(frozen=True)
@@ -78,40 +77,22 @@ def components(edges: Iterable[tuple[int, int]]) -> dict[int, int]:
 
 def same_photo_groups(store: Store) -> dict[int, int]:
     """Photo id -> id of its same-photo group (lowest member id), for photos with copies."""
-    return components((int(a), int(b)) for a, b in store.db.execute(
-        "SELECT photo_id, other_id FROM matches WHERE relation = ?", [SAME_PHOTO]))
+    return components(store.relation_edges(SAME_PHOTO))
 
 
-def _members(store: Store, ids: list[int], with_thumbs: bool) -> dict[int, Member]:
-    out: dict[int, Member] = {}
-    thumb = "thumb" if with_thumbs else "NULL"
-    for part in in_chunks(ids):
-        q = ",".join("?" * len(part))
-        for pid, sha, phash, th in store.db.execute(
-                f"SELECT id, sha256, phash, {thumb} FROM photos WHERE id IN ({q})", part):
-            out[int(pid)] = Member(int(pid), sha, phash, th)
-        for pid, url, name in store.db.execute(
-                f"SELECT photo_id, page_url, max(profile_name) FROM sightings "
-                f"WHERE photo_id IN ({q}) GROUP BY photo_id, page_url "
-                "ORDER BY photo_id, min(first_seen), page_url", part):
-            out[int(pid)].sightings.append(SightingRef(url, name))
+def load_members(store: Store, ids: list[int], with_thumbs: bool) -> dict[int, Member]:
+    out = {pid: Member(pid, sha, phash, th)
+           for pid, sha, phash, th in store.member_rows(ids, with_thumbs)}
+    for pid, url, name in store.page_names(ids):
+        out[pid].sightings.append(SightingRef(url, name))
     return out
 
 
 def cluster_summaries(store: Store, limit: int = -1) -> list[ClusterSummary]:
     """Clusters that hold at least one same-context (template) relation, largest first;
     ``limit`` -1 for all."""
-    rows = store.db.execute(
-        """WITH t AS (
-               SELECT p.cluster_id AS cid, count(*) AS links, max(m.inliers) AS best
-               FROM matches m JOIN photos p ON p.id = m.photo_id
-               WHERE m.relation = ? AND p.cluster_id IS NOT NULL GROUP BY p.cluster_id)
-           SELECT t.cid, count(DISTINCT p.id), count(DISTINCT s.page_url), t.links, t.best
-           FROM t JOIN photos p ON p.cluster_id = t.cid
-           LEFT JOIN sightings s ON s.photo_id = p.id
-           GROUP BY t.cid ORDER BY count(DISTINCT p.id) DESC, count(DISTINCT s.page_url) DESC,
-                    t.cid LIMIT ?""", [SAME_CONTEXT, limit]).fetchall()
-    return [ClusterSummary(*(int(x or 0) for x in row)) for row in rows]
+    rows = store.cluster_summary_rows(SAME_CONTEXT, limit)
+    return [ClusterSummary(*row) for row in rows]
 
 
 def template_clusters(store: Store, limit: int, per_cluster: int,
@@ -120,7 +101,7 @@ def template_clusters(store: Store, limit: int, per_cluster: int,
     out = []
     for summary in cluster_summaries(store, limit):
         ids = store.cluster_members(summary.cluster_id)[:per_cluster]
-        members = _members(store, ids, with_thumbs)
+        members = load_members(store, ids, with_thumbs)
         out.append(TemplateCluster(summary, [members[i] for i in ids]))
     return out
 
@@ -132,23 +113,17 @@ def most_reused(store: Store, groups: Mapping[int, int], limit: int,
     for pid, gid in groups.items():
         by_group[gid].add(pid)
     # A photo without copies is reused when the same file sits on several pages.
-    for (pid,) in store.db.execute(
-            "SELECT photo_id FROM sightings GROUP BY photo_id "
-            "HAVING count(DISTINCT page_url) >= 2"):
-        if int(pid) not in groups:
-            by_group[int(pid)].add(int(pid))
+    for pid in store.photos_on_several_pages():
+        if pid not in groups:
+            by_group[pid].add(pid)
     page_sets: dict[int, set[str]] = defaultdict(set)
     all_ids = [pid for ids in by_group.values() for pid in ids]
-    for part in in_chunks(all_ids):
-        q = ",".join("?" * len(part))
-        for pid, url in store.db.execute(
-                f"SELECT DISTINCT photo_id, page_url FROM sightings WHERE photo_id IN ({q})",
-                part):
-            page_sets[groups.get(int(pid), int(pid))].add(url)
+    for pid, url in store.distinct_pages(all_ids):
+        page_sets[groups.get(pid, pid)].add(url)
     ranked = sorted((g for g in by_group if len(page_sets[g]) >= 2),
                     key=lambda g: (-len(page_sets[g]), g))[:limit]
     ids = [pid for g in ranked for pid in sorted(by_group[g])]
-    members = _members(store, ids, with_thumbs)
+    members = load_members(store, ids, with_thumbs)
     return [ReusedPhoto(sorted((members[i] for i in by_group[g]),
                                key=lambda m: (-len(m.sightings), m.photo_id)))
             for g in ranked]

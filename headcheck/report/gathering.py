@@ -9,9 +9,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__, dense, face, fingerprint, geometry, match, verify
+from .. import __version__, dense, face, geometry, match, verify
 from ..analyze import ANALYSIS_VERSION
-from ..migrations import schema_version
+from ..hashkinds import KIND, KINDS, REGION_KINDS
 from ..store import Store
 
 
@@ -60,11 +60,7 @@ def _json(text: str | None, default: Any) -> Any:
 
 
 def crawl_runs(store: Store) -> list[CrawlRun]:
-    if "crawls" not in store.db.table_names():
-        return []
-    rows = store.db.execute(
-        "SELECT id, started_at, finished_at, status, seeds, settings, pages, profiles, "
-        "photos_new, photos_known, errors, software_version FROM crawls ORDER BY started_at, id")
+    rows = store.crawl_rows()
     return [CrawlRun(r[0], r[1], r[2], r[3], [str(s) for s in _json(r[4], [])],
                      _json(r[5], {}), *r[6:]) for r in rows]
 
@@ -72,9 +68,9 @@ def crawl_runs(store: Store) -> list[CrawlRun]:
 def thresholds() -> list[Threshold]:
     ref = geometry.reference()
     th = match.THRESHOLDS
-    out = [Threshold(f"candidate radius, {kind}", f"{bits} bits",
+    out = [Threshold(f"candidate radius, {k.name}", f"{k.radius} bits",
                      "Hamming distance under which a hash proposes a candidate (recall only)")
-           for kind, bits in match.RADIUS.items()]
+           for k in KINDS if k.radius is not None]
     out += [
         Threshold("candidates verified", str(match.MAX_VERIFY), "nearest first, per lookup"),
         Threshold("keypoint gate", f">= {th.min_keypoints}",
@@ -99,10 +95,10 @@ def thresholds() -> list[Threshold]:
                   f"Mahalanobis distance from a reference of {ref.samples} StyleGAN faces "
                   f"(square images within {geometry.MAX_ASPECT_DEVIATION:.0%})"),
         Threshold("usable region hash",
-                  ", ".join(f"{r} texture {fingerprint.MIN_QUALITY[r]:g} inside "
-                            f"{fingerprint.MIN_INSIDE[r]:g}" for r in fingerprint.REGIONS),
+                  ", ".join(f"{k.name} texture {k.min_quality:g} inside {k.min_inside:g}"
+                            for k in REGION_KINDS),
                   "floors below which a region hash is stored but never indexed"),
-        Threshold("PDQ quality", f">= {fingerprint.PDQ_MIN_QUALITY}",
+        Threshold("PDQ quality", f">= {KIND['pdq'].min_quality:g}",
                   "whole-image hashes are probed only above it"),
     ]
     return out
@@ -111,13 +107,12 @@ def thresholds() -> list[Threshold]:
 def versions(store: Store) -> list[tuple[str, str]]:
     import matplotlib
 
-    analysis = ", ".join(f"v{v}: {n} photos" for v, n in store.db.execute(
-        "SELECT analysis_version, count(*) FROM photos GROUP BY analysis_version"))
+    analysis = ", ".join(f"v{v}: {n} photos" for v, n in store.analysis_versions())
     return [
         ("headcheck (this report)", __version__),
         ("analysis version (this software)", str(ANALYSIS_VERSION)),
         ("analysis versions in the store", analysis or "no photos"),
-        ("store schema", str(schema_version(store.db))),
+        ("store schema", str(store.schema_version())),
         ("Python", platform.python_version()),
         ("SQLite", sqlite3.sqlite_version),
         ("matplotlib", matplotlib.__version__),
@@ -125,13 +120,6 @@ def versions(store: Store) -> list[tuple[str, str]]:
 
 
 def gathering(store: Store) -> Gathering:
-    db = store.db
-    sources = [(s or "(none)", int(n), int(p)) for s, n, p in db.execute(
-        "SELECT source, count(*), count(DISTINCT photo_id) FROM sightings "
-        "GROUP BY source ORDER BY count(*) DESC")]
-    first, last, sightings, pages = db.execute(
-        "SELECT min(first_seen), max(last_seen), count(*), count(DISTINCT page_url) "
-        "FROM sightings").fetchone()
-    photos = db.execute("SELECT count(*) FROM photos").fetchone()[0]
-    return Gathering(crawl_runs(store), sources, first, last, int(photos), int(sightings),
-                     int(pages), thresholds(), versions(store))
+    first, last, sightings, pages = store.sighting_span()
+    return Gathering(crawl_runs(store), store.sighting_sources(), first, last,
+                     store.photo_count(), sightings, pages, thresholds(), versions(store))

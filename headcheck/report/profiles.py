@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..store import Store
-from .clusters import Member, _members
+from .clusters import Member, load_members
 
 SYNTHETIC = "synthetic"
 
@@ -39,10 +39,8 @@ def profile_rows(store: Store, labels: Mapping[int, Labelled]) -> list[ProfileRo
     flagged photo, else "none"."""
     photos: dict[str, set[int]] = defaultdict(set)
     names: dict[str, str] = {}
-    for page, pid, name in store.db.execute(
-            "SELECT page_url, photo_id, max(profile_name) FROM sightings "
-            "GROUP BY page_url, photo_id"):
-        photos[page].add(int(pid))
+    for page, pid, name in store.page_photo_names():
+        photos[page].add(pid)
         if name and page not in names:
             names[page] = str(name)
     out = []
@@ -60,10 +58,7 @@ def write_sightings(store: Store, labels: Mapping[int, Labelled], path: Path) ->
         w = csv.writer(fh)
         w.writerow(["sha256", "label", "page_url", "profile_name", "image_url", "source",
                     "first_seen", "last_seen", "times_seen"])
-        for pid, sha, page, name, image, source, first, last, times in store.db.execute(
-                "SELECT s.photo_id, p.sha256, s.page_url, s.profile_name, s.image_url, s.source, "
-                "s.first_seen, s.last_seen, s.times_seen FROM sightings s "
-                "JOIN photos p ON p.id = s.photo_id ORDER BY s.first_seen, s.photo_id"):
+        for pid, sha, page, name, image, source, first, last, times in store.sighting_export():
             row = labels.get(int(pid))
             w.writerow([sha, row.label if row else "", page, name or "", image, source or "",
                         first, last, times])
@@ -75,5 +70,5 @@ def synthetic_members(store: Store, labels: Mapping[int, Labelled], limit: int,
     """The most confident synthetic photos (thumbnail, sightings) and how many there are."""
     ids = sorted((i for i, r in labels.items() if r.label == SYNTHETIC),
                  key=lambda i: (-labels[i].confidence, i))
-    members = _members(store, ids[:limit], with_thumbs)
+    members = load_members(store, ids[:limit], with_thumbs)
     return [members[i] for i in ids[:limit] if i in members], len(ids)

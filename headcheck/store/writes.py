@@ -1,0 +1,136 @@
+"""Writing photos, sightings, relations, clusters and crawl runs: each call one transaction, so a
+reader (or a kill) never sees half of one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..analyze import ANALYSIS_VERSION, Analysis
+from ..face import FaceModels, decode_chip
+from .base import AddResult, Sighting, StoreBase, hex_to_int64, marks, now_iso
+
+
+class Writes(StoreBase):
+    def add(self, a: Analysis, sighting: Sighting) -> AddResult:
+        """Store the photo (once per sha256) with its hashes and signals, and record one sighting
+        of it, in one transaction (a reader never sees half a photo); idempotent."""
+        with self.transaction():
+            photo_id, new_photo = self._upsert_photo(a)
+            new_sighting = self._record_sighting(photo_id, sighting)
+        return AddResult(photo_id, new_photo, new_sighting)
+
+    def add_sighting(self, photo_id: int, sighting: Sighting) -> AddResult:
+        """One more sighting of a stored photo (no analysis needed); idempotent."""
+        with self.transaction():
+            new_sighting = self._record_sighting(photo_id, sighting)
+        return AddResult(photo_id, False, new_sighting)
+
+    def _upsert_photo(self, a: Analysis) -> tuple[int, bool]:
+        row = self.db.execute("SELECT id, analysis_version FROM photos WHERE sha256 = ?",
+                              [a.sha256]).fetchone()
+        if row and row[1] == ANALYSIS_VERSION:
+            return int(row[0]), False
+        record = {
+            "sha256": a.sha256, "width": a.width, "height": a.height, "format": a.format,
+            "face": json.dumps(a.face.to_dict()) if a.face else None,
+            "face_score": a.face.score if a.face else None,
+            "phash": a.image.phash, "phash_mirror": a.image.phash_mirror, "pdq": a.image.pdq,
+            "pdq_mirror": a.image.pdq_mirror, "pdq_quality": a.image.pdq_quality,
+            "features": a.features.to_bytes(), "keypoints": len(a.features),
+            "chip": a.chip, "embedding": None, "thumb": a.thumb, "dense": a.dense,
+            "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
+        }
+        # One statement whatever another writer did since the SELECT (no UNIQUE failure).
+        cols = ", ".join(record)
+        photo_id = int(self.db.execute(
+            f"INSERT INTO photos ({cols}) VALUES ({', '.join('?' * len(record))}) "
+            f"ON CONFLICT (sha256) DO UPDATE SET "
+            f"{', '.join(f'{c} = excluded.{c}' for c in record if c != 'sha256')} RETURNING id",
+            list(record.values())).fetchone()[0])
+        self.db.execute("DELETE FROM region_hashes WHERE photo_id = ?", [photo_id])
+        self.db["region_hashes"].upsert_all(
+            [{"photo_id": photo_id, "region": r, "hash": h.hash, "mirror": h.mirror,
+              "bits": hex_to_int64(h.hash),
+              "quality": h.quality, "inside": h.inside, "usable": int(h.usable)}
+             for r, h in a.regions.items()], pk=("photo_id", "region"))
+        self.db.execute("DELETE FROM signals WHERE photo_id = ?", [photo_id])
+        self.db["signals"].insert_all(
+            [{"photo_id": photo_id, "name": s.name, "kind": s.kind, "score": s.score,
+              "detail": s.detail, "evidence": json.dumps(s.evidence, default=str),
+              "headline": s.headline}
+             for s in a.signals])
+        return photo_id, row is None
+
+    def _record_sighting(self, photo_id: int, s: Sighting) -> bool:
+        seen = s.seen_at or now_iso()
+        cur = self.db.execute(
+            """INSERT INTO sightings (photo_id, page_url, image_url, profile_name, source,
+                   first_seen, last_seen, times_seen)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (photo_id, page_url, image_url) DO UPDATE SET
+                   last_seen = excluded.last_seen, times_seen = times_seen + 1,
+                   profile_name = coalesce(excluded.profile_name, profile_name)
+               RETURNING times_seen""",
+            [photo_id, s.page_url, s.image_url or "", s.profile_name, s.source, seen, seen])
+        return cur.fetchone()[0] == 1
+
+    def embedding(self, photo_id: int, models: FaceModels) -> np.ndarray | None:
+        """The identity embedding, computed from the stored face chip on first use and kept."""
+        row = self.db.execute("SELECT embedding, chip FROM photos WHERE id = ?",
+                              [photo_id]).fetchone()
+        if row is None or row[1] is None:
+            return None
+        if row[0] is not None:
+            return np.frombuffer(row[0], dtype=np.float32)
+        emb = models.embed_chip(decode_chip(row[1]))
+        self.set_embedding(photo_id, emb.tobytes())
+        return emb
+
+    def set_embedding(self, photo_id: int, embedding: bytes) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE photos SET embedding = ? WHERE id = ?",
+                            [embedding, photo_id])
+
+    def record_matches(self, photo_id: int, rows: list[dict]) -> None:
+        """Store verified relations of ``photo_id`` to older photos (replacing earlier ones)."""
+        found = now_iso()
+        with self.transaction():
+            self.db["matches"].upsert_all(
+                [{"photo_id": photo_id, "found_at": found, **r} for r in rows],
+                pk=("photo_id", "other_id"))
+
+    def join_clusters(self, photo_id: int, other_ids: Iterable[int]) -> int | None:
+        """Put ``photo_id`` in one cluster with ``other_ids`` (merging their clusters); the
+        cluster's id is its lowest photo id. Returns it, or None when there is nothing to join."""
+        others = sorted(set(other_ids) - {photo_id})
+        if not others:
+            return None
+        members = [photo_id, *others]
+        q = marks(members)
+        with self.transaction():
+            old = {r[0] for r in self.db.execute(
+                f"SELECT cluster_id FROM photos WHERE id IN ({q}) AND cluster_id IS NOT NULL",
+                members)}
+            new = min([*members, *old])
+            oq = marks(list(old)) or "NULL"
+            self.db.execute(
+                f"UPDATE photos SET cluster_id = ? WHERE id IN ({q}) OR cluster_id IN ({oq})",
+                [new, *members, *old])
+        return new
+
+    def start_crawl(self, seeds: list[str], settings: dict, version: str) -> int:
+        with self.transaction():
+            return int(self.db["crawls"].insert({
+                "started_at": now_iso(), "seeds": json.dumps(seeds),
+                "settings": json.dumps(settings, default=str), "status": "running",
+                "software_version": version}).last_pk)
+
+    def finish_crawl(self, crawl_id: int, status: str, **counts: int) -> None:
+        """Close a crawl run with its outcome and any counts (pages, profiles, photos_new, ...);
+        may be called again to update the outcome."""
+        with self.transaction():
+            self.db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status,
+                                                **counts})

@@ -1,0 +1,124 @@
+"""Verdict precision on hard negatives: different people who share a studio backdrop, framing
+and dress code, or the same page furniture, are never "the same photo" or "composited"; while a
+face pasted on a studio template still is."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from headcheck.analyze import Analyzer
+from headcheck.engine import Headcheck
+from headcheck.load import load_image
+from headcheck.store import Sighting
+from tests.conftest import FACES, jpeg, real
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTRAITS = FACES / "portraits" / "images"
+
+
+def _bench_corpus():
+    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    """Relations are under test here, not per-image detectors (tested on their own): leaving
+    them out keeps 438 analyses cheap."""
+    return Analyzer(detectors=[])
+
+
+@pytest.fixture(scope="module")
+def portraits_store(analyzer) -> Headcheck:
+    """Every studio portrait (438 different people) indexed into one store, each on its own
+    page under its own name, by the shipped engine."""
+    hc = Headcheck(analyzer=analyzer)
+    for f in sorted(PORTRAITS.glob("*.jpg")):
+        hc.add(f.read_bytes(), Sighting(f"https://congress.example/{f.stem}", f.name,
+                                        profile_name=f"Member {f.stem}"))
+    yield hc
+    hc.close()
+
+
+def test_studio_portraits_of_different_people_are_never_accused(portraits_store) -> None:
+    hc = portraits_store
+    ids = hc.store.photo_ids()
+    assert len(ids) == len(list(PORTRAITS.glob("*.jpg"))) > 400
+    accused = {pid: hc.stored_verdict(pid) for pid in ids}
+    accused = {pid: v.reasons[0].detail for pid, v in accused.items()
+               if v.label in ("composited", "reused")}
+    assert accused == {}
+
+
+def test_a_studio_portrait_reposted_is_still_found(portraits_store, tmp_path: Path) -> None:
+    """The precision above is not bought by going blind: a resized, re-encoded copy of one of
+    those portraits under another name is still the same photo."""
+    hc = portraits_store
+    src = Image.open(sorted(PORTRAITS.glob("*.jpg"))[7]).convert("RGB")
+    copy = src.resize((180, 220), Image.Resampling.LANCZOS)
+    res = hc.check(jpeg(copy, quality=70), page_url="https://elsewhere.example/u/1",
+                   profile_name="Someone Else")
+    assert res.verdict.label == "reused"
+
+
+def test_studio_template_with_another_face_is_composited(analyzer) -> None:
+    corpus = _bench_corpus()
+    lib = corpus.Library()
+    studio = corpus.list_sources("studio")
+    faced = corpus.first_frontal(lib, studio, 6)
+    template, donors = faced[0], faced[1:]
+    hc = Headcheck(analyzer=analyzer)
+    hc.add(template.path.read_bytes(), Sighting("https://stock.example/t", "", "Stock Model"))
+    found = 0
+    for k, donor in enumerate(donors[:3]):
+        data, _ = corpus.make_composite(lib, template, donor, np.random.default_rng(k),
+                                        widths=(220, 360))
+        v = hc.check(data, page_url=f"https://farm.example/{k}", profile_name=f"Fake {k}")
+        found += v.verdict.label == "composited"
+    hc.close()
+    assert found >= 2  # studio-template recall is measured in bench/ (docs/benchmarks.md)
+
+
+def _banner(im: Image.Image, text: str = "Let's connect!") -> Image.Image:
+    """A profile-site banner across the bottom 15%: the same design on every photo."""
+    out = im.convert("RGB").copy()
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, int(h * 0.85), w, h), fill=(10, 102, 194))
+    draw.text((w // 10, int(h * 0.89)), text, fill=(255, 255, 255))
+    return out
+
+
+def test_a_shared_banner_is_never_evidence(analyzer) -> None:
+    hc = Headcheck(analyzer=analyzer)
+    a = Image.open(real("3788426000")).resize((400, 600))
+    b = Image.open(real("4452457288")).resize((400, 600))
+    hc.add(jpeg(_banner(a)), Sighting("https://a.example/ann", "", "Ann Lee"))
+    res = hc.check(jpeg(_banner(b)), page_url="https://b.example/bo", profile_name="Bo Chen")
+    assert res.verdict.label == "none" and res.matches == []
+    hc.close()
+
+
+def test_own_photo_under_one_name_is_information_and_other_names_are_reuse(analyzer) -> None:
+    hc = Headcheck(analyzer=analyzer)
+    photo = load_image(real("3788426000").read_bytes()).image
+    hc.add(jpeg(photo), Sighting("https://linkedin.example/in/sam", "", "Sam Keller"))
+    same = hc.check(jpeg(photo.resize((300, 450))), page_url="https://acme.example/team/sam",
+                    profile_name="S. Keller, PhD")
+    assert same.verdict.label == "none"
+    assert same.verdict.reasons[0].signal == "match.same_photo.same_identity"
+    other = hc.check(jpeg(photo.resize((300, 450))), page_url="https://acme.example/team/sk",
+                     profile_name="Samuel K")
+    assert other.verdict.label == "reused"
+    assert other.verdict.reasons[0].evidence["identities"] == 2
+    hc.close()
