@@ -84,7 +84,7 @@ def test_does_not_flag_real_photos(path: Path, models: FaceModels) -> None:
 
 # Held out of training (bench/diffusion_set.py HELD_OUT) and flagged by the shipped probe; the
 # other held-out StyleGAN faces are in the figures of docs/benchmarks.md, not pinned here.
-STYLEGAN_DIR = Path(__file__).resolve().parent.parent / "data" / "faces" / "stylegan2" / "images"
+STYLEGAN_DIR = Path(__file__).resolve().parents[2] / "data" / "faces" / "stylegan2" / "images"
 STYLEGAN_FLAGGED = ("sfhq_095.jpg",)
 
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 from headcheck.detectors.face_stats import FACE_PX, NAMES, REGIONS, face_stats
 from headcheck.face import FaceModels
 
-PHOTO = Path(__file__).parent / "fixtures" / "diffusion" / "real_interfaces_009.jpg"
+PHOTO = Path(__file__).parent.parent / "fixtures" / "diffusion" / "real_interfaces_009.jpg"
 
 
 @pytest.fixture(scope="module")
