@@ -52,6 +52,7 @@ evaluate: setup
 train-diffusion: setup
 	$(BIN)/python bench/diffusion_set.py build
 	$(BIN)/python bench/diffusion_embed.py
+	$(BIN)/python bench/diffusion_stats.py
 	$(BIN)/python bench/diffusion_train.py
 
 evaluate-diffusion: setup

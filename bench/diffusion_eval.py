@@ -3,7 +3,7 @@
     python bench/diffusion_eval.py          # or: make evaluate-diffusion
 
 Prints markdown for docs/benchmarks.md: the data; the shipped thresholds checked on real photos
-they were not chosen on (half B of the identities) with precision, recall and FPR; real photos
+they were not chosen on (part B of the identities) with precision, recall and FPR; real photos
 flagged per set and per version (as is, re-encoded); leave-one-generator-out TPR at 1% and 0.5%
 FPR; and the cost per image against Pillow decode-only, measured in the same run.
 Needs bench/diffusion_set.py build and bench/diffusion_embed.py first.
@@ -24,7 +24,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from diffusion_set import local_path, read_manifest  # noqa: E402
-from diffusion_train import PROBE_OUT, Data, fit, half_a, load, oof_scores, prob  # noqa: E402
+from diffusion_train import (  # noqa: E402
+    FOLDS,
+    PROBE_OUT,
+    STATS,
+    C,
+    Data,
+    fit,
+    folds,
+    load,
+    oof_scores,
+    part_a,
+    prob,
+    stylegan_oof,
+)
+
+from headcheck.detectors.face_stats import NAMES  # noqa: E402
 
 GENS = ("flux-dev", "flux-pro", "sdxl")
 
@@ -59,76 +74,150 @@ def flickr_kind(path: str) -> str:
     return "flickr " + (name.split("_")[0] if "@" not in name else "large@2x")
 
 
-def shipped(d: Data, oof: np.ndarray) -> None:
+def flagged(oof: np.ndarray, sg: np.ndarray) -> np.ndarray:
+    """What the shipped detector flags: either head at its threshold (NaN: head not scored)."""
+    p = json.loads(PROBE_OUT.read_text())
+    hit = oof >= p["thresholds"]["flag"]
+    if "stylegan_head" in p:
+        hit |= np.nan_to_num(sg, nan=0.0) >= p["stylegan_head"]["flag"]
+    return hit
+
+
+def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
     p = json.loads(PROBE_OUT.read_text())
     flag, unsure = p["thresholds"]["flag"], p["thresholds"]["unsure"]
-    b = ~half_a(d)
+    b = ~part_a(d)
     real_b = (d.y == 0) & b
     print(f"\nShipped thresholds: flag {flag}, unsure {unsure} ({p['thresholds']['chosen_on']}).")
-    print("Checked on half B (other identities), out-of-fold scores:\n")
+    if "stylegan_head" in p:
+        print(f"StyleGAN head: flag {p['stylegan_head']['flag']} "
+              f"({p['stylegan_head']['chosen_on']}). A photo is flagged if either head flags it.")
+    print("Checked on part B (other identities), out-of-fold scores:\n")
     fake = d.y == 1
-    tp = int((oof[fake] >= flag).sum())
-    fp = int((oof[real_b] >= flag).sum())
+    hit = flagged(oof, sg)
+    tp = int(hit[fake].sum())
+    fp = int(hit[real_b].sum())
     prec = tp / max(tp + fp, 1)
     print(f"- precision {prec:.3f}, recall {tp / fake.sum():.3f} ({tp}/{fake.sum()} AI images), "
-          f"FPR {fp / real_b.sum():.4f} ({fp}/{real_b.sum()} real images of half B); "
+          f"FPR {fp / real_b.sum():.4f} ({fp}/{real_b.sum()} real images of part B); "
           f"unsure band holds {((oof[real_b] >= unsure) & (oof[real_b] < flag)).sum()} real "
           f"and {((oof[fake] >= unsure) & (oof[fake] < flag)).sum()} AI images")
-    print("\n| real set (half B) | version | images | flagged | unsure |\n|---|---|---|---|---|")
+    print("\n| real set (part B) | version | images | flagged | unsure |\n|---|---|---|---|---|")
     kinds = np.array([flickr_kind(x) if s == "flickr_real" else s
                       for s, x in zip(d.set, d.path, strict=True)])
     for k in dict.fromkeys(kinds[real_b]):
         for v, vname in ((0, "as is"), (1, "re-encoded")):
             m = real_b & (kinds == k) & (d.variant == v)
             if m.any():
-                print(f"| {k} | {vname} | {m.sum()} | {(oof[m] >= flag).sum()} | "
+                print(f"| {k} | {vname} | {m.sum()} | {hit[m].sum()} | "
                       f"{((oof[m] >= unsure) & (oof[m] < flag)).sum()} |")
     print("\n| AI set | generator | images | flagged (recall) |\n|---|---|---|---|")
     for s in ("diffusion", "diffusion_search", "stylegan2"):
         for g in dict.fromkeys(d.gen[fake & (d.set == s)]):
             m = fake & (d.set == s) & (d.gen == g)
-            print(f"| {s} | {g} | {m.sum()} | {(oof[m] >= flag).mean():.3f} |")
+            print(f"| {s} | {g} | {m.sum()} | {hit[m].mean():.3f} |")
 
 
-def logo(d: Data) -> None:
+def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS) -> np.ndarray:
+    """Scores of probes trained on the real photos and the AI images of the two text-to-image
+    generators other than ``g`` (never StyleGAN), cross-fitted: each image is scored by the
+    probe that left its identity's fold out."""
+    f = folds(d)
+    out = np.zeros(len(d.y))
+    seen = (d.y == 0) | ~np.isin(d.gen, [g, "stylegan"])
+    for k in range(FOLDS):
+        out[f == k] = prob(d.take(f == k), fit(d.take(seen & (f != k)), c, stats))
+    return out
+
+
+def logo(d: Data) -> dict[str, np.ndarray]:
     """Train on two text-to-image generators (no StyleGAN), test on the third and StyleGAN."""
-    a, real = half_a(d), d.y == 0
-    print("\nLeave one generator out (train: real half A + two generators; test: real half B, "
-          "the third generator, StyleGAN; thresholds at the FPR on half B):\n")
+    a, real = part_a(d), d.y == 0
+    print("\nLeave one generator out (train: real photos + two generators, cross-fitted by "
+          "identity; test: real part B, the third generator, StyleGAN; thresholds at the FPR on "
+          "part B):\n")
     print("| held out | AUC | TPR @1% FPR | TPR @0.5% FPR | StyleGAN AUC | StyleGAN TPR @1% | "
           "StyleGAN TPR @0.5% |\n|---|---|---|---|---|---|---|")
+    out = {}
     for g in GENS:
-        train = (real & a) | ((d.y == 1) & ~np.isin(d.gen, [g, "stylegan"]))
-        w, b = fit(d.take(train))
-        s = prob(d.X, w, b)
+        s = out[g] = logo_scores(d, g)
         rb = s[real & ~a]
         row = [g, f"{auc(rb, s[d.gen == g]):.3f}"]
         row += [f"{tpr_at_fpr(rb, s[d.gen == g], f)[0]:.3f}" for f in (0.01, 0.005)]
         row += [f"{auc(rb, s[d.gen == 'stylegan']):.3f}"]
         row += [f"{tpr_at_fpr(rb, s[d.gen == 'stylegan'], f)[0]:.3f}" for f in (0.01, 0.005)]
         print("| " + " | ".join(row) + " |")
+    return out
 
 
-def stylegan_combined(d: Data, oof: np.ndarray) -> None:
-    """StyleGAN recall of the eye-geometry detector, the probe, and either (as shipped)."""
+CANDIDATES = (  # (name, C, face_stats), besides the shipped one (C, STATS)
+    ("CLIP, C 0.2", 0.2, False), ("CLIP + face_stats, C 0.05", 0.05, True),
+)
+
+
+def compare(d: Data, shipped_scores: dict[str, np.ndarray]) -> None:
+    """The model choice, by held-out generators: mean TPR at 1% and 0.5% FPR of part B's real
+    images over the three leave-one-generator-out runs, and StyleGAN's (never trained on)."""
+    a, real = part_a(d), d.y == 0
+    print("\nModel choice (leave one generator out, mean over the three held-out generators; "
+          "thresholds at the FPR on real part B):\n")
+    print("| model | TPR @1% | TPR @0.5% | StyleGAN TPR @1% | min TPR @1% |\n|---|---|---|---|---|")
+    shipped = (f"shipped: CLIP{' + face_stats' if STATS else ''}, C {C}", C, STATS)
+    for name, c, st in (shipped, *CANDIDATES):
+        t1, t05, sg = [], [], []
+        for g in GENS:
+            s = shipped_scores[g] if name == shipped[0] else logo_scores(d, g, c, st)
+            rb = s[real & ~a]
+            t1.append(tpr_at_fpr(rb, s[d.gen == g], 0.01)[0])
+            t05.append(tpr_at_fpr(rb, s[d.gen == g], 0.005)[0])
+            sg.append(tpr_at_fpr(rb, s[d.gen == "stylegan"], 0.01)[0])
+        print(f"| {name} | {np.mean(t1):.3f} | {np.mean(t05):.3f} | {np.mean(sg):.3f} | "
+              f"{min(t1):.3f} |")
+
+
+def tells(d: Data) -> None:
+    """Each face_stats feature alone: AUC of AI images against real ones (0.5 = no information,
+    below 0.5 = AI images score lower), per generator and against the studio portraits alone."""
+    real, port = d.y == 0, d.set == "portraits"
+    print("\nThe seed's tells, each alone (AUC, all variants; real = all real images):\n")
+    cols = [*GENS, "stylegan"]
+    print("| feature | " + " | ".join(cols) + " | all AI vs portraits only | missing |\n|"
+          + "---|" * (len(cols) + 3))
+    for j, name in enumerate(NAMES):
+        v = d.S[:, j]
+        ok = ~np.isnan(v)
+        row = [f"{auc(v[real & ok], v[(d.gen == g) & ok]):.3f}" for g in cols]
+        row.append(f"{auc(v[port & ok], v[(d.y == 1) & ok]):.3f}")
+        row.append(f"{(~ok).mean():.0%}")
+        print(f"| {name} | " + " | ".join(row) + " |")
+
+
+def stylegan_combined(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
+    """StyleGAN recall of the eye-geometry detector, the probe's two heads, and either."""
     from headcheck.face import FaceModels
     from headcheck.geometry import stylegan_signal
 
-    flag = json.loads(PROBE_OUT.read_text())["thresholds"]["flag"]
+    hit = flagged(oof, sg)
     models = FaceModels()
     by_path = {r["path"]: r for r in read_manifest() if r["set"] == "stylegan2"}
     # Odd-numbered faces only: the geometry reference was fitted on the even-numbered ones.
     odd = np.array([p.endswith(("1.jpg", "3.jpg", "5.jpg", "7.jpg", "9.jpg")) for p in d.path])
     m = (d.set == "stylegan2") & (d.variant == 0) & odd
     geo = probe = both = 0
-    for path, score in zip(d.path[m], oof[m], strict=True):
+    for path, h in zip(d.path[m], hit[m], strict=True):
         img = Image.open(local_path(by_path[path])).convert("RGB")
         face = models.find_face(np.asarray(img))
         g = stylegan_signal(face, img.width, img.height) is not None
-        geo, probe, both = geo + g, probe + (score >= flag), both + (g or score >= flag)
+        geo, probe, both = geo + g, probe + h, both + (g or h)
     n = int(m.sum())
-    print(f"\nStyleGAN ({n} held-out faces, as is): eye geometry {geo / n:.3f}, diffusion probe "
-          f"(out-of-fold) {probe / n:.3f}, either {both / n:.3f}.")
+    print(f"\nStyleGAN ({n} held-out faces, as is): eye geometry {geo / n:.3f}, CLIP probe, "
+          f"either head (out-of-fold) {probe / n:.3f}, geometry or probe {both / n:.3f}.")
+    r = (d.y == 0) & ~part_a(d)
+    print(f"StyleGAN, all {int((d.gen == 'stylegan').sum())} images with the re-encodings: "
+          f"probe (either head, out-of-fold) {hit[d.gen == 'stylegan'].mean():.3f}; "
+          f"StyleGAN head alone AUC {auc(sg[r], sg[d.gen == 'stylegan']):.3f}, TPR at 1% / 0.5% "
+          f"of real part B {tpr_at_fpr(sg[r], sg[d.gen == 'stylegan'], 0.01)[0]:.3f} / "
+          f"{tpr_at_fpr(sg[r], sg[d.gen == 'stylegan'], 0.005)[0]:.3f}.")
 
 
 def cost(n: int = 20) -> None:
@@ -160,9 +249,12 @@ def main() -> int:
     d = load()
     data_table(d)
     oof = oof_scores(d)
-    shipped(d, oof)
-    logo(d)
-    stylegan_combined(d, oof)
+    sg = stylegan_oof(d)
+    shipped(d, oof, sg)
+    scores = logo(d)
+    tells(d)
+    compare(d, scores)
+    stylegan_combined(d, oof, sg)
     if "--no-cost" not in sys.argv:
         cost()
     return 0

@@ -31,7 +31,7 @@ from PIL import Image
 
 from ..face import Face
 from ..signals import SYNTHETIC, Signal
-from . import clip_encoder
+from . import clip_encoder, face_stats
 from .base import DetectorInput
 from .face_crop import model_crop
 
@@ -42,31 +42,73 @@ MIN_SIDE = 32  # below this there is too little of a face to judge
 
 
 @dataclass(frozen=True)
+class Head:
+    """One logistic head on the shared features, with the threshold it flags from."""
+
+    weights: np.ndarray
+    bias: float
+    flag: float
+
+    def probability(self, x: np.ndarray) -> float:
+        z = float(x @ self.weights + self.bias)
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+
+
+@dataclass(frozen=True)
 class Probe:
-    weights: np.ndarray  # (512,)
+    weights: np.ndarray  # (512,) on CLIP, then len(stats_fill) on face_stats when those are used
     bias: float
     flag: float  # probability thresholds
     unsure: float
     version: str
     meta: dict[str, Any]
+    stats_fill: np.ndarray | None = None  # stand-ins for face_stats NaNs; None: CLIP only
+    stylegan: Head | None = None  # a second head on the CLIP features alone
 
-    def probability(self, emb: np.ndarray) -> float:
-        z = float(emb @ self.weights + self.bias)
+    def features(self, emb: np.ndarray, stats: np.ndarray | None) -> np.ndarray:
+        if self.stats_fill is None or stats is None:
+            return emb
+        return np.concatenate([emb, np.where(np.isnan(stats), self.stats_fill, stats)])
+
+    def probability(self, emb: np.ndarray, stats: np.ndarray | None = None) -> float:
+        z = float(self.features(emb, stats) @ self.weights + self.bias)
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
 
 
 @lru_cache(maxsize=1)
 def probe() -> Probe:
     raw = json.loads(resources.files("headcheck").joinpath(PROBE_FILE).read_text())
-    return Probe(np.asarray(raw["weights"], dtype=np.float32), float(raw["bias"]),
+    weights = list(raw["weights"])
+    fill = None
+    if "face_stats" in raw:
+        if tuple(raw["face_stats"]["names"]) != face_stats.NAMES:
+            raise ValueError(f"{PROBE_FILE} was trained on other face_stats features")
+        weights += raw["face_stats"]["weights"]
+        fill = np.asarray(raw["face_stats"]["fill"], dtype=np.float32)
+    sg = raw.get("stylegan_head")
+    head = (Head(np.asarray(sg["weights"], dtype=np.float32), float(sg["bias"]),
+                 float(sg["flag"])) if sg else None)
+    return Probe(np.asarray(weights, dtype=np.float32), float(raw["bias"]),
                  float(raw["thresholds"]["flag"]), float(raw["thresholds"]["unsure"]),
-                 str(raw["version"]), {k: v for k, v in raw.items() if k != "weights"})
+                 str(raw["version"]),
+                 {k: v for k, v in raw.items() if k not in ("weights", "face_stats",
+                                                            "stylegan_head")},
+                 fill, head)
+
+
+def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[float, float]:
+    """The probe's probabilities that the face of ``image`` (PIL) was made by a text-to-image
+    model and (0.0 without that head) by StyleGAN."""
+    pr = probe()
+    emb = clip_encoder.embed([model_crop(image, box)])[0]
+    stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
+    return (pr.probability(emb, stats),
+            pr.stylegan.probability(emb) if pr.stylegan is not None else 0.0)
 
 
 def score_image(image: Image.Image, box: tuple[int, int, int, int] | None) -> float:
     """The probe's probability that the face square of ``image`` (PIL) was generated."""
-    emb = clip_encoder.embed([model_crop(image, box)])[0]
-    return probe().probability(emb)
+    return scores(image, box)[0]
 
 
 class DiffusionDetector:
@@ -94,26 +136,38 @@ def diffusion_signals(image: Image.Image, face: Face | None) -> list[Signal]:
         return []
     box = face.box
     try:
-        p = score_image(image, box)
+        p, p_sg = scores(image, box)
     except clip_encoder.EncoderUnavailable as exc:
         log.warning("diffusion detector skipped: %s", exc)
         return []
-    return signals_for(p)
+    return signals_for(p, p_sg)
 
 
-def signals_for(p: float) -> list[Signal]:
-    """The signal for probability ``p``: flagging, unsure (score 0) or none."""
+def signals_for(p: float, p_stylegan: float = 0.0) -> list[Signal]:
+    """The signal for probabilities ``p`` (text-to-image head) and ``p_stylegan`` (StyleGAN
+    head): flagging, unsure (score 0) or none."""
     pr = probe()
     evidence = {"probability": round(p, 4), "flag_threshold": pr.flag,
                 "unsure_threshold": pr.unsure, "model": clip_encoder.MODEL_NAME,
                 "probe_version": pr.version}
+    if pr.stylegan is not None:
+        evidence |= {"stylegan_probability": round(p_stylegan, 4),
+                     "stylegan_flag_threshold": pr.stylegan.flag}
     if p >= pr.flag:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, round(p, 3),
             f"the face looks AI-generated to a CLIP probe (probability {p:.3f}; it flags from "
             f"{pr.flag:.3f}, which under 0.5% of the real photos it was checked on reach)",
-            {**evidence, "band": "flag"},
+            {**evidence, "band": "flag", "head": "text-to-image"},
             "The face looks AI-generated: it resembles faces made by text-to-image models.")]
+    if pr.stylegan is not None and p_stylegan >= pr.stylegan.flag:
+        return [Signal(
+            "diffusion.clip_probe", SYNTHETIC, round(p_stylegan, 3),
+            f"the face looks StyleGAN-made to a CLIP probe (probability {p_stylegan:.3f}; it "
+            f"flags from {pr.stylegan.flag:.3f}, which under 0.5% of the real photos it was "
+            "checked on reach)",
+            {**evidence, "band": "flag", "head": "stylegan"},
+            "The face looks AI-generated: it resembles faces made by StyleGAN-style generators.")]
     if p >= pr.unsure:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, 0.0,

@@ -29,12 +29,13 @@ DETECTION_LIMITS = (
           "recall 90% of 50 held-out StyleGAN faces; 0% of 81 text-to-image faces; 0% of 72 "
           "real photos and 1.0% of 668 square crops of them flagged (bench/geometry_eval.py)"),
     Limit("synthetic", "CLIP probe for diffusion-made faces",
-          "faces like those of FLUX.1 and SDXL (the generators it was trained on), and about "
-          "half of those of one it was not",
-          "about half of even those; other generators; photos without a face dlib finds; "
-          "StyleGAN faces (geometry covers them)",
-          "recall 47.6% of 794 AI images at 0.16% of 638 real images flagged; leave-one-"
-          "generator-out TPR 52-88% at 0.5% FPR (bench/diffusion_eval.py)"),
+          "faces like those of FLUX.1 and SDXL (the generators it was trained on) and, with its "
+          "StyleGAN head, some StyleGAN faces that eye geometry misses",
+          "most even of those (it flags only where almost no real photo scores); other "
+          "generators; photos without a face dlib finds",
+          "recall 40.4% of 1,436 AI images at 0.18% of 2,180 real images flagged; leave-one-"
+          "generator-out TPR 49-86% at 0.5% FPR; StyleGAN with eye geometry 95.6% "
+          "(bench/diffusion_eval.py)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",
