@@ -87,8 +87,8 @@ def test_the_analysis_says_which_look_found_the_face(analyzer) -> None:  # noqa:
 
 
 def test_identity_is_not_measured_on_a_tiny_face(analyzer) -> None:  # noqa: ANN001
-    """Two copies of one photo, one 96 px wide (here 64): the small copy's chip is mostly upsampling and
-    its descriptor called the face "another person"; such a face gets no identity chip."""
+    """Two copies of one photo, one 96 px wide (here 64): the small copy's chip is mostly
+    upsampling and its descriptor called the face "another person"; such a face gets no chip."""
     im = Image.open(REAL / "large_3788426000@2x.jpg").convert("RGB")
     small = im.resize((64, 96), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
