@@ -156,8 +156,6 @@ class FaceModels:
         pts = [(float(back[0] @ (x, y, 1.0)), float(back[1] @ (x, y, 1.0)))
                for x, y in self._landmarks(level, box)]
         eyes = _eyes(pts)
-        box = dlib.rectangle(round(mid[0] - half), round(mid[1] - half + BOX_BELOW_EYES * ed),
-                             round(mid[0] + half), round(mid[1] + half + BOX_BELOW_EYES * ed))
         off = max(float(np.hypot(eyes[0][0] - lx, eyes[0][1] - ly)),
                   float(np.hypot(eyes[1][0] - rx, eyes[1][1] - ry))) / ed
         if off <= EYES_AGREE:
