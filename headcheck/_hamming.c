@@ -63,27 +63,39 @@ static int64_t scan1(const uint64_t *codes, int64_t n, const uint64_t *q, int nq
     return tail(codes, i, n, 1, q, nq, radius, hits, cap, out_pos, out_q, out_d);
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq")))
+__attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
 static int64_t scan4(const uint64_t *codes, int64_t n, const uint64_t *q, int nq, int radius,
                      int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+    /* 8 codes a step in 4 registers (two 256-bit codes each). The word counts of the four
+     * registers are packed into 16-bit fields of one (each at most 64), summed across each
+     * code's four lanes by two permutes, and compared as 16-bit fields (a sum is at most 256). */
     int64_t hits = 0, i = 0;
-    __m512i qv[MAX_QUERIES], rv = _mm512_set1_epi64(radius);
+    __m512i qv[MAX_QUERIES], rv = _mm512_set1_epi16((short)radius);
     for (int k = 0; k < nq; k++) {
         const long long *w = (const long long *)(q + 4 * k);
         qv[k] = _mm512_setr_epi64(w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3]);
     }
-    for (; i + 2 <= n; i += 2) { /* two 256-bit codes a register */
-        __m512i c = _mm512_loadu_si512((const void *)(codes + 4 * i));
+    for (; i + 8 <= n; i += 8) {
+        const uint64_t *x = codes + 4 * i;
+        __m512i c0 = _mm512_loadu_si512((const void *)x);
+        __m512i c1 = _mm512_loadu_si512((const void *)(x + 8));
+        __m512i c2 = _mm512_loadu_si512((const void *)(x + 16));
+        __m512i c3 = _mm512_loadu_si512((const void *)(x + 24));
         for (int k = 0; k < nq; k++) {
-            __m512i pc = _mm512_popcnt_epi64(_mm512_xor_si512(c, qv[k]));
-            pc = _mm512_add_epi64(pc, _mm512_permutex_epi64(pc, 0xB1)); /* w0+w1, w2+w3 */
-            pc = _mm512_add_epi64(pc, _mm512_permutex_epi64(pc, 0x4E)); /* all four */
-            __mmask8 m = _mm512_cmple_epu64_mask(pc, rv) & 0x11;      /* lanes 0 and 4 */
+            __m512i p = _mm512_or_si512(
+                _mm512_or_si512(_mm512_popcnt_epi64(_mm512_xor_si512(c0, qv[k])),
+                                _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c1, qv[k])), 16)),
+                _mm512_or_si512(_mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c2, qv[k])), 32),
+                                _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c3, qv[k])), 48)));
+            p = _mm512_add_epi64(p, _mm512_permutex_epi64(p, 0xB1)); /* w0+w1, w2+w3 */
+            p = _mm512_add_epi64(p, _mm512_permutex_epi64(p, 0x4E)); /* all four */
+            /* field f of lane 0 is code i + 2f, of lane 4 code i + 2f + 1 */
+            __mmask32 m = _mm512_cmple_epu16_mask(p, rv) & 0x000F000Fu;
             while (m) {
-                int b = __builtin_ctz(m) >> 2;
+                int b = __builtin_ctz(m);
                 m &= m - 1;
-                hit(&hits, cap, i + b, k, dist(codes + 4 * (i + b), q + 4 * k, 4), out_pos,
-                    out_q, out_d);
+                int64_t at = i + 2 * (b & 3) + (b >> 4);
+                hit(&hits, cap, at, k, dist(codes + 4 * at, q + 4 * k, 4), out_pos, out_q, out_d);
             }
         }
     }
@@ -92,7 +104,8 @@ static int64_t scan4(const uint64_t *codes, int64_t n, const uint64_t *q, int nq
 
 int hk_available(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vpopcntdq");
 }
 
 int64_t hk_scan(const uint64_t *codes, int64_t n, int words, const uint64_t *q, int nq,
