@@ -224,3 +224,13 @@ def test_closing_writes_the_file_again_only_when_it_is_behind(
     add(hc.store, [photo(photos[0], rng) for _ in range(2)])
     hc.close()
     assert RegionIndex.load(path, Store(db)).saved == (42, 0)
+
+
+def test_a_file_that_cannot_be_written_costs_a_warning_not_the_close(
+        saved, analyzer: Analyzer, tmp_path: Path, caplog) -> None:
+    db, photos, rng = saved
+    hc = Headcheck(db, analyzer=analyzer, index_file=tmp_path / "no such folder" / "x.index")
+    with caplog.at_level(logging.WARNING, logger="headcheck.index"):
+        hc.close()
+    assert "could not save the index" in caplog.text
+    assert not list(tmp_path.glob("**/*.tmp"))
