@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 # Debian's Redis for the crawl cluster's tests (each starts its own on a free loopback port).
 REDIS_SERVER := /usr/bin/redis-server
 
-$(BIN)/.installed: pyproject.toml requirements.lock requirements-models.txt
+$(BIN)/.installed: pyproject.toml setup.py headcheck/_hamming.c requirements.lock requirements-models.txt
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@test -x $(REDIS_SERVER) || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
 	$(PY) -m venv $(VENV)

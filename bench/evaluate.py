@@ -96,22 +96,27 @@ class Lab:
         self.analysis_seconds = time.perf_counter() - t
         self.matcher = M.Matcher(self.analyzer, self.store, self.index)
 
-    def _emb_path(self, sha: str) -> Path:
-        return CACHE / "embeddings" / f"{sha}.npy"
+    def _emb_path(self, chip: bytes) -> Path:
+        # Keyed by the chip itself, not the photo: a change of face detection or landmarks
+        # changes the chip, and an embedding cached by photo would then be another face's.
+        return CACHE / "embeddings" / f"{hashlib.sha256(chip).hexdigest()}.npy"
 
     def _load_embeddings(self) -> None:
         """Identity embeddings measured by an earlier run (they depend only on the face chip)."""
         for f, pid in self.ids.items():
-            path = self._emb_path(self.analyses[f].sha256)
+            chip = self.analyses[f].chip
+            if chip is None:
+                continue
+            path = self._emb_path(chip)
             if path.exists():
                 self.store.db.execute("UPDATE photos SET embedding = ? WHERE id = ?",
                                       [np.load(path).astype(np.float32).tobytes(), pid])
 
     def save_embeddings(self) -> None:
         (CACHE / "embeddings").mkdir(parents=True, exist_ok=True)
-        for sha, emb in self.store.db.execute(
-                "SELECT sha256, embedding FROM photos WHERE embedding IS NOT NULL"):
-            path = self._emb_path(sha)
+        for chip, emb in self.store.db.execute(
+                "SELECT chip, embedding FROM photos WHERE embedding IS NOT NULL"):
+            path = self._emb_path(chip)
             if not path.exists():
                 np.save(path, np.frombuffer(emb, dtype=np.float32))
 
@@ -133,8 +138,8 @@ class Lab:
         for ps, nc, embs in parts:
             pairs += ps
             ncands += nc
-            for sha, emb in embs.items():  # keep the workers' embeddings for the next run
-                path = self._emb_path(sha)
+            for chip, emb in embs.items():  # keep the workers' embeddings for the next run
+                path = self._emb_path(chip)
                 if not path.exists():
                     path.parent.mkdir(parents=True, exist_ok=True)
                     np.save(path, emb)
@@ -167,8 +172,8 @@ def _lookups_part(files: list[str]) -> tuple[list[Pair], list[int], dict]:
     lab = _FORKED_LAB
     assert lab is not None
     pairs, ncands = lab._lookups(files)
-    embs = {sha: np.frombuffer(e, dtype=np.float32) for sha, e in lab.store.db.execute(
-        "SELECT sha256, embedding FROM photos WHERE embedding IS NOT NULL")}
+    embs = {chip: np.frombuffer(e, dtype=np.float32) for chip, e in lab.store.db.execute(
+        "SELECT chip, embedding FROM photos WHERE embedding IS NOT NULL")}
     return pairs, ncands, embs
 
 

@@ -3,7 +3,7 @@
 ``IndexBinaryMultiHash`` (multi-index hashing); plus saving and loading a built index.
 
     python bench/index_bench.py [--photos 1000000] [--queries 300] [--kinds context pdq]
-        [--multihash-queries 40] [--whole 10000000]
+        [--multihash-queries 40] [--whole 10000000] [--scan 1000000]
 
 Per kind at the radius lookups use (``match.RADIUS``): a 64-bit kind (``context``, 18 bits, the
 widest 64-bit radius) and PDQ (256 bits, 70). Stored codes are uniform random; each query is a
@@ -232,18 +232,88 @@ def bench_whole(n: int, lookups_timed: int) -> dict:
             "candidates_cpu": percentiles(cpu), "saved_codes": saved}
 
 
+def rng_codes(n: int, words: int, seed: int = 5) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2**64 - 1, size=(n, words), dtype=np.uint64,
+                                                endpoint=True)
+
+
+def bench_scan(n: int, lookups_timed: int) -> dict:
+    """The candidate stage of real lookups (``match.candidates``: hash and mirror of every
+    usable kind) over ``n`` generated photos, with the compiled scan (headcheck/_hamming.c) and
+    with faiss's, in alternating blocks of 25 lookups so both see the same load; every lookup's
+    candidates compared between the two."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from server_bench import fill, jpegs_512, percentiles  # noqa: PLC0415
+
+    from headcheck import index as index_module  # noqa: PLC0415
+
+    kernel = index_module._kernel
+    if kernel is None:
+        return {"error": "the compiled scan is not built or this CPU lacks AVX-512 VPOPCNTDQ"}
+    analyzer = Analyzer(detectors=[])
+    lookups = [analyzer.analyze_bytes(b, lookup=True) for b in jpegs_512(40)]
+    index = RegionIndex()
+    fill(index, n)
+    same = True
+    for a in lookups:
+        index_module._kernel = None
+        want = M.candidates(a, index, set())
+        index_module._kernel = kernel
+        same &= M.candidates(a, index, set()) == want
+    times: dict[str, dict[str, list[float]]] = {
+        k: {"wall": [], "cpu": []} for k in ("compiled", "faiss")}
+    i = 0
+    while len(times["faiss"]["wall"]) < lookups_timed:
+        for name, k in (("compiled", kernel), ("faiss", None)):
+            index_module._kernel = k
+            for _ in range(25):
+                a = lookups[i % len(lookups)]
+                i += 1
+                t, c = time.perf_counter(), time.thread_time()
+                M.candidates(a, index, set())
+                times[name]["cpu"].append(1000 * (time.thread_time() - c))
+                times[name]["wall"].append(1000 * (time.perf_counter() - t))
+    probes: dict[str, dict[str, float]] = {}  # one kind, hash and mirror: on-CPU p50 ms
+    for kind, radius in RADIUS.items():
+        h = index.indexes[kind]
+        q = rng_codes(2, h.words)
+        for name, k in (("compiled", kernel), ("faiss", None)):
+            index_module._kernel = k
+            ms = []
+            for _ in range(100):
+                c = time.thread_time()
+                h.query_many(q, radius)
+                ms.append(1000 * (time.thread_time() - c))
+            probes.setdefault(kind, {})[name] = round(statistics.median(ms), 3)
+    index_module._kernel = kernel
+    out = {"photos": n, "same_candidates": same, "one_kind_cpu_p50_ms": probes,
+           **{f"{name}_{clock}": percentiles(v) for name, t in times.items()
+              for clock, v in t.items()}}
+    out["speedup_p50_cpu"] = round(out["faiss_cpu"]["p50_ms"] / out["compiled_cpu"]["p50_ms"], 2)
+    out["speedup_p99_cpu"] = round(out["faiss_cpu"]["p99_ms"] / out["compiled_cpu"]["p99_ms"], 2)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--kinds", nargs="+", default=list(KINDS))
+    ap.add_argument("--kinds", nargs="*", default=list(KINDS))
     ap.add_argument("--multihash-queries", type=int, default=40)
     ap.add_argument("--whole", type=int, nargs="*", default=[],
                     help="also build a whole RegionIndex of these many photos (e.g. 10000000)")
+    ap.add_argument("--scan", type=int, nargs="*", default=[],
+                    help="compare the compiled scan with faiss's on a RegionIndex of these many "
+                         "photos (e.g. 1000000); with --kinds (none) alone")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     rng = np.random.default_rng(13)
     result = {"load_average_start": os.getloadavg()[0], "cpus": os.cpu_count()}
+    for n in args.scan:
+        result[f"scan_{n}"] = bench_scan(n, args.queries)
+        print(n, json.dumps(result[f"scan_{n}"]), flush=True)
     for kind in args.kinds:
         result[kind] = bench_kind(kind, KINDS[kind], args.photos, args.queries, rng,
                                   args.multihash_queries)

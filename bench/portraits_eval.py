@@ -17,6 +17,7 @@ import csv
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,12 +52,16 @@ def run(folder: Path, faceless: bool = False) -> dict:
     hc.matcher.examine = recording  # type: ignore[method-assign]
     files = sorted(folder.glob("*.jpg"))
     t = time.perf_counter()
+    analyses = []
     for f in files:
-        hc.add(f.read_bytes(), Sighting(f"https://portraits.example/{f.stem}", f.name,
-                                        profile_name=f"Member {f.stem}"))
+        seen = Sighting(f"https://portraits.example/{f.stem}", f.name,
+                        profile_name=f"Member {f.stem}")
+        analyses.append(hc.add(f.read_bytes(), seen).analysis)
     seconds = time.perf_counter() - t
     labels = {pid: hc.stored_verdict(pid) for pid in hc.store.photo_ids()}
     flagged = {pid: v for pid, v in labels.items() if v.label in ("composited", "reused")}
+    # every portrait is a real photo: a synthetic label is a false flag too (per-image detectors)
+    synthetic = {pid: v for pid, v in labels.items() if v.label == "synthetic"}
     gated = [e for e in examined if e.verification.inliers + e.verification.face_inliers
              >= M.THRESHOLDS.min_keypoints]
     n_gated = len(gated)
@@ -70,6 +75,13 @@ def run(folder: Path, faceless: bool = False) -> dict:
         "flagged": len(flagged),
         "flagged_examples": {str(pid): v.reasons[0].detail for pid, v in
                              list(flagged.items())[:10]},
+        "flagged_synthetic": len(synthetic),
+        "flagged_synthetic_examples": {str(pid): v.reasons[0].detail for pid, v in
+                                       list(synthetic.items())[:10]},
+        "faces_by_detector": dict(Counter(
+            "none" if a.face is None else a.face.detector + ("" if a.face.landmarks else
+                                                             " (eyes only)")
+            for a in analyses)),
         "pairs_verified": len(examined), "pairs_past_keypoint_gate": n_gated,
         "false_match_rate_upper_95_gated": 3 / n_gated if n_gated else None,
         # the dense check alone (as if every verified pair had passed the keypoint gate)

@@ -9,6 +9,7 @@ more alike than independent photos would be, so these counts err on the high sid
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from headcheck import match as M
+from headcheck.analyze import ANALYSIS_VERSION
 from headcheck.face import FaceModels
 from headcheck.fingerprint import image_hashes, region_hash
 from headcheck.hashkinds import REGION_KINDS
@@ -31,15 +33,18 @@ DISTRACTOR_BASE = 10_000_000
 REGIONS = tuple(k.name for k in REGION_KINDS if k.radius is not None)  # the probed ones
 
 
-def _sources() -> list[tuple[np.ndarray, Frame]]:
+def _images() -> list[Path]:
+    return sorted((ROOT / "data" / "faces" / "diffusion" / "images").glob("*.jpg"))
+
+
+def _frames() -> list[tuple[str, Frame]]:
+    """(image file, face frame) of each distractor source: face detection once, here."""
     models = FaceModels()
     out = []
-    for p in sorted((ROOT / "data" / "faces" / "diffusion" / "images").glob("*.jpg")):
-        img = load_image(p.read_bytes())
-        rgb = img.array()
-        face = models.find_face(rgb)
+    for p in _images():
+        face = models.find_face(load_image(p.read_bytes()).array())
         if face is not None:
-            out.append((rgb, Frame.from_face(face)))
+            out.append((p.name, Frame.from_face(face)))
     return out
 
 
@@ -65,26 +70,57 @@ def _variant(rgb: np.ndarray, frame: Frame, rng: np.random.Generator) -> dict[st
     return out
 
 
-def _worker(args: tuple[int, int]) -> list[dict[str, str]]:
-    seed, count = args
-    srcs = _sources()
+def _worker(args: tuple[int, int, list[tuple[str, Frame]]]) -> list[dict[str, str]]:
+    seed, count, frames = args
+    folder = _images()[0].parent
+    srcs = [(load_image((folder / name).read_bytes()).array(), frame) for name, frame in frames]
     rng = np.random.default_rng(seed)
     return [_variant(*srcs[rng.integers(len(srcs))], rng) for _ in range(count)]
 
 
+# What the distractors' hashes depend on besides the face frames (which are part of the key):
+# this file (the variants), the hash functions and windows, and the image loader.
+KEY_SOURCES = ("bench/scale.py", "headcheck/fingerprint.py", "headcheck/regions.py",
+               "headcheck/hashkinds.py", "headcheck/load.py")
+
+
+def cache_key(frames: list[tuple[str, Frame]]) -> str:
+    """The distractors are made again only when something they are made from changed: the
+    analysis version, the code in ``KEY_SOURCES``, the source images or their face frames (a
+    change to face detection that moves no frame keeps the cache)."""
+    h = hashlib.sha256(f"analysis {ANALYSIS_VERSION}".encode())
+    for rel in KEY_SOURCES:
+        h.update((ROOT / rel).read_bytes())
+    for p in _images():
+        h.update(p.name.encode() + hashlib.sha256(p.read_bytes()).digest())
+    for name, f in frames:
+        h.update(f"{name} {f.origin[0]:.4f} {f.origin[1]:.4f} {f.unit:.4f} {f.angle:.6f}"
+                 .encode())
+    return h.hexdigest()[:16]
+
+
 def distractors(n: int, seed: int) -> dict[str, np.ndarray]:
-    cache = ROOT / "bench" / "out" / f"distractors-{n}-{seed}.npz"
-    if cache.exists():
-        return dict(np.load(cache))
+    """``n`` distractors' hashes by kind, cached in bench/out/ under ``cache_key`` (hashing
+    100,000 took 24 of ``make evaluate``'s 35 minutes; a cached run reads them in a second)."""
     t = time.perf_counter()
+    frames = _frames()
+    cache = ROOT / "bench" / "out" / f"distractors-{n}-{seed}-{cache_key(frames)}.npz"
+    if cache.exists():
+        print(f"  distractors: {cache.name} (cached; key checked in "
+              f"{time.perf_counter() - t:.1f} s)")
+        return dict(np.load(cache))
     workers = os.cpu_count() or 1
-    chunks = [(seed * 1000 + i, n // workers + (i < n % workers)) for i in range(workers)]
+    chunks = [(seed * 1000 + i, n // workers + (i < n % workers), frames)
+              for i in range(workers)]
     with ProcessPoolExecutor(workers) as ex:
         rows = [r for part in ex.map(_worker, chunks) for r in part]
     out = {k: np.stack([hex_words(r[k]) for r in rows]) for k in rows[0]}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **out)
-    print(f"  hashed {n:,} distractors in {time.perf_counter() - t:.0f} s")
+    tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.npz")
+    np.savez(tmp, **out)
+    os.replace(tmp, cache)  # a run cut short leaves no half-written cache
+    print(f"  hashed {n:,} distractors in {time.perf_counter() - t:.0f} s (cached as "
+          f"{cache.name})")
     return out
 
 

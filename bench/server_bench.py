@@ -45,6 +45,8 @@ sys.path.insert(0, str(ROOT))  # the server package, however headcheck was insta
 from child_server import child_server  # noqa: E402 - bench/ is on sys.path when run as a script
 from throughput import as_jpeg_512  # noqa: E402
 
+# The generated photos live only in memory: no index of them is saved beside a store.
+os.environ["HEADCHECK_INDEX_FILE"] = "off"
 from headcheck import match as M  # noqa: E402
 from headcheck.analyze import Analyzer  # noqa: E402
 from headcheck.cli import read_pages_csv  # noqa: E402
@@ -200,8 +202,8 @@ def serve_child(db: str, photos: int) -> None:
 
     class Grown(RegionIndex):
         @classmethod
-        def from_store(cls, store) -> RegionIndex:  # noqa: ANN001
-            idx = super().from_store(store)
+        def from_store(cls, store, path=None) -> RegionIndex:  # noqa: ANN001, ARG003
+            idx = super().from_store(store)  # built from the store: never a saved index
             fill(idx, photos)
             return idx
 

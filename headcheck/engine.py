@@ -1,7 +1,9 @@
 """The library's front door: analyse, index and check photos against one store.
 
 CLI, crawler and server are thin adapters over ``Headcheck``; it owns the loaded models, the
-store and the Hamming index, and keeps the index current as photos are added.
+store and the Hamming index, and keeps the index current as photos are added. The index is saved
+beside the store on ``close`` (``headcheck.index``: ``<db>.index``, or ``$HEADCHECK_INDEX_FILE``)
+and loaded on the next start, so a restart reads only what the store gained since.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from .analyze import Analysis, Analyzer
 from .feedback import suppression
-from .index import RegionIndex
+from .index import RegionIndex, index_path, save_if_behind
 from .judge import Verdict, judge
 from .match import Match, Matcher
 from .store import AddResult, Sighting, Store
@@ -46,16 +48,28 @@ class CheckResult:
                 "error": None}
 
 
+AUTO = "auto"
+
+
 class Headcheck:
     def __init__(self, db: str | Path | Store | None = None,
-                 analyzer: Analyzer | None = None, thumbnails: bool = False) -> None:
+                 analyzer: Analyzer | None = None, thumbnails: bool = False,
+                 index_file: str | Path | None = AUTO) -> None:
+        """``index_file``: where the index is saved and loaded from; ``"auto"`` (the default)
+        beside the store (``headcheck.index.index_path``), None: never saved."""
         self.store = db if isinstance(db, Store) else Store(db)
         self.analyzer = analyzer or Analyzer(thumbnails=thumbnails)
-        self.index = RegionIndex.from_store(self.store)
+        self.index_file = index_path(self.store) if index_file == AUTO else (
+            Path(index_file) if index_file is not None else None)
+        self.index = RegionIndex.from_store(self.store, self.index_file)
         self.matcher = Matcher(self.analyzer, self.store, self.index)
 
     def close(self) -> None:
-        self.store.close()
+        """Save the index when the saved copy is missing or behind, then close the store."""
+        try:
+            save_if_behind(self.index, self.index_file, self.store)
+        finally:
+            self.store.close()
 
     def refresh(self) -> int:
         """Pick up photos that another process (a crawl) added to the store."""

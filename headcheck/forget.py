@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .index import index_path, rewrite_without_forgotten
 from .store import Store
 
 
@@ -28,6 +29,8 @@ def forget_everywhere(db: str, sha256s: list[str], page_url: str | None,
         if days is not None:
             cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
             dropped = store.drop_pixels(cutoff)
+        saved = index_path(store)
+        rewrote = bool(gone) and rewrite_without_forgotten(store, saved)
     finally:
         store.close()
     removed = 0
@@ -47,8 +50,10 @@ def forget_everywhere(db: str, sha256s: list[str], page_url: str | None,
     if days is not None:
         parts.append(f"dropped the pixels of {dropped} photo{'' if dropped == 1 else 's'} not "
                      f"seen for {days} days")
+    if rewrote:
+        parts.append(f"wrote the saved index {saved} again without them")
     if report_dirs:
         parts.append(f"wrote {', '.join(map(str, report_dirs))} again")
     if gone:
-        parts.append("restart a running headcheck serve so its index forgets them too")
+        parts.append("a running headcheck serve drops them from its index at its next refresh")
     return "; ".join(parts)

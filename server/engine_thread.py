@@ -76,8 +76,9 @@ class EngineThread:
 
     @property
     def index_version(self) -> int:
-        """Grows whenever the index gains photos (a verdict computed before may be stale)."""
-        return self._hc.index.last_photo_id if self._hc else 0
+        """Grows whenever the index gains or drops photos (a verdict computed before may be
+        stale)."""
+        return self._hc.index.version if self._hc else 0
 
     async def run(self, fn: Callable[[Headcheck], T], *, queue: bool = True) -> T:
         """Run ``fn(headcheck)`` on the engine thread; ``queue=False`` skips the bound (for

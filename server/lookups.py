@@ -51,7 +51,7 @@ async def lookup(svc: Services, data: bytes, page_url: str | None,
         res = hc.check_analysis(a, page_url=page_url, profile_name=name)
         if record:
             hc.add_analysis(a, _sighting(page_url, image_url, name))
-        return res.to_json(None), a, hc.index.last_photo_id
+        return res.to_json(None), a, hc.index.version
 
     out, analysis, version = await svc.engine.lookup(data, work)
     svc.cache.put(key, version, (out, analysis))

@@ -21,6 +21,9 @@ def cluster_settings(settings: Settings, redis_url: str, *, prefix: str,
     spider_mw = {**settings.getdict("SPIDER_MIDDLEWARES"),
                  "crawler.journal.JournalMiddleware": None,
                  "crawler.cluster.results.PagesMiddleware": 30}
+    downloader_mw = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+                     "crawler.cluster.spider.ClusterOffsiteMiddleware": 50}
     pipelines = {**settings.getdict("ITEM_PIPELINES"),
                  "crawler.store_pipeline.StorePipeline": None,
                  "crawler.cluster.results.ResultsPipeline": 300}
@@ -31,7 +34,8 @@ def cluster_settings(settings: Settings, redis_url: str, *, prefix: str,
         "HEADCHECK_CLUSTER_WORKER": worker_id(),
         "SCHEDULER": "crawler.cluster.frontier.ClusterScheduler",
         "DOWNLOAD_HANDLERS": {"http": POLITE, "https": POLITE},
-        "EXTENSIONS": extensions, "SPIDER_MIDDLEWARES": spider_mw, "ITEM_PIPELINES": pipelines,
+        "EXTENSIONS": extensions, "SPIDER_MIDDLEWARES": spider_mw,
+        "DOWNLOADER_MIDDLEWARES": downloader_mw, "ITEM_PIPELINES": pipelines,
     }
     settings.setdict(options, priority="cmdline")
     return settings

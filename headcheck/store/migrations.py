@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import sqlite_utils
@@ -90,7 +91,28 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["suppressions"].create_index(["other_sha256"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    # What a saved index (headcheck.index) must catch up on besides new photos: one row per
+    # photo whose hashes were deleted (forget) or replaced (re-analysis), written by triggers so
+    # no writer can forget to. Ids only (no hashes, nothing about the person). A new photo is
+    # not logged: it is found by its id, above the last one an index holds.
+    db.execute("CREATE TABLE index_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "photo_id INTEGER NOT NULL)")
+    for name, event, row in (
+            ("photo_gone", "DELETE ON photos", "old.id"),
+            ("photo_hashes", "UPDATE OF phash, phash_mirror, pdq, pdq_mirror, pdq_quality "
+                             "ON photos", "new.id"),
+            ("regions_gone", "DELETE ON region_hashes", "old.photo_id"),
+            ("regions_old", "UPDATE ON region_hashes", "old.photo_id"),
+            ("regions_new", "UPDATE ON region_hashes", "new.photo_id")):
+        db.execute(f"CREATE TRIGGER index_change_{name} AFTER {event} BEGIN "
+                   f"INSERT INTO index_changes (photo_id) VALUES ({row}); END")
+    # Which store a saved index belongs to (a file copied beside another store is not used).
+    db["store_meta"].create({"key": str, "value": str}, pk="key")
+    db["store_meta"].insert({"key": "store_id", "value": uuid.uuid4().hex})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from ..analyze import ANALYSIS_VERSION
 from ..features import Features
@@ -192,6 +194,72 @@ class Reads(StoreBase):
         yield from self.db.execute(
             f"SELECT id, pdq_quality, {cols} FROM photos WHERE id > ? AND id <= ?",
             [since_id, upto_id])
+
+    def iter_hashes_of(self, ids: Iterable[int]) -> Iterator[tuple[int, str, int]]:
+        """``iter_hashes`` for the photos ``ids`` (those still stored)."""
+        for part in in_chunks(ids):
+            yield from self.db.execute(
+                "SELECT photo_id, region, bits FROM region_hashes "
+                f"WHERE usable = 1 AND photo_id IN ({marks(part)})", part)
+
+    def iter_image_hashes_of(self, ids: Iterable[int]) -> Iterator[tuple]:
+        """``iter_image_hashes`` for the photos ``ids`` (those still stored)."""
+        cols = ", ".join(k.column for k in IMAGE_KINDS)
+        for part in in_chunks(ids):
+            yield from self.db.execute(
+                f"SELECT id, pdq_quality, {cols} FROM photos WHERE id IN ({marks(part)})", part)
+
+    def index_change_seq(self) -> int:
+        """The last entry of the log of photos deleted or re-analysed (migration 7)."""
+        return int(self.db.execute(
+            "SELECT coalesce(max(seq), 0) FROM index_changes").fetchone()[0])
+
+    def changed_photos(self, after_seq: int, upto_seq: int) -> set[int]:
+        """Photos deleted or re-analysed between two entries of that log."""
+        return {int(r[0]) for r in self.db.execute(
+            "SELECT DISTINCT photo_id FROM index_changes WHERE seq > ? AND seq <= ?",
+            [after_seq, upto_seq])}
+
+    def photos_upto(self, photo_id: int) -> int:
+        """How many photos have an id up to ``photo_id``."""
+        return int(self.db.execute("SELECT count(*) FROM photos WHERE id <= ?",
+                                   [photo_id]).fetchone()[0])
+
+    def image_hashes_by_id(self, column: str, ids: Iterable[int]) -> dict[int, str]:
+        """One whole-image hash column (``HashKind.column``) of the photos ``ids``."""
+        if column not in {k.column for k in IMAGE_KINDS}:
+            raise ValueError(f"not a whole-image hash column: {column}")
+        out: dict[int, str] = {}
+        for part in in_chunks(ids):
+            out.update((int(i), h) for i, h in self.db.execute(
+                f"SELECT id, {column} FROM photos WHERE id IN ({marks(part)})", part))
+        return out
+
+    def store_id(self) -> str:
+        """This store's own random id (a saved index names the store it was made from)."""
+        row = self.db.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+        return str(row[0])
+
+    def path(self) -> Path | None:
+        """The database file, or None for a store in memory."""
+        for _, name, file in self.db.execute("PRAGMA database_list"):
+            if name == "main":
+                return Path(file) if file else None
+        return None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the store (a read transaction; in WAL mode writers go
+        on). Inside a transaction already, that one."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in ("photos", "sightings", "region_hashes", "signals")}

@@ -60,3 +60,50 @@ def test_query_many_equals_single_queries() -> None:
     many = idx.query_many(queries, 120)
     assert many == [idx.query(q, 120) for q in queries]
     assert many[0][0] == (0, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.integers(0, 90), st.sampled_from([1, 4]), st.integers(1, 3),
+       st.integers(0, 70))
+def test_the_compiled_scan_answers_exactly_as_faiss(seed: int, radius: int, words: int,
+                                                    queries: int, n: int) -> None:
+    """headcheck/_hamming.c where it is built and the CPU takes it (faiss elsewhere): the same
+    hits, distances and order as faiss's scan, for every count of codes (its 8-code steps and
+    the tail), a few queries at once, and more hits than its first buffer holds."""
+    from headcheck import index as index_module
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**64 - 1, size=(queries, words), dtype=np.uint64, endpoint=True)
+    codes = rng.integers(0, 2**64 - 1, size=(n, words), dtype=np.uint64, endpoint=True)
+    for row in codes[: n // 2]:  # half of them near a query
+        row[:] = base[rng.integers(queries)]
+        for _ in range(rng.integers(0, 40)):
+            w, b = rng.integers(0, words), rng.integers(0, 64)
+            row[w] ^= np.uint64(1) << np.uint64(b)
+    idx = HammingIndex(words)
+    idx.add(np.arange(n) + 10, codes)
+    idx._cap = 1  # every scan with a hit needs a second pass with room for all
+    got = idx.query_many(base, radius)
+    kernel, index_module._kernel = index_module._kernel, None
+    try:
+        want = idx.query_many(base, radius)
+    finally:
+        index_module._kernel = kernel
+    assert got == want
+    for q, hits in zip(base, want, strict=True):
+        assert {i - 10 for i, _ in hits} == brute(codes, q, radius)
+
+
+def test_the_compiled_scan_is_used_where_it_was_built() -> None:
+    """Built in place (setup.py) on a CPU with AVX-512 VPOPCNTDQ, it is loaded unless
+    ``HEADCHECK_HAMMING=faiss``; elsewhere faiss."""
+    import os
+    from pathlib import Path
+
+    from headcheck import index as index_module
+
+    built = list(Path(index_module.__file__).parent.glob("_hamming*.so"))
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    takes_it = "avx512f" in flags and "avx512_vpopcntdq" in flags
+    wanted = os.environ.get("HEADCHECK_HAMMING", "").lower() != "faiss"
+    assert (index_module._kernel is not None) == bool(built and takes_it and wanted)

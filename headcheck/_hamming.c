@@ -1,0 +1,117 @@
+/* Exact Hamming range scan for headcheck.index: every stored code within a radius of any of a
+ * few queries (a hash and its mirror), in one pass over the codes. faiss scans the codes once per
+ * query with one popcount a word; this reads each code once for all queries and compares 8
+ * 64-bit codes (or 2 PDQ codes) a step with AVX-512 VPOPCNTDQ. Loaded with ctypes
+ * (headcheck/index.py), only where the CPU has those instructions; faiss answers otherwise.
+ * The results are exactly faiss's (tests/core/test_index.py compares them).
+ *
+ * hk_scan: codes (n x words uint64), queries (nq x words), hits d <= radius written to
+ * out_pos/out_q/out_d (at most cap of them); returns the number of hits (more than cap: call
+ * again with room for all), or -1 for a shape it does not handle.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <immintrin.h>
+
+#define MAX_QUERIES 8
+
+static inline int dist(const uint64_t *x, const uint64_t *q, int words) {
+    int d = 0;
+    for (int w = 0; w < words; w++) d += __builtin_popcountll(x[w] ^ q[w]);
+    return d;
+}
+
+static inline void hit(int64_t *hits, int64_t cap, int64_t pos, int k, int d, int64_t *out_pos,
+                       int32_t *out_q, int32_t *out_d) {
+    if (*hits < cap) {
+        out_pos[*hits] = pos;
+        out_q[*hits] = k;
+        out_d[*hits] = d;
+    }
+    (*hits)++;
+}
+
+static int64_t tail(const uint64_t *codes, int64_t from, int64_t n, int words, const uint64_t *q,
+                    int nq, int radius, int64_t hits, int64_t cap, int64_t *out_pos,
+                    int32_t *out_q, int32_t *out_d) {
+    for (int64_t i = from; i < n; i++)
+        for (int k = 0; k < nq; k++) {
+            int d = dist(codes + (size_t)i * words, q + (size_t)k * words, words);
+            if (d <= radius) hit(&hits, cap, i, k, d, out_pos, out_q, out_d);
+        }
+    return hits;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static int64_t scan1(const uint64_t *codes, int64_t n, const uint64_t *q, int nq, int radius,
+                     int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+    int64_t hits = 0, i = 0;
+    __m512i qv[MAX_QUERIES], rv = _mm512_set1_epi64(radius);
+    for (int k = 0; k < nq; k++) qv[k] = _mm512_set1_epi64((long long)q[k]);
+    for (; i + 8 <= n; i += 8) {
+        __m512i c = _mm512_loadu_si512((const void *)(codes + i));
+        for (int k = 0; k < nq; k++) {
+            __m512i pc = _mm512_popcnt_epi64(_mm512_xor_si512(c, qv[k]));
+            __mmask8 m = _mm512_cmple_epu64_mask(pc, rv);
+            while (m) {
+                int b = __builtin_ctz(m);
+                m &= m - 1;
+                hit(&hits, cap, i + b, k, dist(codes + i + b, q + k, 1), out_pos, out_q, out_d);
+            }
+        }
+    }
+    return tail(codes, i, n, 1, q, nq, radius, hits, cap, out_pos, out_q, out_d);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
+static int64_t scan4(const uint64_t *codes, int64_t n, const uint64_t *q, int nq, int radius,
+                     int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+    /* 8 codes a step in 4 registers (two 256-bit codes each). The word counts of the four
+     * registers are packed into 16-bit fields of one (each at most 64), summed across each
+     * code's four lanes by two permutes, and compared as 16-bit fields (a sum is at most 256). */
+    int64_t hits = 0, i = 0;
+    __m512i qv[MAX_QUERIES], rv = _mm512_set1_epi16((short)radius);
+    for (int k = 0; k < nq; k++) {
+        const long long *w = (const long long *)(q + 4 * k);
+        qv[k] = _mm512_setr_epi64(w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3]);
+    }
+    for (; i + 8 <= n; i += 8) {
+        const uint64_t *x = codes + 4 * i;
+        __m512i c0 = _mm512_loadu_si512((const void *)x);
+        __m512i c1 = _mm512_loadu_si512((const void *)(x + 8));
+        __m512i c2 = _mm512_loadu_si512((const void *)(x + 16));
+        __m512i c3 = _mm512_loadu_si512((const void *)(x + 24));
+        for (int k = 0; k < nq; k++) {
+            __m512i p = _mm512_or_si512(
+                _mm512_or_si512(_mm512_popcnt_epi64(_mm512_xor_si512(c0, qv[k])),
+                                _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c1, qv[k])), 16)),
+                _mm512_or_si512(_mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c2, qv[k])), 32),
+                                _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(c3, qv[k])), 48)));
+            p = _mm512_add_epi64(p, _mm512_permutex_epi64(p, 0xB1)); /* w0+w1, w2+w3 */
+            p = _mm512_add_epi64(p, _mm512_permutex_epi64(p, 0x4E)); /* all four */
+            /* field f of lane 0 is code i + 2f, of lane 4 code i + 2f + 1 */
+            __mmask32 m = _mm512_cmple_epu16_mask(p, rv) & 0x000F000Fu;
+            while (m) {
+                int b = __builtin_ctz(m);
+                m &= m - 1;
+                int64_t at = i + 2 * (b & 3) + (b >> 4);
+                hit(&hits, cap, at, k, dist(codes + 4 * at, q + 4 * k, 4), out_pos, out_q, out_d);
+            }
+        }
+    }
+    return tail(codes, i, n, 4, q, nq, radius, hits, cap, out_pos, out_q, out_d);
+}
+
+int hk_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vpopcntdq");
+}
+
+int64_t hk_scan(const uint64_t *codes, int64_t n, int words, const uint64_t *q, int nq,
+                int radius, int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+    if (nq < 1 || nq > MAX_QUERIES || n < 0 || !hk_available()) return -1;
+    if (words == 1) return scan1(codes, n, q, nq, radius, out_pos, out_q, out_d, cap);
+    if (words == 4) return scan4(codes, n, q, nq, radius, out_pos, out_q, out_d, cap);
+    return -1;
+}
