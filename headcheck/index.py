@@ -344,6 +344,7 @@ class RegionIndex:
         reader or a kill never sees half a file). ``scrub`` first overwrites the old file's bytes
         (it may hold hashes of forgotten photos)."""
         path = Path(path)
+        _remove_leftovers(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with self._refreshing:
             locks = [h._lock for h in self.indexes.values()]
@@ -470,6 +471,21 @@ class RegionIndex:
 
     def nbytes(self) -> int:
         return sum(i.nbytes() for i in self.indexes.values())
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Half-written copies left by a process killed while saving (``.<name>.<pid>.<thread>.tmp``,
+    as big as the index): removed once their process is gone."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(tmp.name[len(path.name) + 2:].split(".")[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except PermissionError:  # another user's live process
+            continue
 
 
 def _scrub(path: Path) -> None:

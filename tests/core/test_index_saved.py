@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,21 @@ def test_a_file_that_cannot_be_written_costs_a_warning_not_the_close(
         hc.close()
     assert "could not save the index" in caplog.text
     assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_a_copy_half_written_by_a_killed_process_is_removed_at_the_next_save(saved) -> None:
+    import subprocess
+    import sys
+
+    db, photos, rng = saved
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    path = db.with_name("store.db.index")
+    left = path.with_name(f".store.db.index.{dead}.1.tmp")
+    left.write_bytes(b"half")
+    alive = path.with_name(f".store.db.index.{os.getpid()}.2.tmp")  # a save in progress
+    alive.write_bytes(b"half")
+    store = Store(db)
+    RegionIndex.load(path, store).save(path)
+    assert not left.exists() and alive.exists()
+    assert RegionIndex.load(path, store).saved == (40, 0)
