@@ -184,11 +184,15 @@ class HammingIndex:
 
     def remove(self, photo_ids: np.ndarray | list[int] | set[int]) -> int:
         """Drop every code of these photos; returns how many codes."""
-        gone = np.fromiter(photo_ids, np.int64) if isinstance(photo_ids, set) else \
-            np.asarray(photo_ids, np.int64)
+        gone = np.sort(np.fromiter(photo_ids, np.int64) if isinstance(photo_ids, set) else
+                       np.asarray(photo_ids, np.int64).reshape(-1))
+        if not len(gone):
+            return 0
         with self._lock:
             ids = self._all_ids()
-            pos = np.flatnonzero(np.isin(ids, gone)).astype(np.int64)
+            # one binary search a stored code (np.isin sorted all 10M ids: seconds at 10M)
+            at = np.minimum(np.searchsorted(gone, ids), len(gone) - 1)
+            pos = np.flatnonzero(gone[at] == ids).astype(np.int64)
             if not len(pos):
                 return 0
             removed = self._codes.remove_ids(faiss.IDSelectorBatch(len(pos), faiss.swig_ptr(pos)))
