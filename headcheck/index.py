@@ -445,7 +445,7 @@ class RegionIndex:
 
     def _check(self, store) -> None:  # noqa: ANN001
         """After loading and refreshing: the photos every photo is indexed under (pHash) are the
-        store's, by count and by a sample of their hashes."""
+        store's, by count and by the hashes of the 16 newest and 48 others."""
         for kind in IMAGE_KINDS:
             if not kind.index_any_quality:
                 continue
@@ -455,7 +455,11 @@ class RegionIndex:
                 raise IndexFileError(f"it holds {len(h):,} photos for {kind.name}, the store "
                                      f"{stored:,}")
             ids, codes = h._compact()
-            pick = np.random.default_rng().choice(len(ids), min(64, len(ids)), replace=False)
+            # the newest photos (a store restored from a copy differs there first), and others
+            newest = np.argpartition(ids, len(ids) - 16)[-16:] if len(ids) > 16 else \
+                np.arange(len(ids))
+            pick = np.unique(np.concatenate([newest, np.random.default_rng().choice(
+                len(ids), min(48, len(ids)), replace=False)]))
             want = store.image_hashes_by_id(kind.column, ids[pick].tolist())
             if len(want) != len(pick):
                 raise IndexFileError("it holds photos the store does not")

@@ -253,3 +253,24 @@ def test_a_copy_half_written_by_a_killed_process_is_removed_at_the_next_save(sav
     RegionIndex.load(path, store).save(path)
     assert not left.exists() and alive.exists()
     assert RegionIndex.load(path, store).saved == (40, 0)
+
+
+def test_a_file_newer_than_a_store_restored_from_a_copy_is_set_aside(saved, face: Analysis
+                                                                     ) -> None:
+    db, photos, rng = saved
+    path = db.with_name("store.db.index")
+    store = Store(db)
+    first = [photo(face, rng) for _ in range(2)]
+    add(store, first)
+    RegionIndex.load(path, store).save(path)  # the file now holds photos 41 and 42
+    # The store goes back to a copy taken at 40 photos (nothing of 41 and 42 in its log), then
+    # two other photos take ids 41 and 42.
+    store.forget([p.sha256 for p in first])
+    store.db.execute("DELETE FROM index_changes")
+    others = [photo(face, rng) for _ in range(2)]
+    assert add(store, others) == [41, 42]
+    with pytest.raises(IndexFileError, match="differ"):
+        RegionIndex.load(path, store)
+    idx = RegionIndex.from_store(store, path)
+    assert all(found(c, i) for i, c in zip((41, 42), answers(idx, [near(p, rng) for p in others]),
+                                           strict=True))
