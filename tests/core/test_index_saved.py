@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,42 @@ def test_a_file_that_cannot_be_written_costs_a_warning_not_the_close(
         hc.close()
     assert "could not save the index" in caplog.text
     assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_a_copy_half_written_by_a_killed_process_is_removed_at_the_next_save(saved) -> None:
+    import subprocess
+    import sys
+
+    db, photos, rng = saved
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    path = db.with_name("store.db.index")
+    left = path.with_name(f".store.db.index.{dead}.1.tmp")
+    left.write_bytes(b"half")
+    alive = path.with_name(f".store.db.index.{os.getpid()}.2.tmp")  # a save in progress
+    alive.write_bytes(b"half")
+    store = Store(db)
+    RegionIndex.load(path, store).save(path)
+    assert not left.exists() and alive.exists()
+    assert RegionIndex.load(path, store).saved == (40, 0)
+
+
+def test_a_file_newer_than_a_store_restored_from_a_copy_is_set_aside(saved, face: Analysis
+                                                                     ) -> None:
+    db, photos, rng = saved
+    path = db.with_name("store.db.index")
+    store = Store(db)
+    first = [photo(face, rng) for _ in range(2)]
+    add(store, first)
+    RegionIndex.load(path, store).save(path)  # the file now holds photos 41 and 42
+    # The store goes back to a copy taken at 40 photos (nothing of 41 and 42 in its log), then
+    # two other photos take ids 41 and 42.
+    store.forget([p.sha256 for p in first])
+    store.db.execute("DELETE FROM index_changes")
+    others = [photo(face, rng) for _ in range(2)]
+    assert add(store, others) == [41, 42]
+    with pytest.raises(IndexFileError, match="differ"):
+        RegionIndex.load(path, store)
+    idx = RegionIndex.from_store(store, path)
+    assert all(found(c, i) for i, c in zip((41, 42), answers(idx, [near(p, rng) for p in others]),
+                                           strict=True))
