@@ -48,11 +48,14 @@ evaluate: setup
 	$(BIN)/python bench/portraits_eval.py
 
 # The diffusion detector: rebuild its image set from data/diffusion/manifest.csv (needs the
-# fetched repository snapshots and ../shared), compute CLIP features, train, evaluate.
+# fetched repository snapshots and ../shared), compute CLIP features (face square, then the
+# mirrored and wider squares), train, evaluate. The probe is tied to the machine's encoder
+# features (docs/design.md): train where the detector will run. The seed's tells
+# (bench/diffusion_stats.py) are not used by the shipped probe and are left out here.
 train-diffusion: setup
 	$(BIN)/python bench/diffusion_set.py build
 	$(BIN)/python bench/diffusion_embed.py
-	$(BIN)/python bench/diffusion_stats.py
+	$(BIN)/python bench/diffusion_embed.py --extra
 	$(BIN)/python bench/diffusion_train.py
 
 evaluate-diffusion: setup

@@ -48,7 +48,7 @@ SG_C = 0.2
 SG_FLAG_FPR = 0.0025
 SG_FLAG_FLOOR = 0.9
 SG_FEATURES = "face"
-FEATURES = "face"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
+FEATURES = "face,wide"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
 STATS = False  # add the face_stats features to CLIP's (chosen by bench/diffusion_eval.py)
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 
@@ -219,7 +219,7 @@ def main() -> int:
                        "weights": [round(float(x), 6) for x in m.w[n_clip:]],
                        "fill": [round(float(x), 6) for x in m.fill]}}
     probe = {
-        "version": "3",
+        "version": "4",
         "model": clip_encoder.MODEL_NAME,
         "encoder_sha256": clip_encoder.MODEL_SHA256,
         "crop": "headcheck.detectors.face_crop (face box x1.6, 224 px)",

@@ -1,24 +1,27 @@
-"""Diffusion-made faces: a logistic probe on frozen CLIP ViT-B/16 features of the face square.
+"""Diffusion-made faces: a logistic probe on frozen CLIP ViT-B/16 features of the face square
+and of a wider head-and-shoulders square.
 
-The probe (512 weights and a bias) is trained by ``bench/diffusion_train.py`` on the images listed
-in ``data/diffusion/manifest.csv`` and shipped as ``headcheck/data/diffusion_probe.json`` with its
-two thresholds, both chosen on real photos the probe never saw:
+The probe (1,024 weights and a bias: the two squares' features side by side) is trained by
+``bench/diffusion_train.py`` on the images listed in ``data/diffusion/manifest.csv`` and
+shipped as ``headcheck/data/diffusion_probe.json`` with its two thresholds, both chosen on real
+photos the probe never saw:
 
-- ``flag``: at most 0.5% of real photos (and their re-encodings) score above it. Only then does the
-  detector emit a ``synthetic`` signal whose score is the probe's probability.
+- ``flag``: at most 0.5% of real photos (and their re-encodings) score above it, and never below
+  0.99. Only then does the detector emit a ``synthetic`` signal whose score is the probability.
 - ``unsure``: between ``unsure`` and ``flag`` the detector emits a score-0 signal with
   ``evidence.band == "unsure"``: a reason a person can read, which never changes the label
   (the judge ignores score-0 signals).
 
-What it can see (docs/benchmarks.md): about three quarters of the text-to-image faces (FLUX.1,
-SDXL) and StyleGAN faces of our set at its flag threshold; left out of training, a text-to-image
-generator's faces are found at 93-97% at 1% of real photos flagged. All of those faces are tiles
-of published sample sheets: other generators, other post-processing (a headshot service's
-retouching, upscaling) may pass. What it cannot: heavy edits, and photos of real people that
-were retouched by AI. "No signal" is never proof of a real photo, and the synthetic counts it
-yields are a lower bound. Its features come from an INT8 encoder whose kernels differ between
-CPUs: the probe records what its training machine computed for a fixed input, and the detector
-stays off on a machine that computes something else (``check_encoder``).
+What it can see (docs/benchmarks.md): about four in five of the text-to-image faces (FLUX.1,
+SDXL) and StyleGAN faces of our set at its flag threshold; left out of training, a
+text-to-image generator's faces are found at 96-99% at about 1% of real photos flagged. All of
+those faces are tiles of published sample sheets: other generators, other post-processing (a
+headshot service's retouching, upscaling) may pass. What it cannot: heavy edits, and photos of
+real people that were retouched by AI. "No signal" is never proof of a real photo, and the
+synthetic counts it yields are a lower bound. Its features come from an INT8 encoder whose
+kernels differ between CPUs: the probe records what its training machine computed for a fixed
+input, and the detector stays off on a machine that computes something else
+(``check_encoder``).
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ def score_image(image: Image.Image, box: tuple[int, int, int, int] | None) -> fl
 class DiffusionDetector:
     name = "diffusion.clip_probe"
     kind = SYNTHETIC
-    version = "2"
+    version = "3"
     # Trained on face squares only: without a face the crop would be out of distribution.
     needs = frozenset({"pixels", "face"})
 
