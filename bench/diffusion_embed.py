@@ -1,17 +1,22 @@
-"""CLIP features of every image of the diffusion set, as it is and in re-encoded variants.
+"""CLIP features of every image of the diffusion set, as it is and re-encoded, on the run-time path.
 
-    python bench/diffusion_embed.py [--shard 0/2]   # caches bench/out/diffusion/cache/<sha>.npz
+    python bench/diffusion_embed.py [--shard 0/2]          # the face square of every variant
+    python bench/diffusion_embed.py --extra [--shard 0/2]  # + mirrored face square, wider crop
 
 Real and AI-made images go through the same steps, so the probe cannot tell them apart by
-format: headcheck's face finder on the original, then per variant a random rescale (the face
-square ends up 128-448 px), a JPEG re-encode at quality 55-95 and a mirror with probability one
-half, then the detector's own crops (headcheck.detectors.face_crop) and encoder. Variant 0 is the
-file as it is, exactly what the detector sees at run time. Two crops per variant: the face square
-(x1.6 the face box) and a wider one (x3, head and shoulders), so the training script can measure
-whether context helps.
+format. Each variant is a file's bytes: variant 0 the file as it is; variant 1 a random rescale
+(the face square ends up 128-448 px), a JPEG re-encode at quality 55-95 and a mirror with
+probability one half. Each variant then takes exactly the detector's run-time path:
+``headcheck.load.load_image`` (EXIF orientation, reduced decode of large JPEGs), the analyser's
+face finder on that decode (dlib, then the BlazeFace second look: ``detector`` says which found
+the face), ``headcheck.detectors.face_crop`` and one encoder call per crop (the INT8 encoder's
+output depends on what else is in a batch). A variant where no face is found has no features
+(the detector does not run there).
 
-One cache file per image (keyed by sha256), so the run resumes where it stopped, shards across
-processes, and rows added to the manifest later cost only their own images.
+The base pass caches the face square (x1.6 the face box, what the shipped probe reads); the
+``--extra`` pass adds the same square mirrored (test-time augmentation) and a wider square (x3,
+head and shoulders), so the training script can measure whether either helps. One cache file per
+image and pass (keyed by sha256): a run resumes where it stopped and shards across processes.
 """
 
 from __future__ import annotations
@@ -32,43 +37,54 @@ sys.path.insert(0, str(ROOT / "bench"))
 from diffusion_set import local_path, read_manifest  # noqa: E402
 
 from headcheck.detectors import clip_encoder  # noqa: E402
+from headcheck.detectors.diffusion import MIN_SIDE, WIDE_SCALE, mirror_crop  # noqa: E402
 from headcheck.detectors.face_crop import face_square, model_crop  # noqa: E402
 from headcheck.face import FaceModels  # noqa: E402
+from headcheck.load import load_image  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "diffusion"
-CACHE = OUT / "cache"
+CACHE = OUT / "features"
 VARIANTS = 2  # variant 0 plus one re-encoding
-WIDE_SCALE = 3.0  # the context crop: face box x3
 # The 861 SDXL search tiles would dominate the fakes and the CPU budget: every second one.
 SDXL_SEARCH_KEEP = 2
 
 
-def variant(img: Image.Image, box, rng: np.random.Generator):
-    """A rescaled, re-encoded, maybe mirrored copy and the face box in its coordinates."""
+def variant_bytes(img: Image.Image, box, rng: np.random.Generator) -> tuple[bytes, int, float]:
+    """A rescaled, JPEG re-encoded, maybe mirrored copy (its bytes), its quality and scale."""
     _, _, side, _ = face_square(img.width, img.height, box)
-    target = rng.uniform(128, 448)
-    f = float(np.clip(target / side, 0.05, 2.0))
+    f = float(np.clip(rng.uniform(128, 448) / side, 0.05, 2.0))
     w, h = max(8, round(img.width * f)), max(8, round(img.height * f))
     out = img.resize((w, h), Image.Resampling.LANCZOS if f < 1 else Image.Resampling.BICUBIC)
     q = int(rng.integers(55, 96))
-    buf = io.BytesIO()
-    out.save(buf, format="JPEG", quality=q)
-    out = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    nb = None if box is None else tuple(round(v * f) for v in box)
     if rng.random() < 0.5:
         out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if nb is not None:
-            nb = (w - nb[0] - nb[2], nb[1], nb[2], nb[3])
-    return out, nb, q, f
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=q)
+    return buf.getvalue(), q, f
 
 
-def variants(row: dict[str, str], img: Image.Image, box):
-    """(variant, image, box, quality, scale) for every variant of one image, reproducibly."""
+def variants(row: dict[str, str], models: FaceModels | None, boxes=None):
+    """(variant, decoded image, face box or None, quality, scale) per variant, reproducibly;
+    with ``boxes`` (the base pass's), the face finder is not run again."""
+    data = local_path(row).read_bytes()
     rng = np.random.default_rng(int(row["sha256"][:12], 16))
-    out = [(0, img, box, 100, 1.0)]
-    for v in range(1, VARIANTS):
-        vimg, vbox, q, f = variant(img, box, rng)
-        out.append((v, vimg, vbox, q, f))
+    out = []
+    for v in range(VARIANTS):
+        if v == 0:
+            vdata, q, f = data, 100, 1.0
+        else:
+            base = out[0]
+            b0 = base[2].box if hasattr(base[2], "box") else base[2]
+            vdata, q, f = variant_bytes(base[1].image, b0, rng)
+        img = load_image(vdata)
+        if boxes is not None:
+            box = None if boxes[v][2] <= 0 else tuple(int(b) for b in boxes[v])
+            out.append((v, img, box, q, f))
+            continue
+        face = models.find_face(img.array())
+        if min(img.width, img.height) < MIN_SIDE:
+            face = None
+        out.append((v, img, face, q, f))
     return out
 
 
@@ -85,59 +101,65 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
     return [rows[j] for j in order]
 
 
-def earlier_shas() -> set[str]:
-    """Images of an earlier run's files (emb-*.npz: variants 0 and 1 embedded as one batch)."""
-    return {str(s) for p in OUT.glob("old/emb-*.npz") for s in np.load(p)["sha256"]}
-
-
-def cache_path(sha: str) -> Path:
-    return CACHE / f"{sha}.npz"
+def cache_path(sha: str, extra: bool = False) -> Path:
+    return CACHE / f"{sha}{'.extra' if extra else ''}.npz"
 
 
 def embed_one(crops: list[Image.Image]) -> np.ndarray:
-    """One encoder call per crop, as at run time: the INT8 encoder quantises activations per
-    batch, so a crop embedded beside others differs (cosine ~0.97) from the same crop alone."""
+    """One encoder call per crop, as at run time."""
     return np.concatenate([clip_encoder.embed([c]) for c in crops]).astype(np.float32)
 
 
-def embed_row(row: dict[str, str], models: FaceModels, wide: bool) -> dict[str, np.ndarray]:
-    img = Image.open(local_path(row)).convert("RGB")
-    face = models.find_face(np.asarray(img))
-    box = face.box if face else None
-    crops, wides, meta = [], [], []
-    for v, vimg, vbox, q, f in variants(row, img, box):
-        crops.append(model_crop(vimg, vbox))
-        wides.append(model_crop(vimg, vbox, WIDE_SCALE))
-        meta.append((v, q, f))
-    extra = {"wide_emb": embed_one(wides)} if wide else {}
-    return {"face_emb": embed_one(crops), **extra,
-            "box": np.array(box if box else (-1, -1, -1, -1)), "face": np.array(face is not None),
-            "variant": np.array([m[0] for m in meta]), "quality": np.array([m[1] for m in meta]),
-            "scale": np.array([m[2] for m in meta])}
+def _emb(crops: list[Image.Image | None]) -> np.ndarray:
+    out = np.full((len(crops), clip_encoder.EMBED_DIM), np.nan, np.float32)
+    for i, c in enumerate(crops):
+        if c is not None:
+            out[i] = embed_one([c])[0]
+    return out
+
+
+def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str, np.ndarray]:
+    if extra:
+        base = np.load(cache_path(row["sha256"]))
+        boxes = [(img, box) for _, img, box, _, _ in variants(row, None, base["box"])]
+        return {
+            "mirror_emb": _emb([mirror_crop(img.image, box) if box else None
+                                for img, box in boxes]),
+            "wide_emb": _emb([model_crop(img.image, box, WIDE_SCALE) if box else None
+                              for img, box in boxes])}
+    vs = variants(row, models)
+    faces = [(img, face) for _, img, face, _, _ in vs]
+    return {
+        "face_emb": _emb([model_crop(img.image, face.box) if face else None
+                          for img, face in faces]),
+        "has_face": np.array([face is not None for _, face in faces]),
+        "detector": np.array([face.detector if face else "" for _, face in faces]),
+        "box": np.array([face.box if face else (-1, -1, -1, -1) for _, face in faces]),
+        "variant": np.array([v[0] for v in vs]), "quality": np.array([v[3] for v in vs]),
+        "scale": np.array([v[4] for v in vs])}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shard", default="0/1", help="i/n: do every n-th row starting at i")
     ap.add_argument("--sets", default="", help="comma-separated set names (default: all)")
-    ap.add_argument("--wide", action="store_true", help="also embed the wider context crop")
+    ap.add_argument("--extra", action="store_true",
+                    help="the mirrored face square and the wider crop (after the base pass)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
-    todo = [r for r in rows if not cache_path(r["sha256"]).exists()]
-    # Images an earlier run embedded in pairs (see embed_one) come last: the training script
-    # falls back to those pairs until their exact run-time embeddings are cached.
-    earlier = earlier_shas()
-    todo.sort(key=lambda r: r["sha256"] in earlier)
+    todo = [r for r in rows if not cache_path(r["sha256"], args.extra).exists()
+            and (not args.extra or cache_path(r["sha256"]).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
     models = FaceModels()
     CACHE.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for k, row in enumerate(todo):
-        rec = embed_row(row, models, args.wide)
-        tmp = cache_path(row["sha256"]).with_suffix(".tmp.npz")
+        rec = embed_row(row, models, args.extra)
+        path = cache_path(row["sha256"], args.extra)
+        tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
-        tmp.replace(cache_path(row["sha256"]))  # atomic: a killed run leaves no half file
+        tmp.replace(path)  # atomic: a killed run leaves no half file
         if k % 50 == 0 or k == len(todo) - 1:
             print(f"{k + 1}/{len(todo)} {time.time() - t0:.0f}s", flush=True)
     print(f"done {len(todo)} images in {time.time() - t0:.0f}s")

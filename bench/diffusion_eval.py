@@ -25,7 +25,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from diffusion_set import local_path, read_manifest  # noqa: E402
 from diffusion_train import (  # noqa: E402
+    FEATURES,
     FOLDS,
+    MODES,
     PROBE_OUT,
     STATS,
     C,
@@ -37,6 +39,7 @@ from diffusion_train import (  # noqa: E402
     part_a,
     prob,
     stylegan_oof,
+    threshold_at,
 )
 
 from headcheck.detectors.face_stats import NAMES  # noqa: E402
@@ -66,7 +69,9 @@ def data_table(d: Data) -> None:
               f"{len(set(d.group[m]))} | {lic[s]} |")
     r = (d.y == 0) & (d.variant == 0)
     print(f"\nReal: {r.sum()} photos of {len(set(d.group[r]))} identities; "
-          f"{(d.y == 0).sum()} real images with the re-encoded versions.")
+          f"{(d.y == 0).sum()} real images with the re-encoded versions. Faces found by the "
+          f"BlazeFace second look: {(d.detector == 'blazeface').sum()} of {len(d.y)} images "
+          f"({(d.detector[d.y == 0] == 'blazeface').sum()} real).")
 
 
 def flickr_kind(path: str) -> str:
@@ -111,6 +116,12 @@ def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
             if m.any():
                 print(f"| {k} | {vname} | {m.sum()} | {hit[m].sum()} | "
                       f"{((oof[m] >= unsure) & (oof[m] < flag)).sum()} |")
+    print("\n| face found by | real images (part B) | flagged | AI images | flagged (recall) "
+          "|\n|---|---|---|---|---|")
+    for det in ("dlib", "blazeface"):
+        m, f = real_b & (d.detector == det), fake & (d.detector == det)
+        print(f"| {det} | {m.sum()} | {hit[m].sum()} | {f.sum()} | "
+              f"{hit[f].mean() if f.any() else float('nan'):.3f} |")
     print("\n| AI set | generator | images | flagged (recall) |\n|---|---|---|---|")
     for s in ("diffusion", "diffusion_search", "stylegan2"):
         for g in dict.fromkeys(d.gen[fake & (d.set == s)]):
@@ -118,7 +129,8 @@ def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
             print(f"| {s} | {g} | {m.sum()} | {hit[m].mean():.3f} |")
 
 
-def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS) -> np.ndarray:
+def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS,
+                mode: str = FEATURES) -> np.ndarray:
     """Scores of probes trained on the real photos and the AI images of the two text-to-image
     generators other than ``g`` (never StyleGAN), cross-fitted: each image is scored by the
     probe that left its identity's fold out."""
@@ -126,53 +138,77 @@ def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS) -> np.ndarra
     out = np.zeros(len(d.y))
     seen = (d.y == 0) | ~np.isin(d.gen, [g, "stylegan"])
     for k in range(FOLDS):
-        out[f == k] = prob(d.take(f == k), fit(d.take(seen & (f != k)), c, stats))
+        out[f == k] = prob(d.take(f == k), fit(d.take(seen & (f != k)), c, stats, mode))
     return out
+
+
+def at_part_a(d: Data, s: np.ndarray, fake: np.ndarray, fpr: float) -> tuple[float, float]:
+    """TPR on ``fake`` and FPR on real part B at the threshold chosen on real part A."""
+    a, real = part_a(d), d.y == 0
+    t = threshold_at(s[real & a], fpr)
+    return float((s[fake] >= t).mean()), float((s[real & ~a] >= t).mean())
 
 
 def logo(d: Data) -> dict[str, np.ndarray]:
     """Train on two text-to-image generators (no StyleGAN), test on the third and StyleGAN."""
     a, real = part_a(d), d.y == 0
     print("\nLeave one generator out (train: real photos + two generators, cross-fitted by "
-          "identity; test: real part B, the third generator, StyleGAN; thresholds at the FPR on "
-          "part B):\n")
-    print("| held out | AUC | TPR @1% FPR | TPR @0.5% FPR | StyleGAN AUC | StyleGAN TPR @1% | "
-          "StyleGAN TPR @0.5% |\n|---|---|---|---|---|---|---|")
+          "identity; test: the third generator and StyleGAN; threshold where 1% / 0.5% of real "
+          "part A's scores lie above it, its FPR counted on real part B):\n")
+    print("| held out | AUC | TPR @1% | FPR part B | TPR @0.5% | FPR part B | StyleGAN AUC | "
+          "StyleGAN TPR @1% |\n|---|---|---|---|---|---|---|---|")
     out = {}
     for g in GENS:
         s = out[g] = logo_scores(d, g)
         rb = s[real & ~a]
-        row = [g, f"{auc(rb, s[d.gen == g]):.3f}"]
-        row += [f"{tpr_at_fpr(rb, s[d.gen == g], f)[0]:.3f}" for f in (0.01, 0.005)]
-        row += [f"{auc(rb, s[d.gen == 'stylegan']):.3f}"]
-        row += [f"{tpr_at_fpr(rb, s[d.gen == 'stylegan'], f)[0]:.3f}" for f in (0.01, 0.005)]
-        print("| " + " | ".join(row) + " |")
+        t1, f1 = at_part_a(d, s, d.gen == g, 0.01)
+        t05, f05 = at_part_a(d, s, d.gen == g, 0.005)
+        sg1, _ = at_part_a(d, s, d.gen == "stylegan", 0.01)
+        print(f"| {g} | {auc(rb, s[d.gen == g]):.3f} | {t1:.3f} | {f1:.4f} | {t05:.3f} | "
+              f"{f05:.4f} | {auc(rb, s[d.gen == 'stylegan']):.3f} | {sg1:.3f} |")
     return out
 
 
-CANDIDATES = (  # (name, C, face_stats), besides the shipped one (C, STATS)
-    ("CLIP, C 0.2", 0.2, False), ("CLIP + face_stats, C 0.05", 0.05, True),
+CANDIDATES = (  # (name, C, face_stats, features), besides the shipped one
+    ("face, C 0.01", 0.01, False, "face"),
+    ("face, C 0.2", 0.2, False, "face"),
+    ("face+mirror, C 0.05", 0.05, False, "face+mirror"),
+    ("face,wide, C 0.05", 0.05, False, "face,wide"),
+    ("face,wide, C 0.01", 0.01, False, "face,wide"),
+    ("face+mirror,wide, C 0.05", 0.05, False, "face+mirror,wide"),
 )
 
 
-def compare(d: Data, shipped_scores: dict[str, np.ndarray]) -> None:
-    """The model choice, by held-out generators: mean TPR at 1% and 0.5% FPR of part B's real
-    images over the three leave-one-generator-out runs, and StyleGAN's (never trained on)."""
-    a, real = part_a(d), d.y == 0
-    print("\nModel choice (leave one generator out, mean over the three held-out generators; "
-          "thresholds at the FPR on real part B):\n")
-    print("| model | TPR @1% | TPR @0.5% | StyleGAN TPR @1% | min TPR @1% |\n|---|---|---|---|---|")
-    shipped = (f"shipped: CLIP{' + face_stats' if STATS else ''}, C {C}", C, STATS)
-    for name, c, st in (shipped, *CANDIDATES):
-        t1, t05, sg = [], [], []
+def compare(d: Data, only: str = "") -> None:
+    """The model choice, by held-out generators: mean TPR at 1% and 0.5% FPR (thresholds on
+    real part A) over the three leave-one-generator-out runs, the real part B FPR they cost,
+    and StyleGAN's TPR (never trained on). All candidates on the same images: those with the
+    --extra features when any candidate needs them."""
+    cands = [(f"shipped: {FEATURES}{' + face_stats' if STATS else ''}, C {C}", C, STATS,
+              FEATURES), *(c for c in CANDIDATES if only in c[0])]
+    if any(c[3] != "face" for c in cands):
+        has = ~np.isnan(d.M).any(axis=1) & ~np.isnan(d.W).any(axis=1)
+        if not has.any():
+            print("\n(no --extra features yet: run bench/diffusion_embed.py --extra)")
+            cands = [c for c in cands if c[3] == "face"]
+        d = d.take(has) if has.any() else d
+    print(f"\nModel choice ({(d.variant == 0).sum()} images as is, {len(d.y)} with the "
+          "re-encodings; leave one generator out, mean over the three held-out generators; "
+          "thresholds on real part A, FPR on real part B):\n")
+    print("| model | encoder calls | TPR @1% | FPR B @1% | TPR @0.5% | FPR B @0.5% | "
+          "StyleGAN TPR @1% | min TPR @1% |\n|---|---|---|---|---|---|---|---|")
+    for name, c, st, mode in cands:
+        r: dict[str, list[float]] = {k: [] for k in ("t1", "f1", "t05", "f05", "sg")}
         for g in GENS:
-            s = shipped_scores[g] if name == shipped[0] else logo_scores(d, g, c, st)
-            rb = s[real & ~a]
-            t1.append(tpr_at_fpr(rb, s[d.gen == g], 0.01)[0])
-            t05.append(tpr_at_fpr(rb, s[d.gen == g], 0.005)[0])
-            sg.append(tpr_at_fpr(rb, s[d.gen == "stylegan"], 0.01)[0])
-        print(f"| {name} | {np.mean(t1):.3f} | {np.mean(t05):.3f} | {np.mean(sg):.3f} | "
-              f"{min(t1):.3f} |")
+            s = logo_scores(d, g, c, st, mode)
+            for k, v in zip(("t1", "f1"), at_part_a(d, s, d.gen == g, 0.01), strict=True):
+                r[k].append(v)
+            for k, v in zip(("t05", "f05"), at_part_a(d, s, d.gen == g, 0.005), strict=True):
+                r[k].append(v)
+            r["sg"].append(at_part_a(d, s, d.gen == "stylegan", 0.01)[0])
+        print(f"| {name} | {MODES[mode]} | {np.mean(r['t1']):.3f} | {np.mean(r['f1']):.4f} | "
+              f"{np.mean(r['t05']):.3f} | {np.mean(r['f05']):.4f} | {np.mean(r['sg']):.3f} | "
+              f"{min(r['t1']):.3f} |", flush=True)
 
 
 def tells(d: Data) -> None:
@@ -246,16 +282,27 @@ def cost(n: int = 20) -> None:
 
 
 def main() -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-cost", action="store_true", help="skip the timing")
+    ap.add_argument("--only", default="", help="model choice: candidates whose name has this")
+    ap.add_argument("--compare-only", action="store_true", help="only the model choice")
+    args = ap.parse_args()
     d = load()
+    if args.compare_only:
+        compare(d, args.only)
+        return 0
     data_table(d)
     oof = oof_scores(d)
     sg = stylegan_oof(d)
     shipped(d, oof, sg)
-    scores = logo(d)
-    tells(d)
-    compare(d, scores)
+    logo(d)
+    if not np.isnan(d.S).all():
+        tells(d)
+    compare(d, args.only)
     stylegan_combined(d, oof, sg)
-    if "--no-cost" not in sys.argv:
+    if not args.no_cost:
         cost()
     return 0
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from diffusion_embed import VARIANTS, cache_path, rows_to_embed  # noqa: E402
+from diffusion_embed import cache_path, rows_to_embed  # noqa: E402
 from diffusion_set import HELD_OUT  # noqa: E402
 from diffusion_stats import stats_path  # noqa: E402
 
@@ -47,6 +47,8 @@ UNSURE_FPR = 0.05
 SG_C = 0.2
 SG_FLAG_FPR = 0.0025
 SG_FLAG_FLOOR = 0.9
+SG_FEATURES = "face"
+FEATURES = "face"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
 STATS = False  # add the face_stats features to CLIP's (chosen by bench/diffusion_eval.py)
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 
@@ -54,6 +56,8 @@ GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 @dataclass
 class Data:
     X: np.ndarray  # CLIP features of the face square
+    M: np.ndarray  # ... of the mirrored face square (NaN until the --extra pass)
+    W: np.ndarray  # ... of the wider square, x3 the face box (NaN until the --extra pass)
     S: np.ndarray  # face_stats features (NaN where a region is outside the photo)
     y: np.ndarray  # 1 = AI-made
     set: np.ndarray
@@ -61,7 +65,7 @@ class Data:
     group: np.ndarray
     variant: np.ndarray
     path: np.ndarray
-    exact: np.ndarray  # embedded alone, as at run time (else: in a pair, by an earlier run)
+    detector: np.ndarray  # which face finder found the face: "dlib" or "blazeface"
 
     def take(self, m: np.ndarray) -> Data:
         return Data(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
@@ -71,41 +75,32 @@ def _hash(s: str, mod: int) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % mod
 
 
-def _earlier() -> dict[str, tuple[bool, np.ndarray]]:
-    """An earlier run's pair-embedded features (bench/out/diffusion/old/emb-*.npz), by sha256."""
-    out: dict[str, tuple[bool, list]] = {}
-    for p in sorted((EMB_DIR / "old").glob("emb-*.npz")):
-        d = np.load(p)
-        for sha, v, f, e in zip(d["sha256"], d["variant"], d["face"], d["emb"], strict=True):
-            out.setdefault(str(sha), (bool(f), [None] * VARIANTS))[1][int(v)] = e
-    return {k: (f, np.stack(v)) for k, (f, v) in out.items() if all(e is not None for e in v)}
-
-
 def load() -> Data:
-    earlier = _earlier()
     cols: dict[str, list] = {f: [] for f in Data.__dataclass_fields__}
+    nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
     for r in rows_to_embed():
         if (r["set"], r["path"]) in HELD_OUT:
             continue
         sha = r["sha256"]
-        if cache_path(sha).exists():
-            c = np.load(cache_path(sha))
-            face, emb, exact = bool(c["face"]), c["face_emb"], True
-        elif sha in earlier:
-            (face, emb), exact = earlier[sha], False
-        else:
+        if not cache_path(sha).exists():
             continue  # not embedded yet
-        # The detector only runs where the analyser finds a face: train and measure on those.
-        if not face:
-            continue
+        c = np.load(cache_path(sha))
+        e = np.load(cache_path(sha, extra=True)) if cache_path(sha, extra=True).exists() else None
         st = np.load(stats_path(sha)) if stats_path(sha).exists() else None
-        if st is None or len(st) != len(emb):
-            st = np.full((len(emb), len(NAMES)), np.nan, np.float32)
+        if st is None or len(st) != len(c["face_emb"]):
+            st = np.full((len(c["face_emb"]), len(NAMES)), np.nan, np.float32)
         gen = "stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "")
-        for v in range(len(emb)):
-            for f, val in (("X", emb[v]), ("S", st[v]), ("y", int(r["label"] == "fake")),
+        for v in range(len(c["face_emb"])):
+            # The detector only runs where the analyser finds a face: train and measure on those.
+            if not c["has_face"][v]:
+                continue
+            for f, val in (("X", c["face_emb"][v]),
+                           ("M", e["mirror_emb"][v] if e is not None else nan),
+                           ("W", e["wide_emb"][v] if e is not None else nan),
+                           ("S", st[v]), ("y", int(r["label"] == "fake")),
                            ("set", r["set"]), ("gen", gen), ("group", r["group"]),
-                           ("variant", v), ("path", r["path"]), ("exact", exact)):
+                           ("variant", v), ("path", r["path"]),
+                           ("detector", str(c["detector"][v]))):
                 cols[f].append(val)
     if not cols["X"]:
         sys.exit("no features: run bench/diffusion_embed.py first")
@@ -140,35 +135,44 @@ class Model:
     w: np.ndarray  # weights on the raw features (CLIP, then face_stats when used)
     b: float
     fill: np.ndarray | None  # face_stats medians that stand in for NaN; None: CLIP only
+    mode: str = "face"
 
 
-def design(d: Data, fill: np.ndarray | None) -> np.ndarray:
-    if fill is None:
-        return d.X
-    return np.hstack([d.X, np.where(np.isnan(d.S), fill, d.S)])
+# What the probe reads (see design): the encoder calls each costs at run time.
+MODES = {"face": 1, "face+mirror": 2, "face,wide": 2, "face+mirror,wide": 3}
 
 
-def fit(d: Data, c: float = C, stats: bool = STATS) -> Model:
+def design(d: Data, fill: np.ndarray | None, mode: str = FEATURES) -> np.ndarray:
+    """The probe's input: "face" the face square; "face+mirror" the mean of the face square's
+    and its mirror image's features (test-time augmentation); ",wide" appends the wider crop's."""
+    base = {"face": d.X, "face+mirror": (d.X + d.M) / 2}[mode.split(",")[0]]
+    parts = [base] + ([d.W] if mode.endswith(",wide") else [])
+    if fill is not None:
+        parts.append(np.where(np.isnan(d.S), fill, d.S))
+    return np.hstack(parts)
+
+
+def fit(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES) -> Model:
     """Logistic regression on standardised features, folded back to raw-feature weights."""
     fill = np.nan_to_num(np.nanmedian(d.S, axis=0)) if stats else None
-    X = design(d, fill)
+    X = design(d, fill, mode)
     mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-6
     lr = LogisticRegression(C=c, max_iter=3000)
     lr.fit((X - mu) / sd, d.y, sample_weight=weights(d))
     w = lr.coef_[0] / sd
-    return Model(w, float(lr.intercept_[0] - (lr.coef_[0] * mu / sd).sum()), fill)
+    return Model(w, float(lr.intercept_[0] - (lr.coef_[0] * mu / sd).sum()), fill, mode)
 
 
 def prob(d: Data, m: Model) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(design(d, m.fill) @ m.w + m.b, -50, 50)))
+    return 1 / (1 + np.exp(-np.clip(design(d, m.fill, m.mode) @ m.w + m.b, -50, 50)))
 
 
-def oof_scores(d: Data, c: float = C, stats: bool = STATS) -> np.ndarray:
+def oof_scores(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES) -> np.ndarray:
     """Every image scored by a probe trained without its group's fold."""
     f = folds(d)
     out = np.zeros(len(d.y))
     for k in range(FOLDS):
-        out[f == k] = prob(d.take(f == k), fit(d.take(f != k), c, stats))
+        out[f == k] = prob(d.take(f == k), fit(d.take(f != k), c, stats, mode))
     return out
 
 
@@ -189,30 +193,43 @@ def stylegan_oof(d: Data) -> np.ndarray:
     """Out-of-fold StyleGAN-head scores for every row (NaN for text-to-image faces)."""
     part = stylegan_part(d)
     out = np.full(len(d.y), np.nan)
-    out[part] = oof_scores(d.take(part), SG_C, stats=False)
+    out[part] = oof_scores(d.take(part), SG_C, stats=False, mode=SG_FEATURES)
     return out
 
 
 def main() -> int:
     d = load()
+    if FEATURES != "face":
+        missing = np.isnan(d.M).any(axis=1) | np.isnan(d.W).any(axis=1)
+        if missing.any():
+            sys.exit(f"{missing.sum()} images lack the --extra features {FEATURES} needs: run "
+                     "bench/diffusion_embed.py --extra")
     oof = oof_scores(d)
     a = part_a(d) & (d.y == 0)
     flag = max(threshold_at(oof[a], FLAG_FPR), FLAG_FLOOR)
     unsure = threshold_at(oof[a], UNSURE_FPR)
     m = fit(d)
     sg_flag = max(threshold_at(stylegan_oof(d)[a], SG_FLAG_FPR), SG_FLAG_FLOOR)
-    sg = fit(d.take(stylegan_part(d)), SG_C, stats=False)
+    sg = fit(d.take(stylegan_part(d)), SG_C, stats=False, mode=SG_FEATURES)
     counts = {k: int(v) for k, v in zip(*np.unique(d.set[d.variant == 0], return_counts=True),
                                           strict=True)}
+    n_clip = clip_encoder.EMBED_DIM * (2 if FEATURES.endswith(",wide") else 1)
     extra = {} if m.fill is None else {
         "face_stats": {"names": list(NAMES),
-                       "weights": [round(float(x), 6) for x in m.w[clip_encoder.EMBED_DIM:]],
+                       "weights": [round(float(x), 6) for x in m.w[n_clip:]],
                        "fill": [round(float(x), 6) for x in m.fill]}}
     probe = {
-        "version": "2",
+        "version": "3",
         "model": clip_encoder.MODEL_NAME,
         "encoder_sha256": clip_encoder.MODEL_SHA256,
         "crop": "headcheck.detectors.face_crop (face box x1.6, 224 px)",
+        "features": FEATURES,
+        # This machine's features of a fixed input: the detector checks its encoder against
+        # them (headcheck.detectors.diffusion.check_encoder).
+        "encoder_check": {
+            "input": "headcheck.detectors.clip_encoder.reference_input()",
+            "embedding": [round(float(x), 6)
+                          for x in clip_encoder.embed([clip_encoder.reference_input()])[0]]},
         "trained_on": {"images_per_set": counts, "variants_per_image": 2,
                        "manifest": "data/diffusion/manifest.csv"},
         "thresholds": {"flag": round(flag, 4), "unsure": round(unsure, 4),
@@ -220,7 +237,7 @@ def main() -> int:
                                     f"(part A): flag at {FLAG_FPR:.1%} of them but at least "
                                     f"{FLAG_FLOOR}, unsure at {UNSURE_FPR:.0%}"},
         "bias": round(m.b, 6),
-        "weights": [round(float(x), 6) for x in m.w[:clip_encoder.EMBED_DIM]],
+        "weights": [round(float(x), 6) for x in m.w[:n_clip]],
         **extra,
         "stylegan_head": {
             "flag": round(sg_flag, 4),

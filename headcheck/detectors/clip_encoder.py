@@ -82,6 +82,15 @@ def load() -> None:
     _session()
 
 
+def reference_input() -> Image.Image:
+    """A fixed, procedurally made 224 px image (smooth colour noise, the same on every machine):
+    its features, recorded beside a probe, show whether this machine's encoder computes the
+    features the probe was trained on (see headcheck.detectors.diffusion.check_encoder)."""
+    rng = np.random.default_rng(16)
+    small = Image.fromarray(rng.integers(0, 256, (7, 7, 3), dtype=np.uint8))
+    return small.resize((224, 224), Image.Resampling.BICUBIC)
+
+
 def pixels(crops: list[Image.Image]) -> np.ndarray:
     """Model input (N, 3, 224, 224) float32 from RGB crops of the model's side."""
     arr = np.stack([np.asarray(c.convert("RGB"), dtype=np.float32) / 255.0 for c in crops])

@@ -10,11 +10,15 @@ two thresholds, both chosen on real photos the probe never saw:
   ``evidence.band == "unsure"``: a reason a person can read, which never changes the label
   (the judge ignores score-0 signals).
 
-What it can see: about half of the faces made by the text-to-image models it was trained on
-(FLUX.1, SDXL) and of one it was not (docs/benchmarks.md); few StyleGAN faces (the eye-geometry
-detector covers those). What it cannot: other generators it was not trained on may pass, heavy
-edits, and photos of real people that were retouched by AI. "No signal" is never proof of a real
-photo, and the synthetic counts it yields are a lower bound.
+What it can see (docs/benchmarks.md): about three quarters of the text-to-image faces (FLUX.1,
+SDXL) and StyleGAN faces of our set at its flag threshold; left out of training, a text-to-image
+generator's faces are found at 93-97% at 1% of real photos flagged. All of those faces are tiles
+of published sample sheets: other generators, other post-processing (a headshot service's
+retouching, upscaling) may pass. What it cannot: heavy edits, and photos of real people that
+were retouched by AI. "No signal" is never proof of a real photo, and the synthetic counts it
+yields are a lower bound. Its features come from an INT8 encoder whose kernels differ between
+CPUs: the probe records what its training machine computed for a fixed input, and the detector
+stays off on a machine that computes something else (``check_encoder``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 PROBE_FILE = "data/diffusion_probe.json"
 MIN_SIDE = 32  # below this there is too little of a face to judge
+FEATURES = ("face", "face+mirror", "face,wide", "face+mirror,wide")
+WIDE_SCALE = 3.0  # the wider square (head and shoulders): x3 the face box
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class Probe:
     meta: dict[str, Any]
     stats_fill: np.ndarray | None = None  # stand-ins for face_stats NaNs; None: CLIP only
     stylegan: Head | None = None  # a second head on the CLIP features alone
+    # What the text-to-image head reads (FEATURES): the face square's CLIP features, or their
+    # mean with the mirrored square's ("+mirror"), then the wider square's (",wide") appended.
+    features_mode: str = "face"
 
     def features(self, emb: np.ndarray, stats: np.ndarray | None) -> np.ndarray:
         if self.stats_fill is None or stats is None:
@@ -88,22 +97,70 @@ def probe() -> Probe:
     sg = raw.get("stylegan_head")
     head = (Head(np.asarray(sg["weights"], dtype=np.float32), float(sg["bias"]),
                  float(sg["flag"])) if sg else None)
+    mode = str(raw.get("features", "face"))
+    if mode not in FEATURES:
+        raise ValueError(f"{PROBE_FILE} reads features this detector cannot make: {mode}")
     return Probe(np.asarray(weights, dtype=np.float32), float(raw["bias"]),
                  float(raw["thresholds"]["flag"]), float(raw["thresholds"]["unsure"]),
                  str(raw["version"]),
                  {k: v for k, v in raw.items() if k not in ("weights", "face_stats",
                                                             "stylegan_head")},
-                 fill, head)
+                 fill, head, mode)
+
+
+# The encoder's INT8 kernels differ between CPUs (onnxruntime picks VNNI or AVX2 code paths, and
+# the AVX2 one saturates): the same image can get other features on another machine, and a
+# probe trained on one machine's features then scores nonsense on the other's (the previous
+# probe, trained elsewhere, scored every face of tests/fixtures/diffusion under 1e-5 here). The
+# probe records the features of clip_encoder.reference_input(); a machine whose encoder does
+# not reproduce them to this cosine does not run the detector (logged), rather than flag
+# real people.
+ENCODER_MIN_COSINE = 0.99
+
+
+@lru_cache(maxsize=1)
+def encoder_cosine() -> float:
+    """The cosine between this machine's features of the reference input and the probe's
+    record of them (once per process; NaN for a probe without the record)."""
+    ref = probe().meta.get("encoder_check")
+    if ref is None:
+        return float("nan")
+    here = clip_encoder.embed([clip_encoder.reference_input()])[0]
+    want = np.asarray(ref["embedding"], dtype=np.float32)
+    return float(here @ want / max(float(np.linalg.norm(want)), 1e-12))
+
+
+def check_encoder() -> None:
+    """Raise EncoderUnavailable when this machine's encoder does not reproduce the probe's
+    reference features (ENCODER_MIN_COSINE)."""
+    cos = encoder_cosine()
+    if cos < ENCODER_MIN_COSINE:
+        raise clip_encoder.EncoderUnavailable(
+            f"this machine's CLIP encoder computes other features than the probe was trained "
+            f"on (cosine {cos:.3f} on the reference input, under {ENCODER_MIN_COSINE}; another "
+            "CPU instruction set?): the diffusion detector is off here")
+
+
+def mirror_crop(image: Image.Image, box: tuple[int, int, int, int] | None) -> Image.Image:
+    """The face square of the mirrored photo (test-time augmentation)."""
+    flipped = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return model_crop(flipped, None if box is None else (image.width - box[0] - box[2], *box[1:]))
 
 
 def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[float, float]:
     """The probe's probabilities that the face of ``image`` (PIL) was made by a text-to-image
     model and (0.0 without that head) by StyleGAN."""
     pr = probe()
-    emb = clip_encoder.embed([model_crop(image, box)])[0]
+    check_encoder()
+    face = clip_encoder.embed([model_crop(image, box)])[0]
+    x = face
+    if pr.features_mode.startswith("face+mirror"):
+        x = (face + clip_encoder.embed([mirror_crop(image, box)])[0]) / 2
+    if pr.features_mode.endswith(",wide"):
+        x = np.concatenate([x, clip_encoder.embed([model_crop(image, box, WIDE_SCALE)])[0]])
     stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
-    return (pr.probability(emb, stats),
-            pr.stylegan.probability(emb) if pr.stylegan is not None else 0.0)
+    return (pr.probability(x, stats),
+            pr.stylegan.probability(face) if pr.stylegan is not None else 0.0)
 
 
 def score_image(image: Image.Image, box: tuple[int, int, int, int] | None) -> float:
@@ -114,7 +171,7 @@ def score_image(image: Image.Image, box: tuple[int, int, int, int] | None) -> fl
 class DiffusionDetector:
     name = "diffusion.clip_probe"
     kind = SYNTHETIC
-    version = "1"
+    version = "2"
     # Trained on face squares only: without a face the crop would be out of distribution.
     needs = frozenset({"pixels", "face"})
 
@@ -126,6 +183,7 @@ class DiffusionDetector:
         try:
             clip_encoder.load()
             probe()
+            check_encoder()
         except clip_encoder.EncoderUnavailable as exc:
             log.warning("diffusion detector unavailable: %s", exc)
 
