@@ -36,6 +36,7 @@ from throughput import publish  # bench/ is on sys.path when run as a script
 
 from headcheck import match as M
 from headcheck.analyze import Analyzer
+from headcheck.hashkinds import KIND
 from headcheck.index import HammingIndex, RegionIndex
 from headcheck.match import RADIUS
 
@@ -264,6 +265,7 @@ def bench_scan(n: int, lookups_timed: int) -> dict:
         same &= M.candidates(a, index, set()) == want
     times: dict[str, dict[str, list[float]]] = {
         k: {"wall": [], "cpu": []} for k in ("compiled", "faiss")}
+    per_lookup: dict[int, list[float]] = {}  # compiled, on-CPU ms, by lookup
     i = 0
     while len(times["faiss"]["wall"]) < lookups_timed:
         for name, k in (("compiled", kernel), ("faiss", None)):
@@ -275,6 +277,8 @@ def bench_scan(n: int, lookups_timed: int) -> dict:
                 M.candidates(a, index, set())
                 times[name]["cpu"].append(1000 * (time.thread_time() - c))
                 times[name]["wall"].append(1000 * (time.perf_counter() - t))
+                if k is not None:
+                    per_lookup.setdefault(i % len(lookups), []).append(times[name]["cpu"][-1])
     probes: dict[str, dict[str, float]] = {}  # one kind, hash and mirror: on-CPU p50 ms
     for kind, radius in RADIUS.items():
         h = index.indexes[kind]
@@ -288,7 +292,14 @@ def bench_scan(n: int, lookups_timed: int) -> dict:
                 ms.append(1000 * (time.thread_time() - c))
             probes.setdefault(kind, {})[name] = round(statistics.median(ms), 3)
     index_module._kernel = kernel
+    by_kinds: dict[int, list[float]] = {}  # median on-CPU ms of each lookup, by kinds probed
+    for j, ms in per_lookup.items():
+        a = lookups[j]
+        kinds = sum(1 for k in RADIUS if k in a.regions and a.regions[k].usable) + 2 * (
+            a.image.pdq_quality >= KIND["pdq"].min_quality)
+        by_kinds.setdefault(kinds, []).append(round(statistics.median(ms), 2))
     out = {"photos": n, "same_candidates": same, "one_kind_cpu_p50_ms": probes,
+           "compiled_cpu_median_by_kinds_probed": {k: sorted(v) for k, v in by_kinds.items()},
            **{f"{name}_{clock}": percentiles(v) for name, t in times.items()
               for clock, v in t.items()}}
     out["speedup_p50_cpu"] = round(out["faiss_cpu"]["p50_ms"] / out["compiled_cpu"]["p50_ms"], 2)

@@ -50,6 +50,7 @@ def _single_threaded() -> None:
         faiss.omp_set_num_threads(1)
         _omp.done = True
 
+
 class _Kernel:
     """headcheck/_hamming.c (built by setup.py where a C compiler is), loaded with ctypes when the
     CPU has AVX-512 VPOPCNTDQ: one pass over the codes for a hash and its mirror, 8 codes a step.

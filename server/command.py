@@ -36,13 +36,14 @@ def serve(db: str, host: str | None, port: int | None) -> None:
 
     settings = _settings(db, host, port)
     open_store_path(db)  # a typo must not serve an empty store
-    # Our own messages (index growth, failures) beside uvicorn's; not httpx's, which would log
-    # every fetched image URL.
-    log = logging.getLogger("headcheck.server")
+    # Our own messages (index growth, the saved index loaded, set aside or written, failures)
+    # beside uvicorn's; not httpx's, which would log every fetched image URL.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    for name in ("headcheck.server", "headcheck.index"):
+        log = logging.getLogger(name)
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 access_log=settings.access_log, server_header=False, proxy_headers=False,
                 timeout_graceful_shutdown=10)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,7 @@ class Cluster:
     url: str
     work: Path
     site: SiteServer
+    started: list[subprocess.Popen] = field(default_factory=list)
 
     def seed(self) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "crawler", "--redis", self.url,
@@ -70,19 +71,23 @@ class Cluster:
                               timeout=60)
 
     def worker(self, name: str, *extra: str) -> subprocess.Popen:
-        return start_crawl(["--redis", self.url, "--files-dir", str(self.work / f"{name}.files"),
+        proc = start_crawl(["--redis", self.url, "--files-dir", str(self.work / f"{name}.files"),
                             *WORKER, *extra], self.work / f"{name}.json",
                            proxy=self.site.address)
+        self.started.append(proc)
+        return proc
 
     def writer(self, name: str, code: str = "", idle_exit: bool = True) -> subprocess.Popen:
         with (self.work / f"{name}.out").open("w") as out, \
                 (self.work / f"{name}.err").open("w") as err:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-c", f"{code}\nfrom headcheck.cli import main; main()",
                  "crawl-writer",
                  "--redis", self.url, "--db", str(self.work / "store.db"), "--batch", "4",
                  *(["--exit-when-idle"] if idle_exit else [])],
                 cwd=ROOT, env=crawl_env(), stdout=out, stderr=err)
+        self.started.append(proc)
+        return proc
 
     def output(self, name: str) -> str:
         return (self.work / f"{name}.out").read_text()
@@ -92,7 +97,14 @@ class Cluster:
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with redis_server(tmp_path / "redis") as url, \
             SiteServer(SAMPLE_SITE, host_alias="sample.headcheck.test") as site:
-        yield Cluster(url, tmp_path, site)
+        c = Cluster(url, tmp_path, site)
+        try:
+            yield c
+        finally:  # a failed test leaves no worker or writer behind (they would retry Redis
+            for proc in c.started:  # forever once it is gone)
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 90) -> None:
