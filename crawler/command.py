@@ -88,6 +88,15 @@ def summary(result: CrawlResult, db: str) -> str:
         + (", ".join(flagged) or "none"))
 
 
+def not_checked(result: CrawlResult) -> list[str]:
+    """A line for each detector that could not run on this machine (its model is missing, or
+    computes other numbers than it was trained on): those photos lack its signals."""
+    prefix = "headcheck/not_checked/"
+    return [f"note: {_n(int(n), 'photo')} not checked by the {key[len(prefix):]} detector: it "
+            "cannot run on this machine (see the log)"
+            for key, n in sorted(result.stats.items()) if key.startswith(prefix)]
+
+
 def exit_status(result: CrawlResult) -> tuple[int, str | None]:
     if not result.started:
         return 1, "the crawl could not start (see the log above)"
@@ -217,6 +226,8 @@ def crawl(seeds: tuple[str, ...], db: str, jobdir: str | None,
     status, message = exit_status(result)
     if result.started:
         click.echo(summary(result, db))
+        for note in not_checked(result):
+            click.echo(note, err=True)
     if message:
         click.echo(f"crawl: {message}", err=True)
     if sample and result.started:

@@ -22,7 +22,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from headcheck.analyze import Analysis
+from headcheck.analyze import OFF_HERE, Analysis
 from headcheck.engine import Headcheck, IndexResult, KnownResult
 from headcheck.errors import HeadcheckError
 from headcheck.store import Sighting, Store
@@ -137,9 +137,13 @@ class StorePipeline:
 
     async def _analysis_of(self, item: Headshot, data: bytes, sha: str) -> Analysis:
         try:
-            return await self._analysis(data, sha)
+            analysis = await self._analysis(data, sha)
         except HeadcheckError as exc:
             raise self._drop(item, "image_invalid", str(exc)) from None
+        for e in analysis.detector_errors:  # a detector that cannot run on this machine
+            if e["error"].startswith(OFF_HERE):
+                self._count(f"not_checked/{e['detector']}")
+        return analysis
 
     def _count(self, key: str) -> None:
         self.stats.inc_value(f"headcheck/{key}")

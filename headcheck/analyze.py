@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .dense import dense_patch
-from .detectors.base import Detector, DetectorInput, applies
+from .detectors.base import Detector, DetectorInput, applies, why_off
 from .detectors.registry import registered
 from .errors import ImageError
 from .face import Face, FaceModels, encode_chip
@@ -100,6 +100,8 @@ def thumbnail(im: Image.Image) -> bytes:
 # Set (to 1) by the test suite: a detector that raises fails the analysis instead of being
 # logged and left out, so detector bugs cannot hide behind the isolation below.
 STRICT_ENV = "HEADCHECK_STRICT_DETECTORS"
+# How ``detector_errors`` names a detector that cannot run on this machine at all.
+OFF_HERE = "off on this machine"
 
 
 class Analyzer:
@@ -114,6 +116,21 @@ class Analyzer:
         self.thumbnails = thumbnails
         self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
         self.detectors = registered(self.strict) if detectors is None else detectors
+        # Detector name -> why it cannot run here (None: it can); asked once, on first use.
+        self._off: dict[str, str | None] = {}
+
+    def off(self) -> dict[str, str]:
+        """Detectors found unable to run on this machine so far, and why: the photos they
+        applied to were not checked by them (each such analysis lists them in its
+        ``detector_errors``)."""
+        return {name: why for name, why in self._off.items() if why}
+
+    def _why_off(self, det: Detector) -> str | None:
+        if det.name not in self._off:
+            why = self._off[det.name] = why_off(det)
+            if why:
+                log.warning("detector %s is off on this machine: %s", det.name, why)
+        return self._off[det.name]
 
     def warm(self) -> None:
         """Load the detectors' models now rather than on the first photo that needs them (a
@@ -166,6 +183,10 @@ class Analyzer:
         errors: list[dict[str, str]] = []
         for det in self.detectors:
             if not applies(det, inp):
+                continue
+            why = self._why_off(det)
+            if why:  # not an error of this photo's, but its signals are missing all the same
+                errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
                 continue
             try:
                 signals += det.detect(inp)

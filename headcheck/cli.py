@@ -17,12 +17,16 @@ from collections import Counter
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from . import __version__
 from .errors import HeadcheckError
+
+if TYPE_CHECKING:  # the core loads its models only when a command needs them
+    from .analyze import Analyzer
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif"}
 
@@ -162,7 +166,15 @@ def analyze(as_json: bool, files: tuple[str, ...]) -> None:
             _emit(out)
         else:
             _print_analysis(out)
+    _note_detectors_off(analyzer)
     sys.exit(1 if failed else 0)
+
+
+def _note_detectors_off(analyzer: Analyzer) -> None:
+    """Say on stderr which detectors could not run here: "no signal" from them means nothing."""
+    for name, why in analyzer.off().items():
+        click.echo(f"note: the {name} detector did not run on this machine ({why}); the photos "
+                   "it applies to were not checked by it", err=True)
 
 
 def _print_analysis(out: dict) -> None:
@@ -219,6 +231,7 @@ def _index(db: str, jobs: list[tuple[Path, str, str | None]], thumbnails: bool) 
     # Verdicts now, after the whole batch: a later file may have matched an earlier one.
     flagged = Counter(hc.stored_verdict(pid).label for pid in touched)
     hc.close()
+    _note_detectors_off(hc.analyzer)
     click.echo(
         f"indexed {len(jobs)} files into {db}: {stats['new']} new photos, {stats['known']} "
         f"known, {stats['new_sightings']} new sightings, {stats['errors']} errors; flagged "
@@ -276,6 +289,7 @@ def _check(db: str, as_json: bool, page_url: str | None, profile_name: str | Non
         else:
             _print_verdict(name, out)
     hc.close()
+    _note_detectors_off(hc.analyzer)
     return failed
 
 

@@ -37,6 +37,15 @@ class Detector(Protocol):
 
     def detect(self, inp: DetectorInput) -> list[Signal]: ...
 
+    # Optional: ``unavailable() -> str | None``, why the detector cannot run on this machine
+    # (a model missing, or computing other numbers than it was trained on), or None.
+
+
+def why_off(detector: Detector) -> str | None:
+    """Why ``detector`` cannot run here (its optional ``unavailable()``), or None when it can."""
+    check = getattr(detector, "unavailable", None)
+    return check() if callable(check) else None
+
 
 def applies(detector: Detector, inp: DetectorInput) -> bool:
     """Whether the photo gives the detector what it needs (a face, when it needs one)."""

@@ -183,12 +183,20 @@ class DiffusionDetector:
 
     def warm(self) -> None:
         """Load the encoder and the probe now (otherwise: on the first face)."""
+        reason = self.unavailable()
+        if reason:
+            log.warning("diffusion detector unavailable: %s", reason)
+
+    def unavailable(self) -> str | None:
+        """Why the detector cannot run here (encoder missing or computing other features than
+        the probe was trained on), or None."""
         try:
             clip_encoder.load()
             probe()
             check_encoder()
         except clip_encoder.EncoderUnavailable as exc:
-            log.warning("diffusion detector unavailable: %s", exc)
+            return str(exc)
+        return None
 
 
 def diffusion_signals(image: Image.Image, face: Face | None) -> list[Signal]:

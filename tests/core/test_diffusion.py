@@ -189,6 +189,50 @@ def test_an_encoder_that_computes_other_features_turns_the_detector_off(
         diffusion.check_encoder()
 
 
+
+def test_a_detector_off_on_this_machine_is_said_on_each_photo_and_once_by_the_cli(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """When the encoder computes other features here, "no diffusion signal" means "not
+    checked": the analysis lists the detector among its detector_errors, the other detectors
+    still run, and analyze/index print one note on stderr (not one warning a photo)."""
+    from click.testing import CliRunner
+
+    from headcheck.analyze import OFF_HERE, Analyzer
+    from headcheck.cli import main
+    from headcheck.detectors import diffusion
+
+    monkeypatch.setattr(diffusion, "encoder_cosine", lambda: 0.55)
+    analyzer = Analyzer()
+    a = analyzer.analyze_bytes(AI_FLAGGED[0].read_bytes())
+    assert not [s for s in a.signals if s.name.startswith("diffusion")]
+    assert a.face is not None and [e["detector"] for e in a.detector_errors] == [
+        "diffusion.clip_probe"]
+    assert a.detector_errors[0]["error"].startswith(f"{OFF_HERE}: this machine's CLIP encoder")
+    assert set(analyzer.off()) == {"diffusion.clip_probe"}
+    no_face = analyzer.analyze_bytes(jpeg(Image.new("RGB", (300, 300), (90, 120, 150))))
+    assert no_face.detector_errors == []  # it would not have applied: nothing is missing
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["analyze", "--json", *map(str, AI_FLAGGED)])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["detector_errors"][0]["detector"] for r in rows] == ["diffusion.clip_probe"] * 3
+    assert out.stderr.count("note: the diffusion.clip_probe detector did not run") == 1
+    out = runner.invoke(main, ["index", "--db", str(tmp_path / "s.db"), str(AI_FLAGGED[0])])
+    assert out.exit_code == 0, out.output
+    assert "did not run on this machine" in out.stderr
+
+
+def test_a_detector_that_runs_here_adds_no_note(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from headcheck.cli import main
+
+    out = CliRunner().invoke(main, ["analyze", "--json", str(AI_FLAGGED[0])])
+    assert out.exit_code == 0 and "did not run" not in out.stderr
+    assert json.loads(out.stdout)["detector_errors"] == []
+
+
 def test_mirror_crop_is_the_mirrored_face_square() -> None:
     # The test-time-augmentation crop (a probe with features "face+mirror" reads both).
     from headcheck.detectors.diffusion import mirror_crop

@@ -114,3 +114,15 @@ def test_max_pages_counts_retries_and_redirects(tmp_path: Path) -> None:
     assert result.count("pages_over_limit") > 0
     assert json.loads((tmp_path / "stats.json").read_text())["stats"][
         "headcheck/fetches/documents"] == len(asked)
+
+
+def test_photos_a_detector_could_not_check_are_named_after_the_summary() -> None:
+    from crawler.command import not_checked
+    from crawler.runner import CrawlResult
+
+    stats = {"headcheck/pages": 3, "headcheck/not_checked/diffusion.clip_probe": 2,
+             "finish_reason": "finished"}
+    assert not_checked(CrawlResult(stats, started=True)) == [
+        "note: 2 photos not checked by the diffusion.clip_probe detector: it cannot run on "
+        "this machine (see the log)"]
+    assert not_checked(CrawlResult({"headcheck/pages": 3}, started=True)) == []
