@@ -139,6 +139,7 @@ class Analyzer:
             warm = getattr(det, "warm", None)
             if callable(warm):
                 warm()
+            self._why_off(det)  # said once, now, rather than at the first photo
 
     def analyze_bytes(self, data: bytes, lookup: bool = False) -> Analysis:
         """Analyse image bytes; raises ImageError (with a readable message) for bad input.

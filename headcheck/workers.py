@@ -57,6 +57,13 @@ def analyze(data: bytes) -> Analysis:
     return _analyzer.analyze_bytes(data, lookup=True)
 
 
+def detectors_off() -> dict[str, str]:
+    """Runs in a worker: the detectors that cannot run on this machine, and why."""
+    if _analyzer is None:
+        raise RuntimeError("detectors_off() runs in a worker of make_pool()")
+    return _analyzer.off()
+
+
 def make_pool(workers: int, thumbnails: bool = True, warm: bool = False) -> ProcessPoolExecutor:
     """A pool whose workers all start now, so model loading overlaps the first downloads."""
     pool = ProcessPoolExecutor(max_workers=workers,
@@ -95,6 +102,10 @@ class AnalysisPool:
                     self.pool = make_pool(self.workers, self.thumbnails, self.warm)
                     pool.shutdown(wait=False)
         raise ImageError("image analysis crashed on this image")
+
+    async def detectors_off(self) -> dict[str, str]:
+        """What the workers' analysers found they cannot run (all workers share the machine)."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, detectors_off)
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

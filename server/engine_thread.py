@@ -57,6 +57,8 @@ class EngineThread:
     _hc: Headcheck | None = field(init=False, default=None)
     _pending: int = field(init=False, default=0)  # touched on the event loop only
     status: IndexStatus | None = field(init=False, default=None)
+    # Detectors that cannot run on this machine, and why (their signals are missing).
+    detectors_off: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headcheck-engine")
@@ -73,6 +75,11 @@ class EngineThread:
         if self.workers:  # they load their models while the index is built
             self._analysis = AnalysisPool(self.workers, thumbnails=False, warm=True)
         self.status = await asyncio.wrap_future(self._pool.submit(build))
+        if self._analysis is not None:
+            self.detectors_off = await self._analysis.detectors_off()
+        else:
+            assert self._hc is not None
+            self.detectors_off = self._hc.analyzer.off()
 
     @property
     def index_version(self) -> int:

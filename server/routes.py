@@ -106,8 +106,10 @@ def feedback(body: FeedbackIn, request: Request, client: Authorized) -> dict[str
 @router.get("/health", response_model=HealthOut)
 async def health(request: Request) -> dict[str, Any]:
     """Liveness; needs no key."""
-    status = services_of(request).engine.status
-    return {"status": "ok", "version": __version__, "index_photos": status.photos if status else 0}
+    engine = services_of(request).engine
+    status = engine.status
+    return {"status": "ok", "version": __version__, "index_photos": status.photos if status else 0,
+            "detectors_off": engine.detectors_off}
 
 
 @router.get("/stats", response_model=StatsOut, responses=problems(401, 429))

@@ -189,6 +189,10 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     index_photos: int
+    detectors_off: dict[str, str] = Field(
+        default_factory=dict,
+        description="Detectors that cannot run on this server's machine, and why: lookups "
+                    "carry none of their signals (normally empty).")
 
 
 class IndexOut(BaseModel):

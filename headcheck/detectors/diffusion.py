@@ -182,10 +182,9 @@ class DiffusionDetector:
         return diffusion_signals(inp.image.image, inp.face)
 
     def warm(self) -> None:
-        """Load the encoder and the probe now (otherwise: on the first face)."""
-        reason = self.unavailable()
-        if reason:
-            log.warning("diffusion detector unavailable: %s", reason)
+        """Load the encoder and the probe now (otherwise: on the first face). Whether it can run
+        here is the analyser's to say (``unavailable``), once."""
+        self.unavailable()
 
     def unavailable(self) -> str | None:
         """Why the detector cannot run here (encoder missing or computing other features than

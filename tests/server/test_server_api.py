@@ -316,6 +316,20 @@ def test_health_and_stats_describe_store_and_index(client: TestClient) -> None:
     assert 0 <= s["index"]["age_seconds"] < 60
 
 
+def test_health_names_a_detector_that_cannot_run_on_this_machine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
+    """Here every detector runs; where the diffusion encoder computes other features (another
+    CPU), the server says so before any lookup, so a client knows "no signal" is "not checked"."""
+    from headcheck.detectors import diffusion
+
+    assert client.get("/v1/health").json()["detectors_off"] == {}
+    monkeypatch.setattr(diffusion, "encoder_cosine", lambda: 0.55)
+    with TestClient(create_app(Settings(db=fresh_db(tmp_path)))) as c:
+        off = c.get("/v1/health").json()["detectors_off"]
+    assert list(off) == ["diffusion.clip_probe"]
+    assert "computes other features than the probe was trained on" in off["diffusion.clip_probe"]
+
+
 def test_openapi_and_docs_are_published(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/v1/lookup", "/v1/lookup-url", "/v1/photos/{sha256}", "/v1/feedback",

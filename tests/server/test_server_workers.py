@@ -68,3 +68,10 @@ def test_lookups_beyond_the_bound_get_503_with_workers(pooled: tuple[str, Path])
     assert codes[0] == 200 and codes[-1] == 503, codes
     busy = next(r for r in answers if r.status_code == 503)
     assert busy.headers["Retry-After"] == "1"
+
+
+def test_health_says_the_workers_run_every_detector_here(pooled: tuple[str, Path]) -> None:
+    base, _ = pooled
+    with httpx.Client(base_url=base, timeout=60) as c:
+        health = c.get("/v1/health").json()
+    assert health["status"] == "ok" and health["detectors_off"] == {}
