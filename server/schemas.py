@@ -98,7 +98,9 @@ class LookupOut(Verdict):
 
 
 class LookupUrlIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "image_url": "https://example.org/img/avatars/ann-lee.jpg",
+        "page_url": "https://example.org/people/ann-lee", "name": "Ann Lee"}]})
     image_url: HttpUrlText
     page_url: HttpUrlText | None = None
     name: ProfileName | None = Field(
