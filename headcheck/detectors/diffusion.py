@@ -181,14 +181,10 @@ class DiffusionDetector:
     def detect(self, inp: DetectorInput) -> list[Signal]:
         return diffusion_signals(inp.image.image, inp.face)
 
-    def warm(self) -> None:
-        """Load the encoder and the probe now (otherwise: on the first face). Whether it can run
-        here is the analyser's to say (``unavailable``), once."""
-        self.unavailable()
-
     def unavailable(self) -> str | None:
         """Why the detector cannot run here (encoder missing or computing other features than
-        the probe was trained on), or None."""
+        the probe was trained on), or None. Loads the encoder and the probe: the analyser's
+        ``warm`` asks this at start, so it is also this detector's warm-up."""
         try:
             clip_encoder.load()
             probe()

@@ -48,24 +48,23 @@ class Feedback(StoreBase):
         None), oldest first; [] when no server ever made the table."""
         if not self.has_table("feedback"):
             return []
-        cols = "sha256, label, coalesce(key_id, ''), id, coalesce(note, '')"
-        if sha256s is None:
-            return self.db.execute(f"SELECT {cols} FROM feedback ORDER BY id").fetchall()
-        rows: list[tuple] = []
-        for part in _chunks(sha256s):
-            rows += self.db.execute(f"SELECT {cols} FROM feedback WHERE sha256 IN "
-                                    f"({marks(part)}) ORDER BY id", part).fetchall()
-        return rows
+        return self._rows_of(
+            "feedback", "sha256, label, coalesce(key_id, ''), id, coalesce(note, '')", sha256s)
 
     def review_rows(self, sha256s: Iterable[str] | None = None) -> list[tuple]:
         """(sha256, decision, reviewer, decided_at, note, feedback_upto) of every review of these
         photos (all when None), oldest first."""
-        cols = "sha256, decision, reviewer, decided_at, note, coalesce(feedback_upto, 0)"
+        return self._rows_of(
+            "feedback_reviews",
+            "sha256, decision, reviewer, decided_at, note, coalesce(feedback_upto, 0)", sha256s)
+
+    def _rows_of(self, table: str, cols: str, sha256s: Iterable[str] | None) -> list[tuple]:
+        """``cols`` of the rows of ``table`` on these photos (all when None), oldest first."""
         if sha256s is None:
-            return self.db.execute(f"SELECT {cols} FROM feedback_reviews ORDER BY id").fetchall()
+            return self.db.execute(f"SELECT {cols} FROM {table} ORDER BY id").fetchall()
         rows: list[tuple] = []
         for part in _chunks(sha256s):
-            rows += self.db.execute(f"SELECT {cols} FROM feedback_reviews WHERE sha256 IN "
+            rows += self.db.execute(f"SELECT {cols} FROM {table} WHERE sha256 IN "
                                     f"({marks(part)}) ORDER BY id", part).fetchall()
         return rows
 

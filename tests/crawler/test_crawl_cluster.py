@@ -31,7 +31,6 @@ from crawler.cluster.spider import ClusterOffsiteMiddleware, ClusterSpider
 from crawler.site_server import SiteServer
 from headcheck.analyze import Analyzer
 from headcheck.cli import main
-from headcheck.engine import Headcheck
 from tests.crawl_helpers import (
     FAST,
     ROOT,
@@ -39,13 +38,11 @@ from tests.crawl_helpers import (
     SAMPLE_SITE,
     Crawl,
     crawl_env,
-    expected_rows,
     finish_crawl,
     photo_count,
-    sightings,
     start_crawl,
 )
-from tests.crawler.test_crawl_site import LABELS, expected_sightings, sha
+from tests.crawler.test_crawl_site import assert_sample_stored
 from tests.redis_support import redis_server
 
 HOST_DELAY = 0.2
@@ -112,24 +109,6 @@ def wait_for(check: Callable[[], bool], timeout: float = 90) -> None:
     while not check():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.01)
-
-
-def assert_sample_stored(db: Path, analyzer: Analyzer) -> None:
-    """What test_crawl_site asserts of the single-machine crawl: every sighting once, every
-    photo once, every verdict as expected."""
-    rows = sightings(db)
-    got = sorted((r["page_url"], r["image_url"], r["profile_name"], r["sha256"]) for r in rows)
-    assert got == expected_sightings(SAMPLE_SITE)
-    assert {(r["source"], r["times_seen"]) for r in rows} == {("crawl", 1)}
-    assert photo_count(db) == 16
-    hc = Headcheck(db, analyzer=analyzer)
-    try:
-        for r in expected_rows():
-            if r["expect"] in LABELS:
-                pid = hc.store.photo_id(sha(SAMPLE_SITE / r["image_path"].lstrip("/")))
-                assert pid is not None and hc.stored_verdict(pid).label == r["expect"], r
-    finally:
-        hc.close()
 
 
 def test_three_workers_and_a_writer_store_what_one_machine_does(cluster: Cluster,

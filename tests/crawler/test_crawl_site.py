@@ -42,6 +42,24 @@ def expected_sightings(site: Path) -> list[tuple[str, str, str, str]]:
                   for r in expected_rows() if r["expect"] in LABELS)
 
 
+def assert_sample_stored(db: Path, analyzer: Analyzer) -> None:
+    """The sample site crawled into ``db``: every sighting once, every photo once (17
+    sightings: one file is shown on two profiles), every verdict as expected."""
+    rows = sightings(db)
+    got = sorted((r["page_url"], r["image_url"], r["profile_name"], r["sha256"]) for r in rows)
+    assert got == expected_sightings(SAMPLE_SITE)
+    assert {(r["source"], r["times_seen"]) for r in rows} == {("crawl", 1)}
+    assert photo_count(db) == 16
+    hc = Headcheck(db, analyzer=analyzer)
+    try:
+        for r in expected_rows():
+            if r["expect"] in LABELS:
+                pid = hc.store.photo_id(sha(SAMPLE_SITE / r["image_path"].lstrip("/")))
+                assert pid is not None and hc.stored_verdict(pid).label == r["expect"], r
+    finally:
+        hc.close()
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sample-crawl")
@@ -71,20 +89,7 @@ def test_main_job_finds_every_profile_and_verdict(first: Crawl, work: Path,
                                                   analyzer: Analyzer) -> None:
     assert first.returncode == 0, first.stderr
     db = work / "store.db"
-    rows = sightings(db)
-    got = sorted((r["page_url"], r["image_url"], r["profile_name"], r["sha256"]) for r in rows)
-    assert got == expected_sightings(SAMPLE_SITE)
-    assert {(r["source"], r["times_seen"]) for r in rows} == {("crawl", 1)}
-    assert photo_count(db) == 16  # 17 sightings: one file is shown on two profiles
-
-    hc = Headcheck(db, analyzer=analyzer)
-    try:
-        for r in expected_rows():
-            if r["expect"] in LABELS:
-                pid = hc.store.photo_id(sha(SAMPLE_SITE / r["image_path"].lstrip("/")))
-                assert pid is not None and hc.stored_verdict(pid).label == r["expect"], r
-    finally:
-        hc.close()
+    assert_sample_stored(db, analyzer)
 
     expect = [r["expect"] for r in expected_rows()]
     for how in ("jsonld", "opengraph", "hcard", "activitypub", "img"):
