@@ -53,8 +53,9 @@ def _single_threaded() -> None:
 
 class _Kernel:
     """headcheck/_hamming.c (built by setup.py where a C compiler is), loaded with ctypes when the
-    CPU has AVX-512 VPOPCNTDQ: one pass over the codes for a hash and its mirror, 8 codes a step.
-    ``HEADCHECK_HAMMING=faiss`` turns it off. Exactly faiss's answers (tests compare them)."""
+    CPU has AVX-512 VPOPCNTDQ: one pass over the codes for a hash and its mirror, 32 codes a step
+    (8 for PDQ). ``HEADCHECK_HAMMING=faiss`` turns it off. Exactly faiss's answers (tests compare
+    them)."""
 
     MAX_QUERIES = 8
 
