@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 import faiss
@@ -238,7 +239,16 @@ def rng_codes(n: int, words: int, seed: int = 5) -> np.ndarray:
                                                 endpoint=True)
 
 
-def array_merge(hits: M.Hits, exclude: set[int]) -> dict[int, tuple[str, int]]:
+def candidates_before(q: object, index: RegionIndex, exclude: set[int]
+                      ) -> dict[int, tuple[str, int]]:
+    """``match.candidates`` as it was at 9a7877c: each query's hits as a list of (id, distance)
+    tuples (``query_many``), then the same merge."""
+    return M.merge([(kind, chain.from_iterable(index.query_many(kind, hashes, RADIUS[kind])))
+                    for kind, hashes in M.probes(q)], exclude)
+
+
+def array_merge(hits: list[tuple[str, np.ndarray, np.ndarray]], exclude: set[int]
+                ) -> dict[int, tuple[str, int]]:
     """``match.merge`` in array operations (a stable sort by photo, ratio and order met, the
     first of each photo, one dict at the end): the same dict, order included
     (``same_candidates``), measured against the loop and not shipped (slower: the sorts and
@@ -268,12 +278,19 @@ def array_merge(hits: M.Hits, exclude: set[int]) -> dict[int, tuple[str, int]]:
                     strict=True))
 
 
+def candidates_array_merge(q: object, index: RegionIndex, exclude: set[int]
+                           ) -> dict[int, tuple[str, int]]:
+    return array_merge([(kind, *index.hits(kind, hashes, RADIUS[kind])[1:])
+                        for kind, hashes in M.probes(q)], exclude)
+
+
 def bench_scan(n: int, lookups_timed: int, old_kernel: Path | None = None) -> dict:
     """The candidate stage of real lookups (``match.candidates``: hash and mirror of every
     usable kind) over ``n`` generated photos, in alternating blocks of 25 lookups so every way
-    sees the same load: the compiled scan (headcheck/_hamming.c) as shipped; the same with the
-    merge done in array operations (``array_merge``, measured, not shipped); faiss's scan; and,
-    given ``old_kernel`` (a build of an earlier _hamming.c, e.g. from git show), that scan.
+    sees the same load: as shipped (the compiled scan, headcheck/_hamming.c); the same scan
+    with the merge as it was (``candidates_before``) or in array operations (``array_merge``,
+    measured, not shipped); faiss's scan; and, given ``old_kernel`` (a build of an earlier
+    _hamming.c, e.g. from git show), the stage as it was (that scan, the merge as it was).
     Every lookup's candidates, dict order included, compared between the ways; then where one
     lookup's time goes (scan, merge, the rest)."""
     import ctypes
@@ -287,22 +304,23 @@ def bench_scan(n: int, lookups_timed: int, old_kernel: Path | None = None) -> di
     kernel = index_module._kernel
     if kernel is None:
         return {"error": "the compiled scan is not built or this CPU lacks AVX-512 VPOPCNTDQ"}
-    ways = {"compiled": (kernel, M.merge), "compiled_array_merge": (kernel, array_merge),
-            "faiss": (None, M.merge)}
+    ways: dict[str, tuple[object, Callable]] = {
+        "compiled": (kernel, M.candidates), "compiled_old_merge": (kernel, candidates_before),
+        "compiled_array_merge": (kernel, candidates_array_merge), "faiss": (None, M.candidates)}
     if old_kernel is not None:
-        ways["before"] = (index_module._Kernel(ctypes.CDLL(str(old_kernel.resolve()))), M.merge)
-    new_merge = M.merge
+        ways["before"] = (index_module._Kernel(ctypes.CDLL(str(old_kernel.resolve()))),
+                          candidates_before)
     analyzer = Analyzer(detectors=[])
     lookups = [analyzer.analyze_bytes(b, lookup=True) for b in jpegs_512(40)]
     index = RegionIndex()
     fill(index, n)
 
     def run(way: str, a: object) -> dict:
-        index_module._kernel, M.merge = ways[way]
+        index_module._kernel, fn = ways[way]
         try:
-            return M.candidates(a, index, set())
+            return fn(a, index, set())
         finally:
-            index_module._kernel, M.merge = kernel, new_merge
+            index_module._kernel = kernel
 
     same = all(len({tuple(run(w, a).items()) for w in ways}) == 1 for a in lookups)
     times: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in ways}
@@ -324,7 +342,7 @@ def bench_scan(n: int, lookups_timed: int, old_kernel: Path | None = None) -> di
         h = index.indexes[kind]
         q = rng_codes(2, h.words)
         for name, (k, _) in ways.items():
-            if name == "compiled_array_merge":
+            if name.startswith("compiled_"):
                 continue
             index_module._kernel = k
             ms = []

@@ -7,7 +7,7 @@ local features in the face frame; "different face" is decided by dlib's identity
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,40 +85,42 @@ class Match:
                 else round(self.face_distance, 3)}
 
 
-Hits = list[tuple[str, np.ndarray, np.ndarray]]  # per probed kind: ids and distances
-
-
 def candidates(q: Analysis, index: RegionIndex, exclude: set[int]) -> dict[int, tuple[str, int]]:
     """Photo id -> (kind, distance) of its nearest hash, over every usable query hash."""
-    hits: Hits = []
-    for kind in KINDS:  # in probe order
+    hits = []
+    for kind, hashes in probes(q):
+        _, ids, dist = index.hits(kind, hashes, RADIUS[kind])  # hash and mirror in one scan
+        hits.append((kind, zip(ids.tolist(), dist.tolist(), strict=True)))
+    return merge(hits, exclude)
+
+
+def probes(q: Analysis) -> list[tuple[str, list[str]]]:
+    """The kinds a lookup probes, in probe order, each with its hash and mirror."""
+    out = []
+    for kind in KINDS:
         if kind.radius is None:
             continue
         if kind.window is not None:
             h = q.regions.get(kind.name)
-            if h is None or not h.usable:
-                continue
-            hashes = [h.hash, h.mirror]
+            if h is not None and h.usable:
+                out.append((kind.name, [h.hash, h.mirror]))
         elif q.image.pdq_quality >= kind.min_quality:  # a flat picture's hashes say little
-            hashes = [getattr(q.image, kind.column), getattr(q.image, f"{kind.column}_mirror")]
-        else:
-            continue
-        # hash and mirror in one scan of the index
-        _, ids, dist = index.hits(kind.name, hashes, RADIUS[kind.name])
-        hits.append((kind.name, ids, dist))
-    return merge(hits, exclude)
+            out.append((kind.name, [getattr(q.image, kind.column),
+                                    getattr(q.image, f"{kind.column}_mirror")]))
+    return out
 
 
-def merge(hits: Hits, exclude: set[int]) -> dict[int, tuple[str, int]]:
-    """Hit by hit in probe order (``hits``: each kind's ids and distances in its scan order,
+def merge(hits: list[tuple[str, Iterable[tuple[int, int]]]], exclude: set[int]
+          ) -> dict[int, tuple[str, int]]:
+    """Hit by hit in probe order (``hits``: each kind's (photo id, distance) in its scan order,
     query, distance, id), a photo keeps the hit with the least distance over its kind's radius;
     a tie keeps the first (the earlier kind). The dict is in the order photos were first met,
     which ranking keeps among equal ratios. (A merge in array operations, sorts and one dict at
-    the end, gave the same answers 1.7-1.9x slower at 10 to 7,000 hits: bench/index_bench.py.)"""
+    the end, gives the same answers no faster: ``bench/index_bench.py --scan``.)"""
     best: dict[int, tuple[str, int]] = {}
-    for kind, ids, dist in hits:
+    for kind, found in hits:
         radius = RADIUS[kind]
-        for pid, d in zip(ids.tolist(), dist.tolist(), strict=True):
+        for pid, d in found:
             if pid in exclude:
                 continue
             old = best.get(pid)
