@@ -3,7 +3,7 @@
 ``IndexBinaryMultiHash`` (multi-index hashing); plus saving and loading a built index.
 
     python bench/index_bench.py [--photos 1000000] [--queries 300] [--kinds context pdq]
-        [--multihash-queries 40] [--whole 10000000] [--scan 1000000]
+        [--multihash-queries 40] [--whole 10000000] [--scan 1000000] [--old-kernel SO]
 
 Per kind at the radius lookups use (``match.RADIUS``): a 64-bit kind (``context``, 18 bits, the
 widest 64-bit radius) and PDQ (256 bits, 70). Stored codes are uniform random; each query is a
@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 import faiss
@@ -238,11 +239,61 @@ def rng_codes(n: int, words: int, seed: int = 5) -> np.ndarray:
                                                 endpoint=True)
 
 
-def bench_scan(n: int, lookups_timed: int) -> dict:
+def candidates_before(q: object, index: RegionIndex, exclude: set[int]
+                      ) -> dict[int, tuple[str, int]]:
+    """``match.candidates`` as it was at 9a7877c: each query's hits as a list of (id, distance)
+    tuples (``query_many``), then the same merge."""
+    return M.merge([(kind, chain.from_iterable(index.query_many(kind, hashes, RADIUS[kind])))
+                    for kind, hashes in M.probes(q)], exclude)
+
+
+def array_merge(hits: list[tuple[str, np.ndarray, np.ndarray]], exclude: set[int]
+                ) -> dict[int, tuple[str, int]]:
+    """``match.merge`` in array operations (a stable sort by photo, ratio and order met, the
+    first of each photo, one dict at the end): the same dict, order included
+    (``same_candidates``), measured against the loop and not shipped (slower: the sorts and
+    building the dict cost more than the loop at every hit count seen)."""
+    if not hits:
+        return {}
+    ids = np.concatenate([i for _, i, _ in hits]).astype(np.int64, copy=False)
+    dist = np.concatenate([d for _, _, d in hits]).astype(np.int64, copy=False)
+    which = np.repeat(np.arange(len(hits)), [len(i) for _, i, _ in hits])
+    if exclude and len(ids):
+        keep = ~np.isin(ids, np.fromiter(exclude, np.int64, len(exclude)))
+        ids, dist, which = ids[keep], dist[keep], which[keep]
+    if not len(ids):
+        return {}
+    # the loop's float division, so equal ratios tie exactly as they do there
+    norm = dist / np.array([RADIUS[k] for k, _, _ in hits], np.float64)[which]
+    seq = np.arange(len(ids))  # the loop's order
+    by_id = np.argsort(ids, kind="stable")  # each photo's hits in the loop's order
+    best = np.lexsort((seq, norm, ids))  # each photo's nearest first, the first met of ties
+    start = np.ones(len(ids), bool)
+    start[1:] = ids[by_id[1:]] != ids[by_id[:-1]]
+    first_seen, win = by_id[start], best[start]
+    win = win[np.argsort(first_seen)]  # in the order the loop first met each photo
+    kinds = [k for k, _, _ in hits]
+    return dict(zip(ids[win].tolist(),
+                    zip([kinds[w] for w in which[win].tolist()], dist[win].tolist(), strict=True),
+                    strict=True))
+
+
+def candidates_array_merge(q: object, index: RegionIndex, exclude: set[int]
+                           ) -> dict[int, tuple[str, int]]:
+    return array_merge([(kind, *index.hits(kind, hashes, RADIUS[kind])[1:])
+                        for kind, hashes in M.probes(q)], exclude)
+
+
+def bench_scan(n: int, lookups_timed: int, old_kernel: Path | None = None) -> dict:
     """The candidate stage of real lookups (``match.candidates``: hash and mirror of every
-    usable kind) over ``n`` generated photos, with the compiled scan (headcheck/_hamming.c) and
-    with faiss's, in alternating blocks of 25 lookups so both see the same load; every lookup's
-    candidates compared between the two."""
+    usable kind) over ``n`` generated photos, in alternating blocks of 25 lookups so every way
+    sees the same load: as shipped (the compiled scan, headcheck/_hamming.c); the same scan
+    with the merge as it was (``candidates_before``) or in array operations (``array_merge``,
+    measured, not shipped); faiss's scan; and, given ``old_kernel`` (a build of an earlier
+    _hamming.c, e.g. from git show), the stage as it was (that scan, the merge as it was).
+    Every lookup's candidates, dict order included, compared between the ways; then where one
+    lookup's time goes (scan, merge, the rest)."""
+    import ctypes
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -253,42 +304,51 @@ def bench_scan(n: int, lookups_timed: int) -> dict:
     kernel = index_module._kernel
     if kernel is None:
         return {"error": "the compiled scan is not built or this CPU lacks AVX-512 VPOPCNTDQ"}
+    ways: dict[str, tuple[object, Callable]] = {
+        "compiled": (kernel, M.candidates), "compiled_old_merge": (kernel, candidates_before),
+        "compiled_array_merge": (kernel, candidates_array_merge), "faiss": (None, M.candidates)}
+    if old_kernel is not None:
+        ways["before"] = (index_module._Kernel(ctypes.CDLL(str(old_kernel.resolve()))),
+                          candidates_before)
     analyzer = Analyzer(detectors=[])
     lookups = [analyzer.analyze_bytes(b, lookup=True) for b in jpegs_512(40)]
     index = RegionIndex()
     fill(index, n)
-    same = True
-    for a in lookups:
-        index_module._kernel = None
-        want = M.candidates(a, index, set())
-        index_module._kernel = kernel
-        same &= M.candidates(a, index, set()) == want
-    times: dict[str, dict[str, list[float]]] = {
-        k: {"wall": [], "cpu": []} for k in ("compiled", "faiss")}
+
+    def run(way: str, a: object) -> dict:
+        index_module._kernel, fn = ways[way]
+        try:
+            return fn(a, index, set())
+        finally:
+            index_module._kernel = kernel
+
+    same = all(len({tuple(run(w, a).items()) for w in ways}) == 1 for a in lookups)
+    times: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in ways}
     per_lookup: dict[int, list[float]] = {}  # compiled, on-CPU ms, by lookup
     i = 0
     while len(times["faiss"]["wall"]) < lookups_timed:
-        for name, k in (("compiled", kernel), ("faiss", None)):
-            index_module._kernel = k
+        for name in ways:
             for _ in range(25):
                 a = lookups[i % len(lookups)]
                 i += 1
                 t, c = time.perf_counter(), time.thread_time()
-                M.candidates(a, index, set())
+                run(name, a)
                 times[name]["cpu"].append(1000 * (time.thread_time() - c))
                 times[name]["wall"].append(1000 * (time.perf_counter() - t))
-                if k is not None:
+                if name == "compiled":
                     per_lookup.setdefault(i % len(lookups), []).append(times[name]["cpu"][-1])
     probes: dict[str, dict[str, float]] = {}  # one kind, hash and mirror: on-CPU p50 ms
     for kind, radius in RADIUS.items():
         h = index.indexes[kind]
         q = rng_codes(2, h.words)
-        for name, k in (("compiled", kernel), ("faiss", None)):
+        for name, (k, _) in ways.items():
+            if name.startswith("compiled_"):
+                continue
             index_module._kernel = k
             ms = []
             for _ in range(100):
                 c = time.thread_time()
-                h.query_many(q, radius)
+                h.hits(q, radius)
                 ms.append(1000 * (time.thread_time() - c))
             probes.setdefault(kind, {})[name] = round(statistics.median(ms), 3)
     index_module._kernel = kernel
@@ -300,11 +360,55 @@ def bench_scan(n: int, lookups_timed: int) -> dict:
         by_kinds.setdefault(kinds, []).append(round(statistics.median(ms), 2))
     out = {"photos": n, "same_candidates": same, "one_kind_cpu_p50_ms": probes,
            "compiled_cpu_median_by_kinds_probed": {k: sorted(v) for k, v in by_kinds.items()},
+           "compiled_stages_cpu": stages(index, lookups, 5),
            **{f"{name}_{clock}": percentiles(v) for name, t in times.items()
               for clock, v in t.items()}}
-    out["speedup_p50_cpu"] = round(out["faiss_cpu"]["p50_ms"] / out["compiled_cpu"]["p50_ms"], 2)
-    out["speedup_p99_cpu"] = round(out["faiss_cpu"]["p99_ms"] / out["compiled_cpu"]["p99_ms"], 2)
+    for way in ways:
+        if way != "compiled":
+            out[f"compiled_faster_than_{way}_cpu"] = {
+                p: round(out[f"{way}_cpu"][p] / out["compiled_cpu"][p], 2)
+                for p in ("p50_ms", "p99_ms")}
     return out
+
+
+def stages(index: RegionIndex, lookups: list, reps: int) -> dict:
+    """Where a lookup's on-CPU time goes: the scans (``RegionIndex.hits`` of every kind probed),
+    the merge, and the rest of ``candidates``; percentiles over every lookup ``reps`` times, and
+    the split of the slowest 1%."""
+    spent = {"scan": 0.0, "merge": 0.0}
+    hits, merge = index.hits, M.merge
+
+    def timed(name: str, fn: Callable) -> Callable:
+        def call(*args: object) -> object:
+            c = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                spent[name] += 1000 * (time.thread_time() - c)
+        return call
+
+    index.hits, M.merge = timed("scan", hits), timed("merge", merge)
+    rows = []
+    try:
+        for _ in range(reps):
+            for a in lookups:
+                spent["scan"] = spent["merge"] = 0.0
+                c = time.thread_time()
+                M.candidates(a, index, set())
+                total = 1000 * (time.thread_time() - c)
+                rows.append((total, spent["scan"], spent["merge"]))
+    finally:
+        del index.hits
+        M.merge = merge
+    a = np.array(rows)
+    a = np.column_stack([a, a[:, 0] - a[:, 1] - a[:, 2]])
+    slow = a[a[:, 0] >= np.quantile(a[:, 0], 0.99)].mean(axis=0)
+    names = ("total", "scan", "merge", "rest")
+    return {"lookups": len(a),
+            **{k: {"p50_ms": round(float(np.median(a[:, j])), 3),
+                   "p99_ms": round(float(np.quantile(a[:, j], 0.99)), 3)}
+               for j, k in enumerate(names)},
+            "slowest_1pct_mean_ms": {k: round(float(slow[j]), 3) for j, k in enumerate(names)}}
 
 
 def main() -> int:
@@ -318,12 +422,15 @@ def main() -> int:
     ap.add_argument("--scan", type=int, nargs="*", default=[],
                     help="compare the compiled scan with faiss's on a RegionIndex of these many "
                          "photos (e.g. 1000000); with --kinds (none) alone")
+    ap.add_argument("--old-kernel", type=Path, default=None,
+                    help="with --scan: also time this build of an earlier headcheck/_hamming.c "
+                         "with the loop merge (the candidate stage as it was)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     rng = np.random.default_rng(13)
     result = {"load_average_start": os.getloadavg()[0], "cpus": os.cpu_count()}
     for n in args.scan:
-        result[f"scan_{n}"] = bench_scan(n, args.queries)
+        result[f"scan_{n}"] = bench_scan(n, args.queries, args.old_kernel)
         print(n, json.dumps(result[f"scan_{n}"]), flush=True)
     for kind in args.kinds:
         result[kind] = bench_kind(kind, KINDS[kind], args.photos, args.queries, rng,

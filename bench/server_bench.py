@@ -90,6 +90,14 @@ class NumpyIndex:
                    ) -> list[list[tuple[int, int]]]:
         return [self.query(kind, h, radius) for h in hex_hashes]
 
+    def hits(self, kind: str, hex_hashes: list[str], radius: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ordered as ``RegionIndex.hits``: by query, distance, then id."""
+        rows = sorted((i, d, pid) for i, h in enumerate(hex_hashes)
+                      for pid, d in self.query(kind, h, radius))
+        qi, d, pid = (np.array([r[j] for r in rows], np.int64) for j in range(3))
+        return qi, pid, d
+
 
 # -- timing ---------------------------------------------------------------------------------------
 def percentiles(ms: list[float]) -> dict[str, float]:

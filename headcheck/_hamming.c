@@ -1,8 +1,8 @@
 /* Exact Hamming range scan for headcheck.index: every stored code within a radius of any of a
  * few queries (a hash and its mirror), in one pass over the codes. faiss scans the codes once per
- * query with one popcount a word; this reads each code once for all queries and compares 8
- * 64-bit codes (or 2 PDQ codes) a step with AVX-512 VPOPCNTDQ. Loaded with ctypes
- * (headcheck/index.py), only where the CPU has those instructions; faiss answers otherwise.
+ * query with one popcount a word; this reads each code once for all queries and compares 32
+ * 64-bit codes (or 8 PDQ codes) a step with AVX-512 VPOPCNTDQ, reading 4 KB ahead. Loaded with
+ * ctypes (headcheck/index.py), only where the CPU has those instructions; faiss answers otherwise.
  * The results are exactly faiss's (tests/core/test_index.py compares them).
  *
  * hk_scan: codes (n x words uint64), queries (nq x words), hits d <= radius written to
@@ -42,25 +42,57 @@ static int64_t tail(const uint64_t *codes, int64_t from, int64_t n, int words, c
     return hits;
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq")))
-static int64_t scan1(const uint64_t *codes, int64_t n, const uint64_t *q, int nq, int radius,
-                     int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+/* Read the codes this far ahead (4 KB, measured best from 1 to 8 KB): the scan is bound by
+ * reading them, and a prefetch never faults, so it may run past the end. */
+#define AHEAD 512 /* 64-bit words */
+
+__attribute__((always_inline)) static inline void ahead(const uint64_t *x) {
+    _mm_prefetch((const char *)(x + AHEAD), _MM_HINT_T0);
+    _mm_prefetch((const char *)(x + AHEAD + 8), _MM_HINT_T0);
+    _mm_prefetch((const char *)(x + AHEAD + 16), _MM_HINT_T0);
+    _mm_prefetch((const char *)(x + AHEAD + 24), _MM_HINT_T0);
+}
+
+/* 64-bit codes: 32 codes (four registers) a step; every query's masks are OR-ed, so a step
+ * without a hit (nearly all of them) costs one test. ``nq`` is a constant where it is inlined. */
+__attribute__((target("avx512f,avx512vpopcntdq"), always_inline))
+static inline int64_t scan1_n(const uint64_t *codes, int64_t n, const uint64_t *q, const int nq,
+                              int radius, int64_t *out_pos, int32_t *out_q, int32_t *out_d,
+                              int64_t cap) {
     int64_t hits = 0, i = 0;
     __m512i qv[MAX_QUERIES], rv = _mm512_set1_epi64(radius);
     for (int k = 0; k < nq; k++) qv[k] = _mm512_set1_epi64((long long)q[k]);
-    for (; i + 8 <= n; i += 8) {
-        __m512i c = _mm512_loadu_si512((const void *)(codes + i));
-        for (int k = 0; k < nq; k++) {
-            __m512i pc = _mm512_popcnt_epi64(_mm512_xor_si512(c, qv[k]));
-            __mmask8 m = _mm512_cmple_epu64_mask(pc, rv);
-            while (m) {
-                int b = __builtin_ctz(m);
-                m &= m - 1;
-                hit(&hits, cap, i + b, k, dist(codes + i + b, q + k, 1), out_pos, out_q, out_d);
+    for (; i + 32 <= n; i += 32) {
+        ahead(codes + i);
+        __m512i c[4];
+        __mmask8 m[MAX_QUERIES][4];
+        unsigned any = 0;
+        for (int j = 0; j < 4; j++) c[j] = _mm512_loadu_si512((const void *)(codes + i + 8 * j));
+        for (int k = 0; k < nq; k++)
+            for (int j = 0; j < 4; j++) {
+                m[k][j] = _mm512_cmple_epu64_mask(
+                    _mm512_popcnt_epi64(_mm512_xor_si512(c[j], qv[k])), rv);
+                any |= m[k][j];
             }
-        }
+        if (__builtin_expect(!any, 1)) continue;
+        for (int k = 0; k < nq; k++)
+            for (int j = 0; j < 4; j++)
+                for (unsigned mm = m[k][j]; mm; mm &= mm - 1) {
+                    int64_t at = i + 8 * j + __builtin_ctz(mm);
+                    hit(&hits, cap, at, k, dist(codes + at, q + k, 1), out_pos, out_q, out_d);
+                }
     }
     return tail(codes, i, n, 1, q, nq, radius, hits, cap, out_pos, out_q, out_d);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static int64_t scan1(const uint64_t *codes, int64_t n, const uint64_t *q, int nq, int radius,
+                     int64_t *out_pos, int32_t *out_q, int32_t *out_d, int64_t cap) {
+    switch (nq) { /* a lookup sends a hash and its mirror */
+    case 2: return scan1_n(codes, n, q, 2, radius, out_pos, out_q, out_d, cap);
+    case 1: return scan1_n(codes, n, q, 1, radius, out_pos, out_q, out_d, cap);
+    default: return scan1_n(codes, n, q, nq, radius, out_pos, out_q, out_d, cap);
+    }
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
@@ -77,6 +109,7 @@ static int64_t scan4(const uint64_t *codes, int64_t n, const uint64_t *q, int nq
     }
     for (; i + 8 <= n; i += 8) {
         const uint64_t *x = codes + 4 * i;
+        ahead(x);
         __m512i c0 = _mm512_loadu_si512((const void *)x);
         __m512i c1 = _mm512_loadu_si512((const void *)(x + 8));
         __m512i c2 = _mm512_loadu_si512((const void *)(x + 16));

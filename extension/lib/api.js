@@ -100,9 +100,10 @@ export async function sendFeedback(client, { sha256, label, note }) {
 }
 
 /**
- * Health (needs no key), then stats (needs the key when the server has keys).
+ * Health (needs no key), then stats (needs the key when the server has keys). `detectorsOff`:
+ * the detectors that cannot run on that server, and why (its lookups carry none of their signals).
  * @param {Client} client
- * @returns {Promise<{version: string, photos: number}>}
+ * @returns {Promise<{version: string, photos: number, detectorsOff: Record<string, string>}>}
  */
 export async function checkServer(client) {
   const health = await call(client, "/v1/health", { method: "GET" });
@@ -110,7 +111,9 @@ export async function checkServer(client) {
     throw new ApiError("not_headcheck", "The address answers, but not as a headcheck server");
   }
   const stats = await call(client, "/v1/stats", { method: "GET" });
-  return { version: String(health.version), photos: Number(stats.photos) };
+  const off = health.detectors_off && typeof health.detectors_off === "object" ? health.detectors_off : {};
+  const detectorsOff = Object.fromEntries(Object.entries(off).map(([k, v]) => [String(k), String(v)]));
+  return { version: String(health.version), photos: Number(stats.photos), detectorsOff };
 }
 
 /**

@@ -96,8 +96,13 @@ field("test").addEventListener("click", async () => {
   await requestAccess([originPattern(values.serverUrl)]);
   say("Connecting…");
   try {
-    const { version, photos } = await checkServer({ serverUrl: values.serverUrl, apiKey: values.apiKey, fetch: (...a) => fetch(...a), timeoutMs: 5000 });
-    say(`Connected to headcheck ${version}: ${photos.toLocaleString("en")} photos in its store.`, "ok");
+    const { version, photos, detectorsOff } = await checkServer({ serverUrl: values.serverUrl, apiKey: values.apiKey, fetch: (...a) => fetch(...a), timeoutMs: 5000 });
+    const off = Object.entries(detectorsOff);
+    // A check the server cannot run is said here: its photos then lack that check's signals,
+    // and "no signal" must not be read as "checked".
+    say(`Connected to headcheck ${version}: ${photos.toLocaleString("en")} photos in its store.` +
+        (off.length ? ` Not checked on this server: ${off.map(([name, why]) => `${name} (${why})`).join("; ")}.` : ""),
+        off.length ? "warn" : "ok");
   } catch (err) {
     const e = /** @type {ApiError} */ (err);
     const why = {

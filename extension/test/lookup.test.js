@@ -245,8 +245,13 @@ test("checkServer: health without the key, stats with it", async () => {
     return new URL(url).pathname === "/v1/health" ? json(200, { status: "ok", version: "0.1.0", index_photos: 12 })
                                                    : json(200, { photos: 15 });
   };
-  assert.deepEqual(await checkServer({ serverUrl: SERVER, apiKey: "key-0123456789abcdef", fetch }), { version: "0.1.0", photos: 15 });
+  assert.deepEqual(await checkServer({ serverUrl: SERVER, apiKey: "key-0123456789abcdef", fetch }),
+                   { version: "0.1.0", photos: 15, detectorsOff: {} });
   assert.deepEqual(seen.map(([p]) => p), ["/v1/health", "/v1/stats"]);
+  const off = { "diffusion.clip_probe": "the CLIP encoder is not installed" };
+  const offFetch = async (url) => (new URL(url).pathname === "/v1/health"
+    ? json(200, { status: "ok", version: "0.2.0", index_photos: 3, detectors_off: off }) : json(200, { photos: 3 }));
+  assert.deepEqual((await checkServer({ serverUrl: SERVER, apiKey: "", fetch: offFetch })).detectorsOff, off);
   const refused = async (url) => (new URL(url).pathname === "/v1/health" ? json(200, { status: "ok", version: "1" })
                                                                            : json(401, { detail: "an API key is required" }));
   await assert.rejects(checkServer({ serverUrl: SERVER, apiKey: "", fetch: refused }),

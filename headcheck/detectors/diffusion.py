@@ -20,8 +20,8 @@ headshot service's retouching, upscaling) may pass. What it cannot: heavy edits,
 real people that were retouched by AI. "No signal" is never proof of a real photo, and the
 synthetic counts it yields are a lower bound. Its features come from an INT8 encoder whose
 kernels differ between CPUs: the probe records what its training machine computed for a fixed
-input, and the detector stays off on a machine that computes something else
-(``check_encoder``).
+input; a machine whose fast kernels compute something else runs exact integer kernels
+instead, and the detector stays off only where those too fall short (``check_encoder``).
 """
 
 from __future__ import annotations
@@ -115,27 +115,54 @@ def probe() -> Probe:
 # the AVX2 one saturates): the same image can get other features on another machine, and a
 # probe trained on one machine's features then scores nonsense on the other's (the previous
 # probe, trained elsewhere, scored every face of tests/fixtures/diffusion under 1e-5 here). The
-# probe records the features of clip_encoder.reference_input(); a machine whose encoder does
-# not reproduce them to this cosine does not run the detector (logged), rather than flag
-# real people.
+# probe records the features of clip_encoder.reference_input(). The fast kernels are used where
+# they reproduce them; elsewhere the exact ones (clip_encoder.KERNELS), which compute the same
+# integers on every CPU; a machine where neither reaches ENCODER_MIN_COSINE does not run the
+# detector (logged), rather than flag real people.
 ENCODER_MIN_COSINE = 0.99
+ENCODER_SAME_COSINE = 0.9999  # float rounding apart, the features the probe was trained on
 
 
-@lru_cache(maxsize=1)
-def encoder_cosine() -> float:
-    """The cosine between this machine's features of the reference input and the probe's
-    record of them (once per process; NaN for a probe without the record)."""
+@lru_cache(maxsize=len(clip_encoder.KERNELS))
+def kernels_cosine(kernels: str) -> float:
+    """The cosine between these kernels' features of the reference input here and the probe's
+    record of them (NaN for a probe without the record)."""
     ref = probe().meta.get("encoder_check")
     if ref is None:
         return float("nan")
-    here = clip_encoder.embed([clip_encoder.reference_input()])[0]
+    here = clip_encoder.embed([clip_encoder.reference_input()], kernels)[0]
     want = np.asarray(ref["embedding"], dtype=np.float32)
     return float(here @ want / max(float(np.linalg.norm(want)), 1e-12))
 
 
+@lru_cache(maxsize=1)
+def encoder_kernels() -> str:
+    """The first kernels that reproduce the probe's features here, else the closest (once per
+    process; the exact ones are built only when the fast ones fall short)."""
+    tried: dict[str, float] = {}
+    for kernels in clip_encoder.KERNELS:
+        cos = kernels_cosine(kernels)
+        if not cos < ENCODER_SAME_COSINE:  # NaN: a probe without the record; nothing to compare
+            break
+        tried[kernels] = cos
+    else:
+        kernels = max(tried, key=tried.__getitem__)
+    if kernels != clip_encoder.KERNELS[0]:
+        log.info("diffusion detector: the encoder's %s kernels reproduce the probe's features "
+                 "best here (cosine %s)", kernels,
+                 ", ".join(f"{k} {c:.4f}" for k, c in tried.items()))
+    return kernels
+
+
+def encoder_cosine() -> float:
+    """The cosine between this machine's features of the reference input, with the kernels the
+    detector uses, and the probe's record of them."""
+    return kernels_cosine(encoder_kernels())
+
+
 def check_encoder() -> None:
-    """Raise EncoderUnavailable when this machine's encoder does not reproduce the probe's
-    reference features (ENCODER_MIN_COSINE)."""
+    """Raise EncoderUnavailable when no kernels on this machine reproduce the probe's reference
+    features (ENCODER_MIN_COSINE)."""
     cos = encoder_cosine()
     if cos < ENCODER_MIN_COSINE:
         raise clip_encoder.EncoderUnavailable(
@@ -155,12 +182,14 @@ def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[f
     model and (0.0 without that head) by StyleGAN."""
     pr = probe()
     check_encoder()
-    face = clip_encoder.embed([model_crop(image, box)])[0]
+    kernels = encoder_kernels()
+    face = clip_encoder.embed([model_crop(image, box)], kernels)[0]
     x = face
     if pr.features_mode.startswith("face+mirror"):
-        x = (face + clip_encoder.embed([mirror_crop(image, box)])[0]) / 2
+        x = (face + clip_encoder.embed([mirror_crop(image, box)], kernels)[0]) / 2
     if pr.features_mode.endswith(",wide"):
-        x = np.concatenate([x, clip_encoder.embed([model_crop(image, box, WIDE_SCALE)])[0]])
+        wide = clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
+        x = np.concatenate([x, wide])
     stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
     return (pr.probability(x, stats),
             pr.stylegan.probability(face) if pr.stylegan is not None else 0.0)
@@ -188,7 +217,7 @@ class DiffusionDetector:
         try:
             clip_encoder.load()
             probe()
-            check_encoder()
+            check_encoder()  # picks the kernels that reproduce the probe's features here
         except clip_encoder.EncoderUnavailable as exc:
             return str(exc)
         return None

@@ -190,6 +190,62 @@ def test_an_encoder_that_computes_other_features_turns_the_detector_off(
 
 
 
+def test_exact_kernels_compute_this_machines_integers_from_the_same_weights() -> None:
+    # Where the fast kernels are exact (VNNI here) the exact ones give the same features, so a
+    # probe trained here scores the same on a CPU that needs them.
+    crops = [model_crop(Image.open(p).convert("RGB"), None) for p in AI[:1] + REAL[:1]]
+    fast, exact = clip_encoder.embed(crops, "fast"), clip_encoder.embed(crops, "exact")
+    assert fast.shape == exact.shape == (2, clip_encoder.EMBED_DIM)
+    assert np.allclose(fast, exact, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown encoder kernels"):
+        clip_encoder.embed(crops, "fastest")
+
+
+@pytest.fixture
+def cpu_elsewhere(monkeypatch: pytest.MonkeyPatch):
+    """This machine as another CPU sees it: ``cpu_elsewhere({"fast": 0.505})`` makes the fast
+    kernels' features of the reference input that far from the probe's record (0.505: the
+    shipped file's kernels under an emulated Haswell, AVX2 without VNNI; docs/benchmarks.md)."""
+    from headcheck.detectors import diffusion
+
+    real = diffusion.kernels_cosine
+
+    def elsewhere(cosines: dict[str, float]):
+        monkeypatch.setattr(diffusion, "kernels_cosine", lambda k: cosines.get(k) or real(k))
+        diffusion.encoder_kernels.cache_clear()
+        return diffusion
+
+    yield elsewhere
+    diffusion.encoder_kernels.cache_clear()
+
+
+def test_a_cpu_whose_fast_kernels_differ_runs_the_exact_ones(
+        cpu_elsewhere, models: FaceModels, caplog) -> None:
+    from headcheck.detectors import diffusion
+
+    img = load_image(AI_FLAGGED[0].read_bytes())
+    face = models.find_face(img.array())
+    assert diffusion.encoder_kernels() == "fast"
+    want = diffusion.scores(img.image, face.box)
+    cpu_elsewhere({"fast": 0.505})
+    with caplog.at_level("INFO"):
+        assert diffusion.encoder_kernels() == "exact"
+        diffusion.check_encoder()  # no raise: the detector runs
+    assert "exact kernels reproduce the probe's features best here" in caplog.text
+    assert diffusion.DiffusionDetector().unavailable() is None
+    assert np.allclose(diffusion.scores(img.image, face.box), want, atol=1e-5)
+    assert diffusion_signals(img.image, face)[0].evidence["band"] == "flag"
+
+
+def test_a_cpu_where_no_kernels_reproduce_the_features_runs_no_detector(
+        cpu_elsewhere, models: FaceModels) -> None:
+    diffusion = cpu_elsewhere({"fast": 0.505, "exact": 0.93})
+    assert diffusion.encoder_kernels() == "exact"  # the closer one, still too far
+    assert diffusion.encoder_cosine() == 0.93
+    assert "cosine 0.930" in diffusion.DiffusionDetector().unavailable()
+    img = load_image(AI_FLAGGED[0].read_bytes())
+    assert diffusion_signals(img.image, models.find_face(img.array())) == []
+
 def test_a_detector_off_on_this_machine_is_said_on_each_photo_and_once_by_the_cli(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """When the encoder computes other features here, "no diffusion signal" means "not

@@ -63,13 +63,14 @@ def test_query_many_equals_single_queries() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32), st.integers(0, 90), st.sampled_from([1, 4]), st.integers(1, 3),
-       st.integers(0, 70))
+@given(st.integers(0, 2**32), st.integers(0, 90), st.sampled_from([1, 4]), st.integers(1, 8),
+       st.integers(0, 150))
 def test_the_compiled_scan_answers_exactly_as_faiss(seed: int, radius: int, words: int,
                                                     queries: int, n: int) -> None:
     """headcheck/_hamming.c where it is built and the CPU takes it (faiss elsewhere): the same
-    hits, distances and order as faiss's scan, for every count of codes (its 8-code steps and
-    the tail), a few queries at once, and more hits than its first buffer holds."""
+    hits, distances and order as faiss's scan, for every count of codes (its 32- and 8-code
+    steps and the tail), one to eight queries at once (one and two have their own loops), and
+    more hits than its first buffer holds."""
     from headcheck import index as index_module
 
     rng = np.random.default_rng(seed)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from headcheck import match as M
@@ -113,3 +116,79 @@ def test_dense_patch_of_odd_shapes_never_fails() -> None:
         patch = dense_patch(rgb, Frame.whole_image(w, h))
         assert patch.gray.shape == (104, 83)
         assert not M.context_shared(compare(patch, patch))  # a flat speck is never evidence
+
+
+
+def hexes(words: np.ndarray) -> str:
+    return np.asarray(words, np.uint64).astype(">u8").tobytes().hex()
+
+
+def near(rng: np.random.Generator, code: np.ndarray, bits: int) -> np.ndarray:
+    """``code`` with ``bits`` of its bits flipped."""
+    flat = np.unpackbits(code.view(np.uint8))
+    flat[rng.choice(len(flat), bits, replace=False)] ^= 1
+    return np.packbits(flat).view(np.uint64)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32), st.sets(st.integers(0, 19), max_size=5), st.booleans())
+def test_candidates_are_the_nearest_hit_of_each_photo_by_brute_force(
+        seed: int, exclude: set[int], compiled: bool) -> None:
+    """``candidates`` over a real index (the compiled scan or faiss's) is the definition worked
+    out by brute force: every kind probed in order, hash then mirror, hits by distance then id;
+    each photo keeps its least distance over its kind's radius, a tie the kind probed first,
+    excluded photos none; and the dict is in the order photos were first met (ranking keeps it
+    among equal ratios). Few photos and distances at simple ratios, so ties are common."""
+    from types import SimpleNamespace
+
+    from headcheck import index as index_module
+    from headcheck.hashkinds import KINDS
+    from headcheck.index import RegionIndex
+
+    rng = np.random.default_rng(seed)
+    idx, stored, probes = RegionIndex(), {}, {}
+    for kind in KINDS:
+        h = rng.integers(0, 2**64 - 1, size=kind.words, dtype=np.uint64, endpoint=True)
+        mirror = near(rng, h, int(rng.integers(0, 8))) if rng.random() < 0.5 else \
+            rng.integers(0, 2**64 - 1, size=kind.words, dtype=np.uint64, endpoint=True)
+        probes[kind.name] = (h, mirror)
+        pids = rng.choice(20, int(rng.integers(0, 15)), replace=False)
+        radius = kind.radius or 10
+        # distances at 0, a half and the whole radius (ratios shared by every kind), or any
+        steps = [0, radius // 2, radius, int(rng.integers(0, radius + 4))]
+        codes = np.array([near(rng, h, min(64 * kind.words, int(rng.choice(steps))))
+                          for _ in pids], np.uint64).reshape(-1, kind.words)
+        idx.indexes[kind.name].add(pids, codes)
+        stored[kind.name] = dict(zip(pids.tolist(), codes, strict=True))
+
+    probed = [k for k in KINDS if k.radius is not None and rng.random() < 0.8]
+    region = {k.name: SimpleNamespace(usable=True, hash=hexes(probes[k.name][0]),
+                                      mirror=hexes(probes[k.name][1]))
+              for k in probed if k.window is not None}
+    image = {f"{k.column}{end}": hexes(probes[k.name][j]) for k in KINDS if k.window is None
+             for j, end in enumerate(("", "_mirror"))}
+    whole = any(k.window is None for k in probed)
+    q = SimpleNamespace(regions=region, image=SimpleNamespace(
+        pdq_quality=100 if whole else 0, **image))
+
+    want: dict[int, tuple[str, int]] = {}
+    for kind in KINDS:
+        if kind.radius is None or (kind.window is not None and kind.name not in region) or (
+                kind.window is None and not whole):
+            continue
+        for query in probes[kind.name]:
+            found = sorted((int(np.bitwise_count(c ^ query).sum()), pid)
+                           for pid, c in stored[kind.name].items())
+            for d, pid in found:
+                if d > kind.radius or pid in exclude:
+                    continue
+                old = want.get(pid)
+                if old is None or d / kind.radius < old[1] / M.RADIUS[old[0]]:
+                    want[pid] = (kind.name, d)
+    kernel = index_module._kernel
+    index_module._kernel = kernel if compiled else None
+    try:
+        got = M.candidates(q, idx, exclude)
+    finally:
+        index_module._kernel = kernel
+    assert list(got.items()) == list(want.items())
