@@ -34,6 +34,7 @@ from diffusion_train import (  # noqa: E402
     Data,
     fit,
     folds,
+    guard_oof,
     load,
     oof_scores,
     part_a,
@@ -79,16 +80,54 @@ def flickr_kind(path: str) -> str:
     return "flickr " + (name.split("_")[0] if "@" not in name else "large@2x")
 
 
-def flagged(oof: np.ndarray, sg: np.ndarray) -> np.ndarray:
-    """What the shipped detector flags: either head at its threshold (NaN: head not scored)."""
+def flagged(oof: np.ndarray, sg: np.ndarray, guard: np.ndarray | None = None) -> np.ndarray:
+    """What the shipped detector flags: either head at its threshold (NaN: head not scored),
+    and, for a probe with a guard, only where the guard (``guard``: its out-of-fold flags)
+    flags too."""
     p = json.loads(PROBE_OUT.read_text())
     hit = oof >= p["thresholds"]["flag"]
     if "stylegan_head" in p:
         hit |= np.nan_to_num(sg, nan=0.0) >= p["stylegan_head"]["flag"]
+    if "guard" in p and guard is not None:
+        hit &= guard
     return hit
 
 
-def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
+def guard_flags(d: Data) -> tuple[np.ndarray, np.ndarray]:
+    """The guard's recipe (v4's), cross-fitted on the same folds: its flags at its own
+    thresholds, and its text-to-image scores."""
+    g = json.loads(PROBE_OUT.read_text())["guard"]
+    p, p_sg = guard_oof(d)
+    hit = (p >= g["flag"]) | (np.nan_to_num(p_sg) >= g["stylegan_head"]["flag"])
+    return hit, p
+
+
+def versus_guard(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray,
+                 gp: np.ndarray) -> None:
+    """The shipped probe against its guard alone (v4, trained as v4 was: without the casual
+    photos), on the same out-of-fold folds: real images flagged per set of part B, recall."""
+    p = json.loads(PROBE_OUT.read_text())
+    g = p["guard"]
+    b = (d.y == 0) & ~part_a(d)
+    alone = flagged(oof, sg)
+    both = flagged(oof, sg, ghit)
+    gu, u = g["unsure"], p["thresholds"]["unsure"]
+    print(f"\nv{p['version']} against v{g['version']} (its guard) on the same folds, part B "
+          f"(out-of-fold; v{g['version']} trained as it was, without "
+          "the sets it never saw):\n")
+    print(f"| real set (part B) | images | v{g['version']} flagged | v{p['version']} alone "
+          f"flagged | v{p['version']} (shipped: with its guard) flagged | v{g['version']} unsure "
+          f"| v{p['version']} unsure |\n|---|---|---|---|---|---|---|")
+    for s in dict.fromkeys(d.set[b]):
+        m = b & (d.set == s)
+        print(f"| {s} | {m.sum()} | {ghit[m].sum()} | {alone[m].sum()} | {both[m].sum()} | "
+              f"{((gp[m] >= gu) & ~ghit[m]).sum()} | {((oof[m] >= u) & ~both[m]).sum()} |")
+    fake = d.y == 1
+    print(f"| **recall** (all {fake.sum()} AI images, out-of-fold) | | {ghit[fake].mean():.3f} | "
+          f"{alone[fake].mean():.3f} | {both[fake].mean():.3f} | | |")
+
+
+def shipped(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray | None = None) -> None:
     p = json.loads(PROBE_OUT.read_text())
     flag, unsure = p["thresholds"]["flag"], p["thresholds"]["unsure"]
     b = ~part_a(d)
@@ -99,14 +138,14 @@ def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
               f"({p['stylegan_head']['chosen_on']}). A photo is flagged if either head flags it.")
     print("Checked on part B (other identities), out-of-fold scores:\n")
     fake = d.y == 1
-    hit = flagged(oof, sg)
+    hit = flagged(oof, sg, ghit)
     tp = int(hit[fake].sum())
     fp = int(hit[real_b].sum())
     prec = tp / max(tp + fp, 1)
     print(f"- precision {prec:.3f}, recall {tp / fake.sum():.3f} ({tp}/{fake.sum()} AI images), "
           f"FPR {fp / real_b.sum():.4f} ({fp}/{real_b.sum()} real images of part B); "
-          f"unsure band holds {((oof[real_b] >= unsure) & (oof[real_b] < flag)).sum()} real "
-          f"and {((oof[fake] >= unsure) & (oof[fake] < flag)).sum()} AI images")
+          f"unsure band holds {((oof[real_b] >= unsure) & ~hit[real_b]).sum()} real "
+          f"and {((oof[fake] >= unsure) & ~hit[fake]).sum()} AI images")
     print("\n| real set (part B) | version | images | flagged | unsure |\n|---|---|---|---|---|")
     kinds = np.array([flickr_kind(x) if s == "flickr_real" else s
                       for s, x in zip(d.set, d.path, strict=True)])
@@ -115,7 +154,7 @@ def shipped(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
             m = real_b & (kinds == k) & (d.variant == v)
             if m.any():
                 print(f"| {k} | {vname} | {m.sum()} | {hit[m].sum()} | "
-                      f"{((oof[m] >= unsure) & (oof[m] < flag)).sum()} |")
+                      f"{((oof[m] >= unsure) & ~hit[m]).sum()} |")
     print("\n| face found by | real images (part B) | flagged | AI images | flagged (recall) "
           "|\n|---|---|---|---|---|")
     for det in ("dlib", "blazeface"):
@@ -228,12 +267,13 @@ def tells(d: Data) -> None:
         print(f"| {name} | " + " | ".join(row) + " |")
 
 
-def stylegan_combined(d: Data, oof: np.ndarray, sg: np.ndarray) -> None:
+def stylegan_combined(d: Data, oof: np.ndarray, sg: np.ndarray,
+                      ghit: np.ndarray | None = None) -> None:
     """StyleGAN recall of the eye-geometry detector, the probe's two heads, and either."""
     from headcheck.face import FaceModels
     from headcheck.geometry import stylegan_signal
 
-    hit = flagged(oof, sg)
+    hit = flagged(oof, sg, ghit)
     models = FaceModels()
     by_path = {r["path"]: r for r in read_manifest() if r["set"] == "stylegan2"}
     # Odd-numbered faces only: the geometry reference was fitted on the even-numbered ones.
@@ -296,12 +336,15 @@ def main() -> int:
     data_table(d)
     oof = oof_scores(d)
     sg = stylegan_oof(d)
-    shipped(d, oof, sg)
+    ghit, gp = guard_flags(d) if "guard" in json.loads(PROBE_OUT.read_text()) else (None, None)
+    shipped(d, oof, sg, ghit)
+    if ghit is not None:
+        versus_guard(d, oof, sg, ghit, gp)
     logo(d)
     if not np.isnan(d.S).all():
         tells(d)
     compare(d, args.only)
-    stylegan_combined(d, oof, sg)
+    stylegan_combined(d, oof, sg, ghit)
     if not args.no_cost:
         cost()
     return 0

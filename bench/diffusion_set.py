@@ -39,6 +39,8 @@ HELD_OUT = frozenset({
     # StyleGAN faces the tests use (from data/faces/stylegan2, odd-numbered: the eye-geometry
     # reference never saw them either).
     *(("stylegan2", f"images/sfhq_{n:03d}.jpg") for n in (91, 93, 95, 97, 99)),
+    # Casual photos v4 flagged (tests/fixtures/diffusion/real_fairface_*.jpg).
+    ("fairface", "fairface/fairface_0037.jpg"), ("fairface", "fairface/fairface_0090.jpg"),
 })
 FIELDS = ("set", "label", "generator", "group", "source", "commit", "path", "licence", "sha256")
 

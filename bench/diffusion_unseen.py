@@ -120,6 +120,10 @@ def main() -> int:
     flag, unsure = probe["thresholds"]["flag"], probe["thresholds"]["unsure"]
     sg_flag = probe.get("stylegan_head", {}).get("flag", np.inf)
     hit = (p >= flag) | (p_sg >= sg_flag)
+    if (g := probe.get("guard")) is not None:  # flagged only where the guard flags too
+        gp, gp_sg = probe_scores({**g, "features": probe.get("features", "face")},
+                                 *(np.array(d[k]) for k in ("face", "mirror", "wide")))
+        hit &= (gp >= g["flag"]) | (gp_sg >= g["stylegan_head"]["flag"])
     band = ~hit & (p >= unsure)
     s, v = np.array(d["set"]), np.array(d["variant"])
     print(f"Probe v{probe['version']} (flag {flag}, unsure {unsure}, StyleGAN head flag "

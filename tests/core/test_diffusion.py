@@ -24,8 +24,8 @@ from headcheck.load import load_image
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "diffusion"
 AI = sorted(FIXTURES.glob("ai_*.jpg"))
-# The shipped probe (v4) flags all three held-out tiles at its 0.99 floor (see the fixtures'
-# LICENSE.md); the unsure band is checked on probabilities below.
+# The shipped probe (v5, with v4 as its guard) flags all three held-out tiles at its 0.99 floor
+# (see the fixtures' LICENSE.md); the unsure band is checked on probabilities below.
 AI_FLAGGED = AI
 REAL = sorted(FIXTURES.glob("real_*.jpg"))
 
@@ -85,6 +85,42 @@ def test_does_not_flag_real_photos(path: Path, models: FaceModels) -> None:
     # A re-encoded, smaller copy of the same photo is not flagged either.
     small = Image.open(path).convert("RGB").resize((320, 320), Image.Resampling.LANCZOS)
     assert judge(run(jpeg(small, 70), models), []).label == "none"
+
+
+# Casual photos (FairFace, held out of v5's training) that probe v4 flagged: v5 does not, and
+# the guard it carries (v4's heads) still would on its own.
+CASUAL_V4_FLAGGED = sorted(FIXTURES.glob("real_fairface_*.jpg"))
+
+
+@pytest.mark.parametrize("path", CASUAL_V4_FLAGGED, ids=lambda p: p.name)
+def test_casual_photos_the_previous_probe_flagged_are_not_flagged(path: Path,
+                                                                  models: FaceModels) -> None:
+    from headcheck.detectors.diffusion import scores_and_guard
+
+    img = load_image(path.read_bytes())
+    face = models.find_face(img.array())
+    assert face is not None
+    p, p_sg, guard = scores_and_guard(img.image, face.box)
+    assert guard  # v4 alone flags it
+    pr = probe()
+    assert p < pr.flag and pr.stylegan is not None and p_sg < pr.stylegan.flag
+    assert judge(diffusion_signals(img.image, face), []).label == "none"
+
+
+def test_a_flag_needs_the_guard_too() -> None:
+    from headcheck.detectors.diffusion import signals_for
+
+    pr = probe()
+    assert pr.guard is not None and pr.guard.version == "4"
+    (s,) = signals_for(pr.flag, 0.0, guard=False)
+    assert s.score == 0 and s.evidence["band"] == "unsure"
+    assert s.evidence["guard_flags"] is False and judge([s], []).label == "none"
+    assert pr.stylegan is not None
+    (s,) = signals_for(0.0, pr.stylegan.flag, guard=False)
+    assert s.score == 0 and s.evidence["band"] == "unsure"
+    (f,) = signals_for(pr.flag, 0.0, guard=True)
+    assert f.evidence["band"] == "flag" and f.evidence["guard_version"] == "4"
+    assert judge([f], []).label == "synthetic"
 
 
 # Held out of training (bench/diffusion_set.py HELD_OUT) and flagged by the shipped probe; the
