@@ -61,6 +61,12 @@ def _pixabay_photo(path: str) -> bool:
     return bool(m) and int(m.group(1)) < 7_000_000 and "ai-generated" not in path
 
 
+def _fairface_photo(path: str) -> bool:
+    """The 540 FairFace crops only (``fairface_NNNN.jpg``), not the two files uploaded beside
+    them later (``ig_000N.jpg``: no source or licence stated)."""
+    return re.fullmatch(r"fairface_\d{4}\.jpg", Path(path).name) is not None
+
+
 REPO_SETS = (
     RepoSet("london_neutral", "debruine/webmorphR.stim", "fa8b78fda2d659bb74ce62fcd99c4407551d2a77",
             "inst/neutral_front", "CC BY 4.0 (DeBruine & Jones 2017, Face Research Lab London "
@@ -86,6 +92,12 @@ REPO_SETS = (
             "c25b8140b15638387f29ac8abac82d4e12d06929", "data/woman", "Pixabay Content License "
             "(free for commercial use, no attribution; per the repository's data/README.md)",
             "file", _pixabay_photo),
+    # Casual photos (Flickr snapshots from YFCC-100M: indoor, outdoor, low light, ages 0-70+,
+    # seven race groups), cropped by FairFace with dlib's face chip at padding 1.25 (448 px).
+    RepoSet("fairface", "thlaiquid-ai/demographic-test-images",
+            "3225e93be7349143e5496eda971c65969efe7c35", "fairface", "CC BY 4.0 (FairFace: "
+            "Karkkainen & Joo 2021, WACV; github.com/joojs/fairface; per the repository's "
+            "LICENSE and README)", "file", _fairface_photo),
 )
 
 # Shared folders: (set name, folder, label, licence, group column).
