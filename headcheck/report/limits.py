@@ -31,13 +31,15 @@ DETECTION_LIMITS = (
     Limit("synthetic", "CLIP probe for diffusion-made faces",
           "faces like those of FLUX.1 and SDXL (the generators it was trained on) and, with its "
           "StyleGAN head, some StyleGAN faces that eye geometry misses",
-          "about one in five even of those (it flags only where almost no real photo scores); "
+          "about half even of those (it flags only where under 1% of real photos of a kind it "
+          "never saw score: casual snapshots and retouched stock portraits reach its old "
+          "threshold far more often); small, grayscale, sharpened or noisy copies (most pass); "
           "other generators and post-processing (all its AI training faces are sample-sheet "
-          "tiles); photos without a face the analyser finds; machines whose encoder computes "
-          "other features (it then stays off)",
-          "recall 81.8% of 1,563 AI images at 0 of 2,356 held-out real images flagged; leave-"
-          "one-generator-out TPR 94-98% at 0.5% FPR; StyleGAN with eye geometry 97.8% "
-          "(bench/diffusion_eval.py)"),
+          "tiles); photos without a face the analyser finds; machines where no encoder kernels "
+          "compute the features it was trained on (it then stays off)",
+          "recall 46% of 1,563 AI images at 0 of 2,156 held-out real images flagged; at most "
+          "0.7% of a kind of real photo left out of training flagged (bench/diffusion_loso.py); "
+          "most of the AI faces it misses are reported unsure (bench/diffusion_eval.py)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",

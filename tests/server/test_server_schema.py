@@ -3,6 +3,7 @@ for every operation; no server error, and every answer as the spec says (status,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +69,23 @@ def statuses() -> Iterator[dict[str, set[int]]]:
         assert got & REACHED[label], f"{label} only answered {sorted(got)}"
 
 
+# Headers uvicorn itself refuses (400 "Invalid HTTP request", before the app): framing headers
+# are the HTTP client's to set, and a name must be an RFC 9110 token. A generated
+# "content-length: #9" or a header named "B-Jk;" tests the HTTP parser, not this API's spec
+# (it failed this test about one run in fifteen).
+FRAMING = {"content-length", "transfer-encoding", "host", "connection", "expect"}
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def http_valid_headers(case: schemathesis.Case) -> None:
+    for name in list(case.headers or {}):
+        value = str(case.headers[name])
+        if (name.lower() in FRAMING or not TOKEN.fullmatch(name)
+                or not FIELD_VALUE.fullmatch(value)):
+            del case.headers[name]
+
+
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_spec(case: schemathesis.Case, base_url: str,
@@ -76,6 +94,7 @@ def test_api_conforms_to_its_spec(case: schemathesis.Case, base_url: str,
     # schema allows may still get the documented 415/422/400 for those operations (the schema
     # of an http(s) URL is a string).
     lookup = case.operation.path in ("/v1/lookup", "/v1/lookup-url", "/v1/lookup-hashes")
+    http_valid_headers(case)
     response = case.call_and_validate(
         base_url=base_url, timeout=30,
         excluded_checks=[positive_data_acceptance] if lookup else None)

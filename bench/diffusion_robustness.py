@@ -1,0 +1,232 @@
+"""The diffusion detector under transformations no training image had: avatar thumbnails, heavy
+JPEG and WebP, grayscale, blur, sharpening, sensor noise, upscaling, tight crops, colour edits.
+
+Out of fold, like bench/diffusion_eval.py: each image is scored by probes trained as the shipped
+one was (both heads and, since v5, its guard's two heads) without its identity's fold, on
+features computed on the detector's run-time path from the transformed bytes (``load_image``,
+the analyser's face finder, the detector's crops, one encoder call per crop). Only identities of
+part B (part A set the shipped thresholds). A photo is flagged as the detector flags it: either
+head at its threshold, and the guard's too. Prints, per transformation, the real photos flagged
+and unsure and the AI faces found (per generator), at the shipped thresholds.
+
+    python bench/diffusion_robustness.py [--per-set 30] [--per-gen 30] [--shard i/n]
+
+Features are cached per image and transformation under bench/out/diffusion/robust/ (out of git),
+so shards can run side by side and a second run only prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import diffusion_set  # noqa: E402
+from diffusion_embed import OUT, rows_to_embed  # noqa: E402
+from diffusion_train import (  # noqa: E402
+    FOLDS,
+    GENERATORS,
+    PROBE_OUT,
+    Data,
+    _hash,
+    fit_heads,
+    flags_at,
+    folds,
+    in_part_a,
+    load,
+    score_heads,
+    shipped_thresholds,
+)
+
+from headcheck.detectors import clip_encoder  # noqa: E402
+from headcheck.detectors.diffusion import MIN_SIDE, WIDE_SCALE  # noqa: E402
+from headcheck.detectors.face_crop import model_crop  # noqa: E402
+from headcheck.face import FaceModels  # noqa: E402
+from headcheck.load import load_image  # noqa: E402
+
+CACHE = OUT / "robust"
+
+
+def _save(im: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _thumb(side: int) -> Callable[[Image.Image, tuple | None], bytes]:
+    def f(im: Image.Image, box: tuple | None) -> bytes:
+        t = im.copy()
+        t.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return _save(t, quality=85)
+    return f
+
+
+def _noise(im: Image.Image, box: tuple | None) -> bytes:
+    rng = np.random.default_rng(0)
+    a = np.asarray(im, dtype=np.float32) + rng.normal(0, 6, (im.height, im.width, 3))
+    return _save(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), quality=90)
+
+
+def _warm(im: Image.Image, box: tuple | None) -> bytes:
+    r, g, b = ImageEnhance.Contrast(im).enhance(1.3).split()
+    r = r.point(lambda v: min(255, int(v * 1.08)))
+    b = b.point(lambda v: int(v * 0.9))
+    return _save(Image.merge("RGB", (r, g, b)), quality=90)
+
+
+def _tight(im: Image.Image, box: tuple | None) -> bytes:
+    """The face box x1.6, square: an avatar cropped to the face."""
+    if box is None:
+        return _save(im, quality=90)
+    x, y, w, h = box
+    side = int(max(w, h) * 1.6)
+    cx, cy = x + w // 2, y + h // 2
+    return _save(im.crop((cx - side // 2, cy - side // 2, cx + side // 2, cy + side // 2)),
+                 quality=90)
+
+
+TRANSFORMS: dict[str, Callable[[Image.Image, tuple | None], bytes]] = {
+    "as is": lambda im, box: b"",  # the file's own bytes (see features())
+    "avatar 160 px, JPEG 85": _thumb(160),
+    "avatar 96 px, JPEG 85": _thumb(96),
+    "JPEG q30": lambda im, box: _save(im, quality=30),
+    "WebP q50": lambda im, box: _save(im, "WEBP", quality=50),
+    "grayscale": lambda im, box: _save(im.convert("L").convert("RGB"), quality=90),
+    "upscaled x2, PNG": lambda im, box: _save(
+        im.resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC), "PNG"),
+    "blur 1.5 px": lambda im, box: _save(im.filter(ImageFilter.GaussianBlur(1.5)), quality=90),
+    "sharpened": lambda im, box: _save(im.filter(ImageFilter.UnsharpMask(2, 150, 3)), quality=90),
+    "noise sigma 6": _noise,
+    "contrast +30%, warmer": _warm,
+    "tight face crop": _tight,
+}
+
+
+def sample(per_set: int, per_gen: int) -> list[dict[str, str]]:
+    """Part B images with cached training features, a fixed number per real set and per
+    generator, in sha256 order (reproducible)."""
+    have = {r["sha256"] for r in rows_to_embed()}
+    rows = [r for r in diffusion_set.read_manifest()
+            if r["sha256"] in have and (r["set"], r["path"]) not in diffusion_set.HELD_OUT
+            and not in_part_a(r["group"])]
+    by: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r["sha256"]):
+        by[kind(r)].append(r)
+    return [r for k, rs in sorted(by.items())
+            for r in rs[:per_gen if k.startswith("AI") else per_set]]
+
+
+def kind(r: dict[str, str]) -> str:
+    if r["label"] == "real":
+        return f"real {r['set']}"
+    return "AI " + ("stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "?"))
+
+
+def features(r: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """Per transformation: the face square's and the wider square's features (NaN: no face)."""
+    path = CACHE / f"{r['sha256']}.npz"
+    if path.exists():
+        c = np.load(path)
+        return {name: c[str(i)] for i, name in enumerate(TRANSFORMS)}
+    data = diffusion_set.local_path(r).read_bytes()
+    base = load_image(data)
+    face0 = models.find_face(base.array())
+    box0 = face0.box if face0 is not None else None
+    out: dict[str, np.ndarray] = {}
+    for name, f in TRANSFORMS.items():
+        img = load_image(f(base.image.convert("RGB"), box0) or data)
+        face = models.find_face(img.array())
+        if face is None or min(img.width, img.height) < MIN_SIDE:
+            out[name] = np.full((2, clip_encoder.EMBED_DIM), np.nan, np.float32)
+            continue
+        out[name] = np.stack([clip_encoder.embed([model_crop(img.image, face.box)])[0],
+                              clip_encoder.embed([model_crop(img.image, face.box, WIDE_SCALE)])[0]])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{str(i): out[name] for i, name in enumerate(TRANSFORMS)})
+    return out
+
+
+def fold_models(d: Data):
+    """Per fold, the shipped recipe's four heads trained without it."""
+    f = folds(d)
+    return [fit_heads(d, f != k) for k in range(FOLDS)]
+
+
+def as_data(emb: np.ndarray) -> Data:
+    n = len(emb)
+    z = np.zeros(n)
+    return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per-set", type=int, default=30)
+    ap.add_argument("--per-gen", type=int, default=30)
+    ap.add_argument("--shard", default="0/1", help="i/n: embed every n-th image from the i-th")
+    ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
+                    help="where bench/diffusion_set.py build put the images")
+    args = ap.parse_args()
+    diffusion_set.SET_DIR = args.set_dir
+    i, n = map(int, args.shard.split("/"))
+    rows = sample(args.per_set, args.per_gen)
+    models = FaceModels()
+    feats = [features(r, models) for r in rows[i::n]]
+    if n > 1:
+        print(f"shard {args.shard}: {len(feats)} images embedded")
+        return 0
+    probe = json.loads(PROBE_OUT.read_text())
+    unsure = probe["thresholds"]["unsure"]
+    t = shipped_thresholds()
+    guard = probe.get("guard")
+    heads = fold_models(load())
+    fold = np.array([_hash(r["group"], FOLDS) for r in rows])
+    kinds = np.array([kind(r) for r in rows])
+    print(f"{len(rows)} part-B images; probe v{probe['version']}: flag {t[0]}, StyleGAN head "
+          f"{t[1]}, unsure {unsure:.3f}" + (
+              f"; flagged only where its guard (v{guard['version']}: {t[2]}, {t[3]}) flags too"
+              if guard else "") + "\n")
+    real = np.array([k.startswith("real") for k in kinds])
+    gens = sorted({k for k in kinds if not k.startswith("real")})
+    print("| transformation | real flagged | real unsure | " + " | ".join(gens) + " | AI all |")
+    print("|---|---|---|" + "---|" * (len(gens) + 1))
+    flagged_real: dict[str, list[str]] = {}
+    for name in TRANSFORMS:
+        emb = np.stack([f[name] for f in feats])
+        face = ~np.isnan(emb[:, 0, 0])
+        sc = np.full((4, len(rows)), np.nan)  # head, StyleGAN head, the guard's two
+        for k, models_k in enumerate(heads):
+            sel = (fold == k) & face
+            if sel.any():
+                sc[:, sel] = score_heads(models_k, as_data(emb[sel]))
+        p = np.fmax(sc[0], sc[1])
+        own = flags_at(sc, (t[0], t[1], 0.0, 0.0))
+        hit = flags_at(sc, t)
+        unsure_real = real & ((sc[0] >= unsure) | own) & ~hit
+        seen = [(kinds == g) & face for g in gens] + [~real & face]
+        cells = [f"{int((hit & real).sum())} of {int((real & face).sum())}",
+                 str(int(unsure_real.sum()))]
+        cells += [f"{hit[m].mean():.2f} ({int(m.sum())})" for m in seen]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+        flagged_real[name] = [f"{rows[j]['set']}/{Path(rows[j]['path']).name} "
+                              f"({p[j]:.3f})" for j in np.flatnonzero(hit & real)]
+    print("\nreal: photos flagged, of those with a face found (a photo without one is not "
+          "scored); AI: share flagged (faces found)")
+    for name, which in flagged_real.items():
+        if which:
+            print(f"real photos flagged, {name}: {', '.join(which)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
