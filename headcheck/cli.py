@@ -298,7 +298,11 @@ def _print_verdict(name: str, out: dict) -> None:
         click.echo(f"{name}: error: {out['error']}")
         return
     if out["label"] == "none":
-        click.echo(f"{name}: no signal found")
+        notes = [r for r in out["reasons"] if r["score"] == 0]
+        # Notes (score 0: "unsure", credentials that could not be read) never flag a photo.
+        click.echo(f"{name}: nothing flagged" if notes else f"{name}: no signal found")
+        for r in notes:
+            click.echo(f"  - note ({r['kind']}): {r['detail']}")
         return
     disputed = ", disputed" if out.get("disputed") else ""
     click.echo(f"{name}: {out['label']} (confidence {out['confidence']:.2f}{disputed})")

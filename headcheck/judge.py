@@ -135,9 +135,11 @@ def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | No
     """
     dropped = [m for m in matches if not suppressed.keeps(m)]
     matches = [m for m in matches if suppressed.keeps(m)]
-    # Any detector's signal of a verdict kind; a score-0 signal is information, not a reason.
+    # Any detector's signal of a verdict kind. A score-0 signal (the diffusion probe's "unsure",
+    # unreadable content credentials) is kept as a score-0 reason: information a person can read,
+    # which never changes the label (only reasons with a score flag).
     reasons = [Reason(s.kind, s.name, s.detail, s.score, headline=s.headline or s.detail,
-                      evidence=s.evidence) for s in signals if s.kind in KINDS and s.score > 0]
+                      evidence=s.evidence) for s in signals if s.kind in KINDS and s.score >= 0]
     own = own_seen if own_seen is not None else [Seen(p) for p in own_pages or []]
     query = Seen(query_page, query_name) if query_page else None
     for r in (composite_reason(matches, conf), reuse_reason(matches, own, query, conf)):

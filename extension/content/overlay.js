@@ -228,7 +228,8 @@ function buildBadge(view, imageUrl) {
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", "headcheck reasons");
   panel.hidden = true;
-  panel.append(make("p", "hc-title", view.label === "none" ? "headcheck: no signal found"
+  const none = view.reasons.length ? "headcheck: nothing flagged" : "headcheck: no signal found";
+  panel.append(make("p", "hc-title", view.label === "none" ? none
                                                            : `headcheck: ${view.labelText}, ` +
                                                              `${Math.round(view.confidence * 100)}% confidence` +
                                                              (view.disputed ? " (disputed)" : "")));

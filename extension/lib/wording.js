@@ -85,6 +85,11 @@ export function describeVerdict(verdict, { pageUrl } = {}) {
   const { text, explain } = LABELS[label];
   const percent = `${Math.round(confidence * 100)}%`;
   const reasons = Array.isArray(verdict?.reasons) ? verdict.reasons : [];
+  // "none" with notes (score-0 reasons: an unsure AI-face score, unreadable credentials): still
+  // nothing flagged, but "no signal" would contradict the notes listed under it.
+  const notes = label === "none" && reasons.some((r) => r && typeof r === "object");
+  const explainText = notes ? "nothing to flag; the notes below do not change that (this does " +
+                              "not prove the photo is genuine)" : explain;
   return {
     sha256: typeof verdict?.sha256 === "string" ? verdict.sha256 : "",
     label,
@@ -92,11 +97,11 @@ export function describeVerdict(verdict, { pageUrl } = {}) {
     labelText: text,
     badgeText: label === "none" ? "checked" : `${text} ${percent}`, // the badge adds a ✓ icon
     percent,
-    summary: label === "none" ? `Checked: ${explain}.`
+    summary: label === "none" ? `Checked: ${explainText}.`
                               : `${verdict?.disputed ? "Disputed. " : ""}${text}, ${percent} ` +
                                 `confidence: ${explain}.`,
     disputed: label !== "none" && verdict?.disputed === true,
-    explain: sentence(explain),
+    explain: sentence(explainText),
     reasons: reasons.filter((r) => r && typeof r === "object").map((r) => describeReason(r, pageUrl)),
   };
 }
@@ -202,8 +207,10 @@ function detailLines(/** @type {Record<string, any>} */ reason, /** @type {Recor
     if (key === "names" || key === "pages" || value === null || typeof value === "object") continue;
     lines.push(`${key.replace(/_/g, " ")}: ${String(value).slice(0, 120)}`);
   }
-  if (Number.isFinite(Number(reason.score))) {
+  if (Number(reason.score) > 0) {
     lines.push(`Strength of this sign: ${Math.round(clamp01(Number(reason.score)) * 100)}%.`);
+  } else if (Number(reason.score) === 0) {
+    lines.push("A note only: it does not flag the photo.");
   }
   return lines;
 }

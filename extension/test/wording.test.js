@@ -131,6 +131,25 @@ test("none: a quiet 'checked' that never says genuine", () => {
   assert.deepEqual(v.reasons, []);
 });
 
+test("none with a note: nothing flagged, and the note is shown, not contradicted", () => {
+  const v = describeVerdict({
+    label: "none", confidence: 0, reasons: [{
+      kind: "synthetic", signal: "diffusion.clip_probe", score: 0, matches: [],
+      detail: "unsure: the CLIP probe scores the face 0.9941, between its unsure (0.9900) and flag (0.9995) thresholds; the label is unchanged",
+      headline: "Unsure: the face has some traits of AI-generated faces, not enough to flag it.",
+      evidence: { band: "unsure", probability: 0.9941 } }],
+  });
+  assert.equal(v.label, "none");
+  assert.equal(v.badgeText, "checked");
+  assert.match(v.summary, /^Checked: nothing to flag; the notes below/);
+  assert.doesNotMatch(v.summary, /no signal/);
+  assert.match(v.summary, /not prove/);
+  assert.equal(v.reasons.length, 1);
+  assert.match(v.reasons[0].headline, /^Unsure: the face has some traits of AI-generated faces/);
+  assert.ok(v.reasons[0].details.includes("A note only: it does not flag the photo."));
+  assert.ok(!v.reasons[0].details.some((d) => d.startsWith("Strength")));
+});
+
 test("unexpected answers do not break the wording", () => {
   const v = describeVerdict({ label: "authentic", confidence: 7, reasons: [null, { kind: "x" }] });
   assert.equal(v.label, "none");

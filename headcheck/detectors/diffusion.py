@@ -13,7 +13,7 @@ photos the probe never saw:
   whose score is the probability.
 - ``unsure`` (at least 0.99): between ``unsure`` and ``flag`` the detector emits a score-0
   signal with ``evidence.band == "unsure"``: a reason a person can read, which never changes
-  the label (the judge ignores score-0 signals).
+  the label (the judge reports a score-0 signal as a note, never as a flag).
 
 - ``guard`` (since v5): the previous probe's two heads (v4) on the same features. A photo is
   flagged only where the guard flags it too; where only the new heads would flag, the detector

@@ -146,7 +146,9 @@ def test_information_never_sways_the_label(tmp_path: Path,
     try:
         res = hc.check(real("2369151434").read_bytes())
         assert [s.name for s in res.analysis.signals] == ["note.always"]
-        assert (res.verdict.label, res.verdict.reasons) == ("none", [])
+        # A plug-in's score-0 signal is reported as a note (a score-0 reason), never a flag.
+        assert (res.verdict.label, res.verdict.confidence) == ("none", 0.0)
+        assert [(r.signal, r.score) for r in res.verdict.reasons] == [("note.always", 0.0)]
     finally:
         hc.close()
 

@@ -71,7 +71,28 @@ def test_an_ai_face_under_the_flag_floor_is_reported_unsure_not_flagged(
     (s,) = run(path.read_bytes(), models)
     assert s.score == 0 and s.evidence["band"] == "unsure"
     assert s.evidence["probability"] >= probe().unsure >= 0.99
-    assert judge([s], []).label == "none"
+    v = judge([s], [])
+    assert (v.label, v.confidence) == ("none", 0.0)
+    assert [(r.signal, r.score, r.evidence["band"]) for r in v.reasons] == [
+        ("diffusion.clip_probe", 0.0, "unsure")]
+    assert v.reasons[0].headline.startswith("Unsure:")
+
+
+def test_check_reports_the_unsure_band_as_a_note(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from headcheck.cli import main
+
+    db = str(tmp_path / "s.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", "--db", db, str(REAL[0])]).exit_code == 0
+    out = runner.invoke(main, ["check", "--db", db, str(AI_UNSURE[0])])
+    assert out.exit_code == 0, out.output
+    assert f"{AI_UNSURE[0]}: nothing flagged" in out.output
+    assert "note (synthetic): unsure: the CLIP probe scores the face" in out.output
+    out = runner.invoke(main, ["check", "--db", db, "--json", str(AI_UNSURE[0])])
+    row = json.loads(out.stdout)
+    assert row["label"] == "none" and row["reasons"][0]["signal"] == "diffusion.clip_probe"
 
 def test_scores_between_the_thresholds_are_reported_unsure_and_change_nothing() -> None:
     from headcheck.detectors.diffusion import signals_for

@@ -105,9 +105,15 @@ def test_any_detectors_signal_of_any_verdict_kind_is_a_reason() -> None:
 def test_information_and_unknown_kinds_never_change_the_label() -> None:
     info = Signal("c2pa.unreadable", SYNTHETIC, 0.0, "unreadable", {}, "Could not be read.")
     odd = Signal("x.y", "authentic", 0.9, "not a verdict kind")
-    assert judge([info, odd], []) == judge([], [])
+    v = judge([info, odd], [])
+    # Information is reported as a score-0 reason; an unknown kind is not reported at all.
+    assert (v.label, v.confidence) == ("none", 0.0)
+    assert [(r.signal, r.score, r.headline) for r in v.reasons] == [
+        ("c2pa.unreadable", 0.0, "Could not be read.")]
     weak = Signal("geometry.stylegan_eyes", SYNTHETIC, 0.6, "eyes", {})
-    assert [r.signal for r in judge([info, weak], []).reasons] == [weak.name]
+    w = judge([info, weak], [])
+    assert (w.label, w.confidence) == ("synthetic", 0.6)
+    assert [r.signal for r in w.reasons] == [weak.name, info.name]  # the flag first
 
 
 def test_equal_scores_rank_by_kind_and_headlines_fall_back_to_detail() -> None:
