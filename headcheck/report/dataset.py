@@ -40,7 +40,7 @@ class PhotoRow:
     first_seen: str | None
     month: str  # of the first sighting
     sites: dict[str, str | None] = field(default_factory=dict)  # site -> first seen there
-    kinds: tuple[str, ...] = ()  # the kinds of all its reasons (the label is the strongest)
+    kinds: tuple[str, ...] = ()  # kinds of its flagging reasons (notes not counted)
     headline: str | None = None  # the leading reason in plain words
 
 
@@ -82,7 +82,7 @@ def photo_rows(store: Store, groups: dict[int, int],
             pv.photo_id, pv.sha256, v.label, v.confidence, top.signal if top else None,
             top.detail if top else None, len(v.reasons), pv.cluster_id,
             groups.get(pv.photo_id), len(pv.pages), pv.first_seen, month_of(pv.first_seen),
-            _sites(pv.pages), tuple(dict.fromkeys(r.kind for r in v.reasons)),
+            _sites(pv.pages), tuple(dict.fromkeys(r.kind for r in v.reasons if r.score > 0)),
             (top.headline or top.detail) if top else None))
     return rows
 
