@@ -229,6 +229,10 @@ END = b"HCINDEND"
 SAVE_MIN_PHOTOS = 20_000  # below this a build from the store takes well under a second
 SAVE_EVERY = 5_000  # photos gained since the file before closing writes it again
 INDEX_FILE_ENV = "HEADCHECK_INDEX_FILE"  # a path for the saved index, or "off"
+# Entries of the store's change log left below a saved file's seq when it is trimmed: a running
+# index (a server refreshing every 2 s) just behind that seq still catches up from the log
+# instead of being built again (2 minutes at 10M photos). Ids only: about 2 MB.
+TRIM_KEEP = 100_000
 
 
 class IndexFileError(Exception):
@@ -295,12 +299,26 @@ class RegionIndex:
         """Bring the index level with the store; returns how many new photos it added. Photos
         deleted or re-analysed since the last refresh (the store's change log) are dropped and
         read again; then the photos above the last id held are added. One read snapshot, so a
-        concurrent writer's change is either seen whole or left for the next refresh."""
+        concurrent writer's change is either seen whole or left for the next refresh. When that
+        log was trimmed past the changes this index applied (``Store.trim_index_changes``), what
+        changed is unknown: the index is built again from the store (and swapped in whole)."""
         with self._refreshing, store.snapshot():
             if self.store_id is None:
                 self.store_id = store.store_id()
             seq = store.index_change_seq()
             since, upto = self.last_photo_id, store.max_photo_id()
+            trimmed = store.index_changes_trimmed()
+            if since and self.change_seq < trimmed:
+                log.warning("the store's change log was trimmed up to %d, past the %d this index "
+                            "applied; building the index again from the store", trimmed,
+                            self.change_seq)
+                fresh = {k: HammingIndex(WORDS[k]) for k in self.KINDS}
+                n = self._add(store.iter_hashes(0, upto), store.iter_image_hashes(0, upto),
+                              into=fresh)
+                self.indexes = fresh  # queries meanwhile used the old one, whole
+                self.change_seq, self.last_photo_id = seq, upto
+                self.version += 1
+                return n
             if seq > self.change_seq and since:
                 # Photos above ``since`` were never added; ids may be reused after a delete.
                 changed = sorted(i for i in store.changed_photos(self.change_seq, seq)
@@ -319,16 +337,18 @@ class RegionIndex:
             self.last_photo_id = upto
             return n
 
-    def _add(self, rows, images) -> int:  # noqa: ANN001 - iterators from the store
-        """Add region rows (photo id, kind, bits) and whole-image rows (id, PDQ quality, hashes);
-        returns how many photos (whole-image rows)."""
+    def _add(self, rows, images,  # noqa: ANN001 - iterators from the store
+             into: dict[str, HammingIndex] | None = None) -> int:
+        """Add region rows (photo id, kind, bits) and whole-image rows (id, PDQ quality, hashes)
+        to this index's kinds (or to ``into``); returns how many photos (whole-image rows)."""
+        indexes = self.indexes if into is None else into
         while batch := list(islice(rows, LOAD_CHUNK)):
             pids = np.fromiter((r[0] for r in batch), np.int64, len(batch))
             regions = np.array([r[1] for r in batch])
             bits = np.fromiter((r[2] for r in batch), np.int64, len(batch)).view(np.uint64)
             for region in np.unique(regions):
                 sel = regions == region
-                self.indexes[str(region)].add(pids[sel], bits[sel])
+                indexes[str(region)].add(pids[sel], bits[sel])
         n = 0
         while batch := list(islice(images, LOAD_CHUNK)):
             n += len(batch)
@@ -336,7 +356,7 @@ class RegionIndex:
                 good = batch if kind.index_any_quality else [
                     r for r in batch if r[1] is not None and r[1] >= kind.min_quality]
                 if good:
-                    self.indexes[kind.name].add(
+                    indexes[kind.name].add(
                         [r[0] for r in good],
                         _hexes_to_words([r[column] for r in good], kind.words))
         return n
@@ -407,6 +427,10 @@ class RegionIndex:
         with store.snapshot():
             if seq > store.index_change_seq():
                 raise IndexFileError("it is newer than the store (a store restored from a copy?)")
+            trimmed = store.index_changes_trimmed()
+            if seq < trimmed:
+                raise IndexFileError(f"it is older than the store's change log, trimmed up to "
+                                     f"{trimmed} (the file applied changes up to {seq})")
             idx.last_photo_id, idx.change_seq, idx.saved = last, seq, (last, seq)
             idx.refresh(store)
             idx._check(store)
@@ -543,6 +567,28 @@ def save_if_behind(index: RegionIndex, path: Path | None, store) -> None:  # noq
         return
     log.info("saved the index (%d photos) to %s in %.2f s", len(index), path,
              time.perf_counter() - t)
+    trim_change_log(index, store)
+
+
+def trim_change_log(index: RegionIndex, store) -> int:  # noqa: ANN001 - Store
+    """Right after ``index`` was saved: the store's change log (``index_changes``) is deleted up
+    to the seq the file holds (less the last ``TRIM_KEEP`` entries), never further, so the log
+    stays bounded. An index behind what was trimmed (another process's, an older file) is
+    built again from the store by ``refresh`` / ``load``, never left with a change it missed.
+    A failure (a read-only store) is logged, never raised; returns how many entries went."""
+    if index.saved is None:
+        return 0
+    upto = index.saved[1] - TRIM_KEEP
+    try:
+        if upto <= store.index_changes_trimmed():
+            return 0
+        gone = store.trim_index_changes(upto)
+    except sqlite3.Error as exc:
+        log.warning("could not trim the store's change log (%s); it is trimmed at a later "
+                    "save", exc)
+        return 0
+    log.info("trimmed %d entries of the store's change log (up to %d)", gone, upto)
+    return gone
 
 
 def rewrite_without_forgotten(store, path: Path | None) -> bool:  # noqa: ANN001 - Store
@@ -559,4 +605,6 @@ def rewrite_without_forgotten(store, path: Path | None) -> bool:  # noqa: ANN001
                     path, exc)
         _scrub(path)
         path.unlink(missing_ok=True)
+        return True
+    trim_change_log(idx, store)
     return True

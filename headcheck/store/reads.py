@@ -210,9 +210,18 @@ class Reads(StoreBase):
                 f"SELECT id, pdq_quality, {cols} FROM photos WHERE id IN ({marks(part)})", part)
 
     def index_change_seq(self) -> int:
-        """The last entry of the log of photos deleted or re-analysed (migration 7)."""
-        return int(self.db.execute(
-            "SELECT coalesce(max(seq), 0) FROM index_changes").fetchone()[0])
+        """The last entry of the log of photos deleted or re-analysed (migration 7); a log
+        trimmed to nothing still counts up to its mark."""
+        return max(int(self.db.execute(
+            "SELECT coalesce(max(seq), 0) FROM index_changes").fetchone()[0]),
+            self.index_changes_trimmed())
+
+    def index_changes_trimmed(self) -> int:
+        """The highest seq of that log ever deleted (``trim_index_changes``); 0: never trimmed.
+        An index that applied changes only up to a lower seq cannot know what changed."""
+        row = self.db.execute(
+            "SELECT value FROM store_meta WHERE key = 'index_changes_trimmed'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def changed_photos(self, after_seq: int, upto_seq: int) -> set[int]:
         """Photos deleted or re-analysed between two entries of that log."""

@@ -134,3 +134,17 @@ class Writes(StoreBase):
         with self.transaction():
             self.db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status,
                                                 **counts})
+
+    def trim_index_changes(self, upto_seq: int) -> int:
+        """Delete the log of photos deleted or re-analysed (``index_changes``) up to ``upto_seq``
+        and record the highest seq ever trimmed (``store_meta`` ``index_changes_trimmed``; it
+        never goes down), in one transaction. An index whose change seq is below that mark can
+        no longer know what changed and must be rebuilt (``RegionIndex.refresh`` / ``load``).
+        Returns how many entries were deleted."""
+        with self.transaction():
+            mark = max(self.index_changes_trimmed(), int(upto_seq))
+            gone = self.db.execute("DELETE FROM index_changes WHERE seq <= ?", [mark]).rowcount
+            self.db.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('index_changes_trimmed', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(mark)])
+        return int(gone)

@@ -1,6 +1,8 @@
 """A saved index (``RegionIndex.save`` / ``load``) answers as one built from the store: after a
 restart, after photos were added, forgotten or re-analysed since it was saved; a damaged,
-stale or foreign file is set aside and the index built from the store."""
+stale or foreign file is set aside and the index built from the store. A save trims the store's
+change log, and an index (or file) behind what was trimmed is built again, never left with a
+change it missed."""
 
 from __future__ import annotations
 
@@ -79,6 +81,7 @@ def saved(face: Analysis, analyzer: Analyzer, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Analysis], np.random.Generator]:
     """A store of 40 photos whose ``Headcheck`` saved its index on close."""
     monkeypatch.setattr(index_module, "SAVE_MIN_PHOTOS", 0)
+    monkeypatch.setattr(index_module, "TRIM_KEEP", 0)  # a save trims the whole change log
     rng = np.random.default_rng(5)
     db = tmp_path / "store.db"
     photos = [photo(face, rng) for _ in range(40)]
@@ -274,3 +277,104 @@ def test_a_file_newer_than_a_store_restored_from_a_copy_is_set_aside(saved, face
     idx = RegionIndex.from_store(store, path)
     assert all(found(c, i) for i, c in zip((41, 42), answers(idx, [near(p, rng) for p in others]),
                                            strict=True))
+
+
+def log_size(store: Store) -> int:
+    return store.db.execute("SELECT count(*) FROM index_changes").fetchone()[0]
+
+
+def test_a_save_trims_the_change_log_up_to_the_seq_it_saved(
+        saved, analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    db, photos, rng = saved
+    store = Store(db)
+    store.forget([p.sha256 for p in photos[:3]])
+    seq = store.index_change_seq()
+    assert log_size(store) >= 3 and store.index_changes_trimmed() == 0
+    Headcheck(db, analyzer=analyzer).close()  # behind the log: saved again, then trimmed
+    assert log_size(store) == 0
+    assert store.index_changes_trimmed() == seq == store.index_change_seq()
+    assert RegionIndex.load(index_path(store), store).saved == (40, seq)
+    # The last TRIM_KEEP entries below the saved seq stay, for a running index just behind it.
+    monkeypatch.setattr(index_module, "TRIM_KEEP", 2)
+    store.forget([p.sha256 for p in photos[3:7]])
+    Headcheck(db, analyzer=analyzer).close()
+    top = store.index_change_seq()
+    assert [r[0] for r in store.db.execute("SELECT seq FROM index_changes")] == [top - 1, top]
+    assert store.index_changes_trimmed() == top - 2
+
+
+def test_a_running_index_behind_the_trim_is_built_again_without_a_forgotten_photo(
+        saved, tmp_path: Path, caplog) -> None:
+    db, photos, rng = saved
+    store = Store(db)
+    running = RegionIndex.from_store(store, index_path(store))  # a server's, at change 0
+    say = forget_everywhere(str(db), [photos[5].sha256], None, None, None, tmp_path / "files", [])
+    assert "wrote the saved index" in say
+    assert log_size(store) == 0 and store.index_changes_trimmed() > running.change_seq
+    version = running.version
+    with caplog.at_level(logging.WARNING, logger="headcheck.index"):
+        running.refresh(store)
+    assert "building the index again from the store" in caplog.text
+    assert running.version > version and len(running) == 39
+    assert running.change_seq == store.index_change_seq()
+    lookups = [near(p, rng) for p in photos]
+    got = answers(running, lookups)
+    assert not found(got[5], 6)
+    assert got == answers(RegionIndex.from_store(store), lookups)
+
+
+def test_a_saved_file_older_than_the_trim_is_not_used(
+        saved, analyzer: Analyzer, caplog) -> None:
+    db, photos, rng = saved
+    store = Store(db)
+    path = index_path(store)
+    old = path.read_bytes()  # saved at change 0, holding photo 8
+    store.forget([photos[7].sha256])
+    Headcheck(db, analyzer=analyzer).close()  # saved again and the log trimmed
+    assert store.index_changes_trimmed() > 0 and log_size(store) == 0
+    path.write_bytes(old)  # a copy from before (another HEADCHECK_INDEX_FILE, a restore)
+    with pytest.raises(IndexFileError, match="older than the store's change log"):
+        RegionIndex.load(path, store)
+    with caplog.at_level(logging.WARNING, logger="headcheck.index"):
+        idx = RegionIndex.from_store(store, path)
+    assert "not used (it is older than the store's change log, trimmed up to" in caplog.text
+    assert len(idx) == 39
+    assert not found(answers(idx, [near(photos[7], rng)])[0], 8)
+
+
+def test_the_trim_mark_never_goes_down(saved) -> None:
+    db, photos, rng = saved
+    store = Store(db)
+    store.forget([p.sha256 for p in photos[:4]])
+    top = store.index_change_seq()
+    assert store.trim_index_changes(top - 1) == top - 1
+    assert store.trim_index_changes(1) == 0  # a lower seq (an older save) trims nothing
+    assert store.index_changes_trimmed() == top - 1
+    assert store.changed_photos(top - 1, top) == {4}
+    assert store.trim_index_changes(top) == 1
+    # The log is empty, yet its seq does not go back: what an index applied stays below it.
+    assert log_size(store) == 0 and store.index_change_seq() == top
+    store.forget([photos[4].sha256])
+    after = store.index_change_seq()  # new entries above the mark, none reused
+    assert after > top and store.changed_photos(top, after) == {5}
+    assert Store(db).index_changes_trimmed() == top  # kept in the store
+
+
+def test_a_reused_id_after_a_trim_holds_the_new_photo(saved, face: Analysis) -> None:
+    db, photos, rng = saved
+    store = Store(db)
+    path = index_path(store)
+    running = RegionIndex.from_store(store, path)  # holds photo 40
+    store.forget([photos[-1].sha256])
+    newcomer = photo(face, rng)
+    assert add(store, [newcomer]) == [40]  # the freed top id, taken again
+    other = RegionIndex.load(path, store)  # level with the store, then saved: the log trimmed
+    other.save(path)
+    assert index_module.trim_change_log(other, store) > 0 and log_size(store) == 0
+    running.refresh(store)  # ids alone say nothing changed; the trim mark says it cannot know
+    assert not found(answers(running, [near(photos[-1], rng)])[0], 40)
+    assert found(answers(running, [near(newcomer, rng)])[0], 40)
+    loaded = RegionIndex.load(path, store)
+    lookups = [near(p, rng) for p in [*photos, newcomer]]
+    assert answers(running, lookups) == answers(loaded, lookups) == answers(
+        RegionIndex.from_store(store), lookups)
