@@ -15,7 +15,8 @@ photos added since its last photo id, and those deleted (``headcheck forget``) o
 since, which the store logs by trigger (``index_changes``). A file that is missing, truncated,
 corrupt, made by another analysis version or hash-kind table, or for another store, is set
 aside with one log line and the index is built from the store as before: never a crash, never
-an answer the store would not give.
+an answer the store would not give. A save trims that log up to the file's position
+(``trim_change_log``); an index or file behind what was trimmed is built again from the store.
 """
 
 from __future__ import annotations
