@@ -39,7 +39,8 @@ DETECTION_LIMITS = (
           "compute the features it was trained on (it then stays off)",
           "recall 46% of 1,563 AI images at 0 of 2,156 held-out real images flagged; at most "
           "0.7% of a kind of real photo left out of training flagged (bench/diffusion_loso.py); "
-          "most of the AI faces it misses are reported unsure (bench/diffusion_eval.py)"),
+          "most of the AI faces it misses are reported unsure; StyleGAN with eye geometry 95.6% "
+          "(bench/diffusion_eval.py)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",

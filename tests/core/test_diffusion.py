@@ -177,6 +177,37 @@ def test_stylegan_head_flags_held_out_stylegan_faces(name: str, models: FaceMode
     assert judge(sigs, []).label == "synthetic"
 
 
+def test_stylegan_heads_and_eyes_near_the_stylegan_spot_flag_together(
+        models: FaceModels) -> None:
+    from headcheck.detectors.diffusion import (
+        NEAR_STYLEGAN_EYES,
+        NEAR_STYLEGAN_HEADS,
+        all_scores,
+        signals_for,
+    )
+    from headcheck.geometry import geometry_distance, reference, stylegan_signal
+
+    # sfhq_085: eyes just past the geometry's threshold, both StyleGAN heads over 0.99 but under
+    # the 0.999 flag: neither flags alone, together they do.
+    img = load_image((STYLEGAN_DIR / "sfhq_085.jpg").read_bytes())
+    face = models.find_face(img.array())
+    dist = geometry_distance(face, img.width, img.height)
+    assert dist is not None and reference().threshold < dist <= NEAR_STYLEGAN_EYES
+    assert stylegan_signal(face, img.width, img.height) is None
+    p, p_sg, guard, guard_sg = all_scores(img.image, face.box)
+    assert min(p_sg, guard_sg) >= NEAR_STYLEGAN_HEADS
+    assert [s.evidence["band"] for s in signals_for(p, p_sg, guard)] != ["flag"]
+    (s,) = diffusion_signals(img.image, face)
+    assert s.evidence["band"] == "flag" and s.evidence["head"] == "stylegan+geometry"
+    assert s.evidence["geometry_distance"] == pytest.approx(dist, abs=1e-3)
+    assert judge([s], []).label == "synthetic"
+    # The same scores without near eyes: no flag.
+    assert signals_for(p, p_sg, guard, None) == signals_for(p, p_sg, guard)
+    # Near eyes with a StyleGAN head under 0.99 are never read as near (diffusion_signals).
+    pr = probe()
+    (u,) = signals_for(pr.unsure, 0.5, True, None)
+    assert u.score == 0
+
 def test_deterministic_and_serialisable(models: FaceModels) -> None:
     data = AI[0].read_bytes()
     first, second = run(data, models), run(data, models)
