@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -52,6 +54,25 @@ class Sighting:
     seen_at: str | None = None
 
 
+WAL_WAIT_S = 30.0  # as long as busy_timeout
+
+
+def enable_wal(db: sqlite_utils.Database, wait_s: float = WAL_WAIT_S) -> None:
+    """Switch the store to WAL. The switch needs the file to itself, and SQLite answers
+    "database is locked" at once, without the busy timeout, to a second process opening a new
+    store while the first switches or migrates it (two cron jobs, two `index` runs): wait and
+    try again until the other is done, as busy_timeout does for writes."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class StoreBase:
     """Opens (and migrates) the database; the store's parts add their statements to it."""
 
@@ -65,7 +86,7 @@ class StoreBase:
         self.db = db
         self.db.conn.execute("PRAGMA busy_timeout = 30000")
         if path is not None:
-            self.db.enable_wal()
+            enable_wal(self.db)
         migrate(self.db)
 
     def close(self) -> None:
