@@ -46,7 +46,6 @@ GRID = ((0.99, 0.9, 0.99, 0.9), (0.99, 0.99, 0.99, 0.99), (0.995, 0.99, 0.995, 0
         (0.999, 0.999, 0.999, 0.999), (0.9995, 0.999, 0.99, 0.9), (0.9995, 0.999, 0.995, 0.99),
         (0.9995, 0.999, 0.9995, 0.999), (0.9995, 0.9999, 0.9995, 0.9999),
         (0.9999, 0.9999, 0.9999, 0.9999))
-CACHE = ROOT / "bench" / "out" / "diffusion" / "loso.npz"
 
 
 def main() -> int:
@@ -84,7 +83,6 @@ def main() -> int:
     oof = np.stack([oof_scores(d), stylegan_oof(d), *guard_oof(d)])
     ai = d.y == 1
     t2i = ai & (d.gen != "stylegan")
-    np.savez(CACHE, oof=oof, y=d.y, gen=d.gen, **{f"out_{k}": v for k, v in left_out.items()})
     print("\n| heads at (text-to-image, StyleGAN; guard's two) | " + " | ".join(left_out) +
           " | worst set | text-to-image found | StyleGAN found |")
     print("|---|" + "---|" * (len(left_out) + 3))

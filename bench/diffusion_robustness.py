@@ -96,8 +96,8 @@ def _tight(im: Image.Image, box: tuple | None) -> bytes:
                  quality=90)
 
 
-TRANSFORMS: dict[str, Callable[[Image.Image, tuple | None], bytes]] = {
-    "as is": lambda im, box: b"",  # the file's own bytes (see features())
+TRANSFORMS: dict[str, Callable[[Image.Image, tuple | None], bytes] | None] = {
+    "as is": None,  # the file's own bytes
     "avatar 160 px, JPEG 85": _thumb(160),
     "avatar 96 px, JPEG 85": _thumb(96),
     "JPEG q30": lambda im, box: _save(im, quality=30),
@@ -145,7 +145,7 @@ def features(r: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
     box0 = face0.box if face0 is not None else None
     out: dict[str, np.ndarray] = {}
     for name, f in TRANSFORMS.items():
-        img = load_image(f(base.image.convert("RGB"), box0) or data)
+        img = base if f is None else load_image(f(base.image.convert("RGB"), box0))
         face = models.find_face(img.array())
         if face is None or min(img.width, img.height) < MIN_SIDE:
             out[name] = np.full((2, clip_encoder.EMBED_DIM), np.nan, np.float32)

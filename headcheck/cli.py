@@ -298,8 +298,7 @@ def _print_verdict(name: str, out: dict) -> None:
         click.echo(f"{name}: error: {out['error']}")
         return
     if out["label"] == "none":
-        notes = [r for r in out["reasons"] if r["score"] == 0]
-        # Notes (score 0: "unsure", credentials that could not be read) never flag a photo.
+        notes = out["reasons"]  # all score 0 here ("unsure", unreadable credentials): no flag
         click.echo(f"{name}: nothing flagged" if notes else f"{name}: no signal found")
         for r in notes:
             click.echo(f"  - note ({r['kind']}): {r['detail']}")

@@ -216,19 +216,13 @@ def mirror_crop(image: Image.Image, box: tuple[int, int, int, int] | None) -> Im
 def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[float, float]:
     """The probe's probabilities that the face of ``image`` (PIL) was made by a text-to-image
     model and (0.0 without that head) by StyleGAN."""
-    return scores_and_guard(image, box)[:2]
-
-
-def scores_and_guard(image: Image.Image,
-                     box: tuple[int, int, int, int] | None) -> tuple[float, float, bool]:
-    """``scores``, and whether the probe's guard flags the face too (True without a guard)."""
-    p, p_sg, guard, _ = all_scores(image, box)
-    return p, p_sg, guard
+    return all_scores(image, box)[:2]
 
 
 def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None
                ) -> tuple[float, float, bool, float]:
-    """``scores_and_guard``, and the guard's StyleGAN-head probability (0.0 without one)."""
+    """``scores``, whether the probe's guard flags the face too (True without a guard), and the
+    guard's StyleGAN-head probability (0.0 without one)."""
     pr = probe()
     check_encoder()
     kernels = encoder_kernels()

@@ -126,12 +126,12 @@ CASUAL_V4_FLAGGED = sorted(FIXTURES.glob("real_fairface_*.jpg"))
 @pytest.mark.parametrize("path", CASUAL_V4_FLAGGED, ids=lambda p: p.name)
 def test_casual_photos_the_previous_probe_flagged_are_not_flagged(path: Path,
                                                                   models: FaceModels) -> None:
-    from headcheck.detectors.diffusion import scores_and_guard
+    from headcheck.detectors.diffusion import all_scores
 
     img = load_image(path.read_bytes())
     face = models.find_face(img.array())
     assert face is not None
-    p, p_sg, guard = scores_and_guard(img.image, face.box)
+    p, p_sg, guard, _ = all_scores(img.image, face.box)
     pr = probe()
     assert pr.guard is not None and pr.guard.stylegan is not None
     face_emb = clip_encoder.embed([model_crop(img.image, face.box)])[0]
