@@ -22,6 +22,13 @@ photos the probe never saw:
   portraits v4 left alone: both at once flag neither (docs/benchmarks.md), and never a photo v4
   would not have flagged.
 
+- ``wide_gate`` (optional; ``bench/diffusion_gate.py``): a bound on what the wider square can add
+  to the text-to-image head's logit, given the face square's features. The wider square's
+  encoder pass (half the detector's cost) is skipped where even that bound keeps the photo
+  under every threshold and no StyleGAN rule can fire: such a photo reports no signal, as it did
+  with the pass (``wide_pass_needed``). Without the key, or with one computed for other weights
+  or thresholds, the pass always runs.
+
 What it can see (docs/benchmarks.md): about half of the text-to-image faces (FLUX.1, SDXL) of
 our set at its flag threshold (four in five at 0.99, which real photos of a new kind reach too
 often), more in the unsure band; StyleGAN faces mostly through the eye geometry. All of
@@ -36,8 +43,11 @@ instead, and the detector stays off only where those too fall short (``check_enc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -89,6 +99,21 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class WideGate:
+    """A bound on the wider square's part of the text-to-image head's logit, given the face
+    square's features (``bench/diffusion_gate.py``): ``weights . face + bias`` predicts it, and
+    no cached photo's wide part exceeds that prediction by ``residual_bound`` (its largest
+    residual plus a margin)."""
+
+    weights: np.ndarray
+    bias: float
+    residual_bound: float
+
+    def wide_bound(self, face: np.ndarray) -> float:
+        return float(face @ self.weights) + self.bias + self.residual_bound
+
+
+@dataclass(frozen=True)
 class Probe:
     weights: np.ndarray  # (512,) on CLIP, then len(stats_fill) on face_stats when those are used
     bias: float
@@ -102,6 +127,7 @@ class Probe:
     # mean with the mirrored square's ("+mirror"), then the wider square's (",wide") appended.
     features_mode: str = "face"
     guard: Guard | None = None
+    wide_gate: WideGate | None = None  # None: the wide pass always runs
 
     def features(self, emb: np.ndarray, stats: np.ndarray | None) -> np.ndarray:
         if self.stats_fill is None or stats is None:
@@ -115,7 +141,12 @@ class Probe:
 
 @lru_cache(maxsize=1)
 def probe() -> Probe:
-    raw = json.loads(resources.files("headcheck").joinpath(PROBE_FILE).read_text())
+    """The shipped probe (``PROBE_FILE``), read once per process."""
+    return load_probe(json.loads(resources.files("headcheck").joinpath(PROBE_FILE).read_text()))
+
+
+def load_probe(raw: dict[str, Any]) -> Probe:
+    """A probe from its JSON record."""
     weights = list(raw["weights"])
     fill = None
     if "face_stats" in raw:
@@ -139,12 +170,30 @@ def probe() -> Probe:
                       Head(np.asarray(gsg["weights"], dtype=np.float32), float(gsg["bias"]),
                            float(gsg["flag"])) if gsg else None,
                       str(g["version"]))
+    gate = None
+    if (wg := raw.get("wide_gate")) is not None and mode.endswith(",wide"):
+        if wg.get("probe_sha256") == wide_gate_sha256(raw):
+            gate = WideGate(np.asarray(wg["weights"], dtype=np.float32), float(wg["bias"]),
+                            float(wg["residual_bound"]))
+        else:  # computed for other weights: rerun bench/diffusion_gate.py
+            log.warning("%s: its wide_gate was computed for another probe; not gating",
+                        PROBE_FILE)
     return Probe(np.asarray(weights, dtype=np.float32), float(raw["bias"]),
                  float(raw["thresholds"]["flag"]), float(raw["thresholds"]["unsure"]),
                  str(raw["version"]),
                  {k: v for k, v in raw.items() if k not in ("weights", "face_stats",
-                                                            "stylegan_head", "guard")},
-                 fill, head, mode, guard)
+                                                            "stylegan_head", "guard",
+                                                            "wide_gate")},
+                 fill, head, mode, guard, gate)
+
+
+def wide_gate_sha256(raw: dict[str, Any]) -> str:
+    """What a probe JSON's ``wide_gate`` is valid for: its text-to-image head (weights, bias) and
+    the thresholds its bound was chosen at (bench/diffusion_gate.py records it; the detector
+    gates only where it matches)."""
+    head = json.dumps([raw["weights"], raw["bias"], raw.get("face_stats"),
+                       raw["thresholds"]["unsure"], raw["thresholds"]["flag"]], sort_keys=True)
+    return hashlib.sha256(head.encode()).hexdigest()
 
 
 # The encoder's INT8 kernels differ between CPUs (onnxruntime picks VNNI or AVX2 code paths, and
@@ -219,10 +268,12 @@ def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[f
     return all_scores(image, box)[:2]
 
 
-def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None
-               ) -> tuple[float, float, bool, float]:
+def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None, gate: bool = False
+               ) -> tuple[float, float, bool, float] | None:
     """``scores``, whether the probe's guard flags the face too (True without a guard), and the
-    guard's StyleGAN-head probability (0.0 without one)."""
+    guard's StyleGAN-head probability (0.0 without one). With ``gate``: None, without the wider
+    square's encoder pass, where that pass cannot change the detector's output
+    (``wide_pass_needed``)."""
     pr = probe()
     check_encoder()
     kernels = encoder_kernels()
@@ -230,15 +281,73 @@ def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None
     x = face
     if pr.features_mode.startswith("face+mirror"):
         x = (face + clip_encoder.embed([mirror_crop(image, box)], kernels)[0]) / 2
-    if pr.features_mode.endswith(",wide"):
-        wide = clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
-        x = np.concatenate([x, wide])
     stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
+    p_sg = pr.stylegan.probability(face) if pr.stylegan is not None else 0.0
+    g = pr.guard
+    guard_sg = g.stylegan.probability(face) if g is not None and g.stylegan is not None else 0.0
+    if gate and not wide_pass_needed(pr, face, x, stats, p_sg, guard_sg):
+        return None
+    wide = (clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
+            if pr.features_mode.endswith(",wide") else None)
+    return scores_of(pr, face, x, wide, stats)
+
+
+def scores_of(pr: Probe, face: np.ndarray, x: np.ndarray, wide: np.ndarray | None,
+              stats: np.ndarray | None) -> tuple[float, float, bool, float]:
+    """``all_scores`` from the features: the face square's (``face``), what the text-to-image
+    head reads of it (``x``: the face square's, or its mean with the mirrored one's), the wider
+    square's (None where the probe does not read it) and face_stats."""
+    if wide is not None:
+        x = np.concatenate([x, wide])
     g = pr.guard
     return (pr.probability(x, stats),
             pr.stylegan.probability(face) if pr.stylegan is not None else 0.0,
             g.flags(x, face) if g is not None else True,
             g.stylegan.probability(face) if g is not None and g.stylegan is not None else 0.0)
+
+
+# The gate: the wider square's encoder pass (half the detector's cost) runs only where it can
+# change an output. Its features enter two heads only, both ``face,wide``: the probe's
+# text-to-image head (p) and the guard's (part of ``guard``); the StyleGAN heads and the eye
+# geometry read the face square alone. ``signals_for`` reads p and ``guard`` like this:
+# - p reaches ``unsure`` or ``flag``: a signal. The bound keeps p under both, so it never does.
+# - ``guard`` matters only where the photo would flag (``would_flag and guard``, ``would_flag
+#   and not guard``). With p under ``flag`` a photo would flag only through the StyleGAN head
+#   (p_sg >= its flag): there the guard's face,wide head decides flag or unsure, so the wide
+#   pass runs.
+# - The near-StyleGAN rule fires where both StyleGAN heads reach NEAR_STYLEGAN_HEADS and the eyes
+#   are near; its reason reads no p, but its evidence does (probability, guard_flags): there the
+#   wide pass runs too, so that evidence stays what it was.
+# Everywhere else signals_for returns no signal for any p under min(unsure, flag) and any
+# ``guard``: a skipped photo reports exactly what it reported with the wide pass (nothing), so
+# no label, reason, note or evidence changes and the detector's version stays. A skipped photo
+# can only lose a signal it would have had where the bound is wrong, never gain one: the gate
+# cannot flag anyone. bench/diffusion_gate.py sets the bound and checks this on every cached
+# photo; HEADCHECK_DIFFUSION_GATE=0 turns it off (benchmarks' baseline).
+def wide_pass_needed(pr: Probe, face: np.ndarray, x: np.ndarray, stats: np.ndarray | None,
+                     p_sg: float, guard_sg: float) -> bool:
+    """Whether the wider square's features can change the detector's output for a face whose
+    square's features are ``face`` (``x``: what the head reads of it, see ``scores_of``) and
+    StyleGAN-head probabilities ``p_sg`` (the probe's) and ``guard_sg`` (its guard's)."""
+    gate = pr.wide_gate
+    if gate is None or not pr.features_mode.endswith(",wide"):
+        return True
+    if pr.stylegan is not None and p_sg >= pr.stylegan.flag:
+        return True  # would flag through the StyleGAN head: the guard's face,wide head decides
+    if min(p_sg, guard_sg) >= NEAR_STYLEGAN_HEADS:
+        return True  # the near-StyleGAN rule may fire: its evidence carries p
+    d = len(x)
+    z = float(x @ pr.weights[:d]) + pr.bias + gate.wide_bound(face)
+    if pr.stats_fill is not None and stats is not None:
+        z += float(np.where(np.isnan(stats), pr.stats_fill, stats) @ pr.weights[2 * d:])
+    lowest = min(pr.unsure, pr.flag)
+    return z >= math.log(lowest / (1.0 - lowest))
+
+
+def gate_on() -> bool:
+    """Whether the detector skips the wide pass where it cannot change anything (default on;
+    HEADCHECK_DIFFUSION_GATE=0: always run it, as before the gate)."""
+    return os.environ.get("HEADCHECK_DIFFUSION_GATE", "1") != "0"
 
 
 def score_image(image: Image.Image, box: tuple[int, int, int, int] | None) -> float:
@@ -275,10 +384,13 @@ def diffusion_signals(image: Image.Image, face: Face | None) -> list[Signal]:
         return []
     box = face.box
     try:
-        p, p_sg, guard, guard_sg = all_scores(image, box)
+        scored = all_scores(image, box, gate=gate_on())
     except clip_encoder.EncoderUnavailable as exc:
         log.warning("diffusion detector skipped: %s", exc)
         return []
+    if scored is None:  # the wide pass was skipped: it could not change the output (none)
+        return []
+    p, p_sg, guard, guard_sg = scored
     near = None
     if min(p_sg, guard_sg) >= NEAR_STYLEGAN_HEADS:  # only then is the geometry worth reading
         dist = geometry_distance(face, image.width, image.height)
