@@ -57,6 +57,7 @@ train-diffusion: setup
 	$(BIN)/python bench/diffusion_embed.py
 	$(BIN)/python bench/diffusion_embed.py --extra
 	$(BIN)/python bench/diffusion_train.py
+	$(BIN)/python bench/diffusion_gate.py
 
 evaluate-diffusion: setup
 	$(BIN)/python bench/diffusion_eval.py

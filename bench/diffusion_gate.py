@@ -158,6 +158,9 @@ def choose(raw: dict, pairs: dict[str, np.ndarray]) -> dict:
     margin_sd = max(MARGIN_SD, float(np.ceil(worst)) + 1.0)
     bound = r0 + margin_sd * sd
     skipped = s + bound < line
+    real = np.array([meta[h]["label"] == "real" if h in meta else False for h in pairs["sha"]])
+    by_margin = {f"{k} sd": round(float((s + r0 + k * sd < line)[real].mean()), 3)
+                 for k in range(5)} if real.any() else None
     return {
         "head": "text-to-image (face,wide)",
         "probe_sha256": probe_sha256(raw),
@@ -181,6 +184,7 @@ def choose(raw: dict, pairs: dict[str, np.ndarray]) -> dict:
             "margin_sd": margin_sd,
             "held_out_past_bound_sd": {k: None if v is None else round(v, 3)
                                        for k, v in held.items()},
+            "real_skipped_by_margin": by_margin,
             "residual_max_skipped": round(float(resid[skipped].max()), 4)
             if skipped.any() else None,
             "residual_max_all": round(float(resid.max()), 4),
@@ -213,8 +217,9 @@ def check(pairs: dict[str, np.ndarray]) -> int:
     for src in ("plain", "augmented", "transformed", "all"):
         m = np.ones(len(label), bool) if src == "all" else pairs["source"] == src
         r, a = m & (label == "real"), m & (label == "fake")
-        print(f"| {src} | {int(r.sum())} | {skip[r].mean():.3f} | {int(a.sum())} | "
-              f"{skip[a].mean() if a.any() else float('nan'):.3f} |")
+        print(f"| {src} | {int(r.sum())} | {skip[r].mean():.3f} ({int(skip[r].sum())}) | "
+              f"{int(a.sum())} | {skip[a].mean() if a.any() else float('nan'):.4f} "
+              f"({int(skip[a].sum())}) |")
     for st in sorted({meta[s]["set"] for s in pairs["sha"] if s in meta}):
         m = np.array([s in meta and meta[s]["set"] == st for s in pairs["sha"]])
         print(f"  {st}: {skip[m].mean():.3f} of {int(m.sum())} skip")

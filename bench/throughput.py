@@ -4,7 +4,9 @@
 
 The baseline is what any image tool pays: decoding the bytes to RGB pixels. The ratio
 analysis/decode is the figure we hold ourselves to (aim: at most 5x). Stage costs are timed
-separately so the gap can be attributed.
+separately so the gap can be attributed. Analysis is also timed with the diffusion detector's
+gate off (HEADCHECK_DIFFUSION_GATE=0: its wide pass on every face), rounds interleaved with the
+gated ones so both see the same load.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import time
@@ -59,6 +62,24 @@ def per_image_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> flo
     return statistics.median(times)
 
 
+def gate_ab_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> tuple[float, float]:
+    """ms per item with the diffusion gate on and off (HEADCHECK_DIFFUSION_GATE), alternating
+    round by round: medians of each."""
+    on, off = [], []
+    before = os.environ.get("HEADCHECK_DIFFUSION_GATE")
+    try:
+        for _ in range(rounds):
+            for flag, times in (("1", on), ("0", off)):
+                os.environ["HEADCHECK_DIFFUSION_GATE"] = flag
+                times.append(per_image_ms(fn, items, 1))
+    finally:
+        if before is None:
+            os.environ.pop("HEADCHECK_DIFFUSION_GATE", None)
+        else:
+            os.environ["HEADCHECK_DIFFUSION_GATE"] = before
+    return statistics.median(on), statistics.median(off)
+
+
 def publish(out: Path, result: dict) -> int:
     """Write a benchmark's figures to ``out`` (bench/out/, not committed) and print them."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +98,8 @@ def main() -> int:
     analyzer.analyze_bytes(data[0])  # warm caches (ORB, pdq tables)
 
     decode = per_image_ms(lambda b: Image.open(io.BytesIO(b)).convert("RGB"), data, args.rounds)
-    analyze = per_image_ms(analyzer.analyze_bytes, data, args.rounds)
+    load0 = os.getloadavg()[0]
+    analyze, gate_off = gate_ab_ms(analyzer.analyze_bytes, data, args.rounds)
     loaded = [load_image(b) for b in data]
     arrays = [(img, img.array()) for img in loaded]
     faces = [(img, rgb, analyzer.models.find_face(rgb)) for img, rgb in arrays]
@@ -97,12 +119,17 @@ def main() -> int:
     }
     res = {"images": len(data), "rounds": args.rounds, "decode_ms": decode,
            "analyze_ms": analyze, "ratio": analyze / decode,
+           "analyze_gate_off_ms": gate_off, "ratio_gate_off": gate_off / decode,
+           "load_average": [load0, os.getloadavg()[0]],
            "analyze_per_second": 1000 / analyze, "decode_per_second": 1000 / decode,
            "stages_ms": stages, "faces_found": sum(1 for x in faces if x[2] is not None)}
     print(f"{len(data)} JPEGs at 512 px, median of {args.rounds} rounds, one process:")
     print(f"  Pillow decode-only : {decode:6.2f} ms/image ({1000 / decode:6.0f}/s)")
     print(f"  headcheck analyze  : {analyze:6.2f} ms/image ({1000 / analyze:6.0f}/s)")
     print(f"  ratio              : {analyze / decode:.1f}x decode-only (aim: <= 5x)")
+    print(f"  analyze, gate off  : {gate_off:6.2f} ms/image ({gate_off / decode:.1f}x decode; "
+          f"gated {analyze / gate_off:.3f}x of it)")
+    print(f"  load average       : {load0:.2f} at the start, {os.getloadavg()[0]:.2f} after")
     for k, v in stages.items():
         print(f"    {k:<42} {v:6.2f} ms ({v / decode:4.1f}x decode)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
