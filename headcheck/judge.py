@@ -80,6 +80,24 @@ def composite_reason(matches: list[Match], conf: Confidence = CONFIDENCE) -> Rea
                             "context_area": best.dense.context_area})
 
 
+# Copies of one photo (re-encoded, resized, cropped, overlaid) keep their face pixels: 98% of the
+# evaluation corpus's verified copies correlate at 0.99 or more there. Two frames of one shoot
+# (the same person a second apart, neutral then smiling) reach 0.93-0.98 at the dense patch's
+# 16 px per eye distance, enough to pass as the same photo (docs/benchmarks.md, "Frames of one
+# shoot"); below this level the reason says it may be such a frame rather than claim one photo.
+COPY_FACE_CORR = 0.99
+
+
+def same_photo_words(same: list[Match]) -> tuple[str, str, float | None]:
+    """How to name what ``same`` (SAME_PHOTO matches) share: the phrase for the detail, the
+    headline's, and the face-pixel correlation when it is under a copy's (None otherwise)."""
+    faced = [m.dense.core_corr for m in same if m.dense.core_area > 0]
+    if faced and max(faced) < COPY_FACE_CORR:
+        return ("the same photo, or a frame of the same shoot,", "Same or near-identical photo",
+                max(faced))
+    return "the same photo", "Same photo", None
+
+
 def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
                  conf: Confidence = CONFIDENCE) -> Reason | None:
     """The same photo under different identities is reuse; under one identity it is information
@@ -98,32 +116,37 @@ def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
         "identities": len(people), "names": [g[0] for g in people][:MAX_LISTED],
         "first_seen": min((s.first_seen for s in seen if s.first_seen), default=None)}
     listed = [m.to_dict() for m in same[:MAX_LISTED]]
+    what, short, face_corr = same_photo_words(same)
+    if face_corr is not None:
+        evidence["face_corr"] = round(face_corr, 3)
+        copies += (f"; the face pixels agree at {face_corr:.2f}, where copies of one photo agree "
+                   f"at {COPY_FACE_CORR} or more")
     if len(people) >= 2:
         shown = ", ".join(f'"{g[0]}"' for g in people[:4]) + (", ..." if len(people) > 4 else "")
-        return Reason(REUSED, "match.same_photo", f"the same photo is shown under "
+        return Reason(REUSED, "match.same_photo", f"{what} is shown under "
                       f"{len(people)} different names ({shown}) on {len(pages)} pages{copies}",
                       conf.reuse(len(people)), listed, len(pages),
-                      headline=f"Same photo used by {len(people)} differently named profiles",
+                      headline=f"{short} used by {len(people)} differently named profiles",
                       evidence=evidence)
     if people and len(named_pages) == len(pages):
         return Reason(REUSED, "match.same_photo.same_identity",
-                      f"the same photo appears on {len(pages)} pages, all under the name "
+                      f"{what} appears on {len(pages)} pages, all under the name "
                       f'"{people[0][0]}": one person\'s own photo on several profiles is normal',
                       0.0, listed, len(pages),
                       headline=f"Also on {_plural(len(pages) - 1, 'other page')} under the "
                                "same name", evidence=evidence)
     if len(sites) >= MANY_SITES:
         return Reason(REUSED, "match.same_photo.many_sites",
-                      f"the same photo appears on {len(pages)} pages across {len(sites)} "
+                      f"{what} appears on {len(pages)} pages across {len(sites)} "
                       f"unrelated sites{copies}", conf.reuse_sites(len(sites)), listed,
-                      len(pages), headline=f"Same photo on {len(sites)} unrelated sites",
+                      len(pages), headline=f"{short} on {len(sites)} unrelated sites",
                       evidence=evidence)
     unknown = "no profile names are known" if not people else \
         "profile names are known for only some of them"
-    return Reason(REUSED, "match.same_photo", f"the same photo appears on {len(pages)} distinct "
+    return Reason(REUSED, "match.same_photo", f"{what} appears on {len(pages)} distinct "
                   f"pages{copies}; {unknown}, so whether they are one person cannot be told",
                   conf.reuse_unnamed(len(pages)), listed, len(pages),
-                  headline=f"Same photo on {len(pages)} pages (names unknown)", evidence=evidence)
+                  headline=f"{short} on {len(pages)} pages (names unknown)", evidence=evidence)
 
 
 def judge(signals: list[Signal], matches: list[Match], own_pages: list[str] | None = None,

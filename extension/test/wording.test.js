@@ -109,6 +109,16 @@ test("reuse: the names the photo appeared under, with first-seen dates where giv
   assert.deepEqual(bare.names, []);  // an older server: no names, no harm
 });
 
+test("reuse: where the face pixels agree less than a copy's, a frame of the same shoot is allowed for", () => {
+  const reason = { ...structuredClone(REUSED.reasons[0]), page_count: 5,
+                   evidence: { face_corr: 0.96, names: ["Samuel K"] } };
+  const r = describeReason(reason, "https://x.com/keller");
+  assert.equal(r.headline, "The same or a near-identical photo appears on 4 other pages under 1 other name");
+  assert.match(r.evidence, /another frame of the same shoot/);
+  const copy = describeReason({ ...reason, evidence: { names: ["Samuel K"] } }, "https://x.com/keller");
+  assert.equal(copy.headline, "The same photo appears on 4 other pages under 1 other name");
+});
+
 test("a disputed verdict says so, with the feedback as a reason", () => {
   const disputed = { ...structuredClone(COMPOSITED), confidence: 0.466, disputed: true,
                      feedback: { false_positive: 2, confirmed: 0 } };

@@ -133,3 +133,24 @@ def test_match_reasons_carry_headline_and_counts() -> None:
     ev = r.reasons[0].evidence
     assert (ev["page_count"], ev["identities"], ev["names"]) == (2, 0, [])
     assert "2 pages" in r.reasons[0].headline
+
+
+def test_same_photo_wording_follows_the_face_pixels() -> None:
+    """Face pixels under a copy's agreement may be a second frame of one shoot: the reason says
+    so (the label stays); a copy's, or a faceless match's, is named the same photo."""
+    own = [Seen("https://a.example/sam-keller", "Sam Keller")]
+
+    def reason(core_corr: float, core_area: int = 300):
+        other = m(SAME_PHOTO, ["https://b.example/kim"], names=["Kim Osei"])
+        other.dense = DenseScore(0.95, 900, core_corr, core_area)
+        return judge([], [other], own_seen=own)
+
+    near = reason(0.96)
+    assert near.label == "reused"
+    assert near.reasons[0].headline.startswith("Same or near-identical photo used by 2")
+    assert "frame of the same shoot" in near.reasons[0].detail
+    assert near.reasons[0].evidence["face_corr"] == 0.96
+    for copy in (reason(0.995), reason(0.0, core_area=0)):
+        assert copy.label == "reused"
+        assert copy.reasons[0].headline.startswith("Same photo used by 2")
+        assert "face_corr" not in copy.reasons[0].evidence

@@ -16,6 +16,7 @@ from headcheck import match as M
 from headcheck.analyze import Analyzer
 from headcheck.dense import DensePatch
 from headcheck.engine import Headcheck
+from headcheck.judge import COPY_FACE_CORR
 from headcheck.load import load_image
 from headcheck.store import Sighting
 from tests.conftest import FACES, jpeg, real
@@ -159,3 +160,28 @@ def test_a_faceless_photo_under_a_profile_ring_is_still_the_same_photo(analyzer)
                 assert not M.context_shared(d)  # the ring spoils the whole-window correlation
             else:
                 assert relation is None, (pid, ids[j], d)
+
+
+SHOOT = ROOT / "tests" / "fixtures" / "shoot"
+
+
+def test_two_frames_of_one_shoot_are_not_claimed_as_one_photo(analyzer) -> None:
+    """Neutral then smiling, moments apart: at the dense patch's scale the face pixels agree
+    almost as a copy's do, so the reason may not say "the same photo" flat out; a real copy of
+    either frame still is."""
+    hc = Headcheck(analyzer=analyzer)
+    neutral = (SHOOT / "london_044_neutral.jpg").read_bytes()
+    hc.add(neutral, Sighting("https://people.example/dana", "", "Dana Whitfield"))
+    frame = hc.check((SHOOT / "london_044_smiling.jpg").read_bytes(),
+                     page_url="https://other.example/lee", profile_name="Lee Moreno")
+    r = frame.verdict.reasons[0]
+    assert frame.verdict.label == "reused"  # two names, one person's shoot: still a flag
+    assert r.headline == "Same or near-identical photo used by 2 differently named profiles"
+    assert "or a frame of the same shoot" in r.detail
+    assert r.evidence["face_corr"] < COPY_FACE_CORR
+    copy = hc.check(jpeg(load_image(neutral).image.resize((360, 360))),
+                    page_url="https://third.example/kim", profile_name="Kim Osei")
+    r = copy.verdict.reasons[0]
+    assert r.headline == "Same photo used by 2 differently named profiles"
+    assert "frame" not in r.detail and "face_corr" not in r.evidence
+    hc.close()
