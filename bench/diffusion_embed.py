@@ -13,6 +13,13 @@ the face), ``headcheck.detectors.face_crop`` and one encoder call per crop (the 
 output depends on what else is in a batch). A variant where no face is found has no features
 (the detector does not run there).
 
+The ``--aug`` pass (since probe v6) adds AUG_VARIANTS more copies per image, each a random chain
+of what profile photos go through on the way to a page: an avatar-sized rescale, grayscale,
+sharpening, sensor noise, brightness and saturation, a mirror, then JPEG or WebP at a random
+quality (``augment_bytes``). Real and AI-made images get the same chain. Blur, upscaling, tight
+crops and tinted contrast are left out on purpose: bench/diffusion_robustness.py measures them
+as transformations no training image had.
+
 The base pass caches the face square (x1.6 the face box, what the shipped probe reads); the
 ``--extra`` pass adds the same square mirrored (test-time augmentation) and a wider square (x3,
 head and shoulders), so the training script can measure whether either helps. One cache file per
@@ -28,7 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,6 +68,54 @@ def variant_bytes(img: Image.Image, box, rng: np.random.Generator) -> tuple[byte
     buf = io.BytesIO()
     out.save(buf, format="JPEG", quality=q)
     return buf.getvalue(), q, f
+
+
+AUG_VARIANTS = 2  # the --aug pass: variants 2 and 3
+
+
+def augment_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
+    """A copy as a profile page might serve it (see the module doc): its bytes."""
+    _, _, side, _ = face_square(img.width, img.height, box)
+    # Half avatar-sized (the face square 40-128 px), half as variant 1 (128-448 px).
+    target = rng.uniform(40, 128) if rng.random() < 0.5 else rng.uniform(128, 448)
+    f = float(np.clip(target / side, 0.02, 2.0))
+    w, h = max(8, round(img.width * f)), max(8, round(img.height * f))
+    out = img.convert("RGB").resize(
+        (w, h), Image.Resampling.LANCZOS if f < 1 else Image.Resampling.BICUBIC)
+    if rng.random() < 0.2:
+        out = out.convert("L").convert("RGB")
+    if rng.random() < 0.25:
+        out = out.filter(ImageFilter.UnsharpMask(float(rng.uniform(0.8, 2.5)),
+                                                 int(rng.integers(50, 200)), 2))
+    if rng.random() < 0.2:
+        a = np.asarray(out, np.float32) + rng.normal(0, rng.uniform(2, 9), (h, w, 3))
+        out = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        out = ImageEnhance.Brightness(out).enhance(float(rng.uniform(0.8, 1.2)))
+        out = ImageEnhance.Color(out).enhance(float(rng.uniform(0.7, 1.3)))
+    if rng.random() < 0.5:
+        out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    buf = io.BytesIO()
+    if rng.random() < 0.25:
+        out.save(buf, format="WEBP", quality=int(rng.integers(30, 91)))
+    else:
+        out.save(buf, format="JPEG", quality=int(rng.integers(30, 96)))
+    return buf.getvalue()
+
+
+def aug_variants(row: dict[str, str], models: FaceModels, box0) -> list[tuple]:
+    """(decoded image, face or None) per augmented copy, reproducibly from the sha256; the
+    copies are made from variant 0's decode and its face box ``box0``."""
+    img0 = load_image(local_path(row).read_bytes())
+    rng = np.random.default_rng(int(row["sha256"][12:24], 16))
+    out = []
+    for _ in range(AUG_VARIANTS):
+        img = load_image(augment_bytes(img0.image, box0, rng))
+        face = models.find_face(img.array())
+        if min(img.width, img.height) < MIN_SIDE:
+            face = None
+        out.append((img, face))
+    return out
 
 
 def variants(row: dict[str, str], models: FaceModels | None, boxes=None):
@@ -101,8 +156,8 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
     return [rows[j] for j in order]
 
 
-def cache_path(sha: str, extra: bool = False) -> Path:
-    return CACHE / f"{sha}{'.extra' if extra else ''}.npz"
+def cache_path(sha: str, extra: bool = False, aug: bool = False) -> Path:
+    return CACHE / f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}.npz"
 
 
 def embed_one(crops: list[Image.Image]) -> np.ndarray:
@@ -116,6 +171,20 @@ def _emb(crops: list[Image.Image | None]) -> np.ndarray:
         if c is not None:
             out[i] = embed_one([c])[0]
     return out
+
+
+def embed_aug(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """The face square's and the wider square's features of each augmented copy (NaN: no face);
+    only where variant 0 has a face (the copies are made around it)."""
+    base = np.load(cache_path(row["sha256"]))
+    nan = np.full((AUG_VARIANTS, clip_encoder.EMBED_DIM), np.nan, np.float32)
+    if not base["has_face"][0]:
+        return {"face_emb": nan, "wide_emb": nan, "has_face": np.zeros(AUG_VARIANTS, bool)}
+    vs = aug_variants(row, models, tuple(int(b) for b in base["box"][0]))
+    return {"face_emb": _emb([model_crop(img.image, f.box) if f else None for img, f in vs]),
+            "wide_emb": _emb([model_crop(img.image, f.box, WIDE_SCALE) if f else None
+                              for img, f in vs]),
+            "has_face": np.array([f is not None for _, f in vs])}
 
 
 def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str, np.ndarray]:
@@ -145,18 +214,20 @@ def main() -> int:
     ap.add_argument("--sets", default="", help="comma-separated set names (default: all)")
     ap.add_argument("--extra", action="store_true",
                     help="the mirrored face square and the wider crop (after the base pass)")
+    ap.add_argument("--aug", action="store_true",
+                    help="AUG_VARIANTS augmented copies, face and wide (after the base pass)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
-    todo = [r for r in rows if not cache_path(r["sha256"], args.extra).exists()
-            and (not args.extra or cache_path(r["sha256"]).exists())]
+    todo = [r for r in rows if not cache_path(r["sha256"], args.extra, args.aug).exists()
+            and (not (args.extra or args.aug) or cache_path(r["sha256"]).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
     models = FaceModels()
     CACHE.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for k, row in enumerate(todo):
-        rec = embed_row(row, models, args.extra)
-        path = cache_path(row["sha256"], args.extra)
+        rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
+        path = cache_path(row["sha256"], args.extra, args.aug)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
         tmp.replace(path)  # atomic: a killed run leaves no half file

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from diffusion_embed import cache_path, rows_to_embed  # noqa: E402
+from diffusion_embed import AUG_VARIANTS, cache_path, rows_to_embed  # noqa: E402
 from diffusion_set import HELD_OUT  # noqa: E402
 from diffusion_stats import stats_path  # noqa: E402
 
@@ -79,6 +79,12 @@ UNSEEN: frozenset[str] = frozenset()
 # v4 was trained (without the sets in GUARD_UNSEEN), so the figures can cross-fit it like v5.
 GUARD_RECIPE = {"c": 0.05, "mode": "face,wide", "sg_c": 0.2, "sg_mode": "face"}
 GUARD_UNSEEN = frozenset({"fairface"})
+# Whether the probe's heads (AUG) and the guard's (GUARD_AUG) train on the augmented copies of
+# bench/diffusion_embed.py --aug as well. Neither does: measured by bench/diffusion_augment.py,
+# the probe's copies change nothing behind the guard, and the guard's raise the share of real
+# photos of a kind never trained on that are flagged (docs/benchmarks.md).
+AUG = False
+GUARD_AUG = False
 MIN_VALIDATION = 1000  # real photos (as they are) in part A at least
 
 
@@ -104,7 +110,9 @@ def _hash(s: str, mod: int) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % mod
 
 
-def load() -> Data:
+def load(aug: bool = AUG) -> Data:
+    """Every image's features with a face found: variants 0 (as is) and 1 (re-encoded), and with
+    ``aug`` the augmented copies of the --aug pass where cached (variants 2 on)."""
     cols: dict[str, list] = {f: [] for f in Data.__dataclass_fields__}
     nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
     for r in rows_to_embed():
@@ -130,6 +138,19 @@ def load() -> Data:
                            ("set", r["set"]), ("gen", gen), ("group", r["group"]),
                            ("variant", v), ("path", r["path"]),
                            ("detector", str(c["detector"][v]))):
+                cols[f].append(val)
+        a = cache_path(sha, aug=True)
+        if not aug or not a.exists():
+            continue
+        a = np.load(a)
+        for v in range(AUG_VARIANTS):
+            if not a["has_face"][v]:
+                continue
+            for f, val in (("X", a["face_emb"][v]), ("M", nan), ("W", a["wide_emb"][v]),
+                           ("S", np.full(len(NAMES), np.nan, np.float32)),
+                           ("y", int(r["label"] == "fake")), ("set", r["set"]), ("gen", gen),
+                           ("group", r["group"]), ("variant", 2 + v), ("path", r["path"]),
+                           ("detector", "")):
                 cols[f].append(val)
     if not cols["X"]:
         sys.exit("no features: run bench/diffusion_embed.py first")
@@ -203,9 +224,10 @@ def prob(d: Data, m: Model) -> np.ndarray:
 def oof_scores(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES) -> np.ndarray:
     """Every image scored by a probe trained without its group's fold."""
     f = folds(d)
+    train = d.variant < 2 if not AUG else np.ones(len(d.y), bool)
     out = np.zeros(len(d.y))
     for k in range(FOLDS):
-        out[f == k] = prob(d.take(f == k), fit(d.take(f != k), c, stats, mode))
+        out[f == k] = prob(d.take(f == k), fit(d.take(train & (f != k)), c, stats, mode))
     return out
 
 
@@ -234,7 +256,7 @@ def guard_oof(d: Data) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of v4's recipe (both heads; NaN where a head does not score), trained
     as v4 was: without the sets it never saw, on the same folds as v5."""
     f = folds(d)
-    seen = ~np.isin(d.set, list(GUARD_UNSEEN))
+    seen = ~np.isin(d.set, list(GUARD_UNSEEN)) & ((d.variant < 2) | GUARD_AUG)
     sg_part = stylegan_part(d)
     p, p_sg = np.zeros(len(d.y)), np.full(len(d.y), np.nan)
     for k in range(FOLDS):
@@ -247,11 +269,15 @@ def guard_oof(d: Data) -> tuple[np.ndarray, np.ndarray]:
     return p, p_sg
 
 
-def fit_heads(d: Data, train: np.ndarray) -> tuple[Model, Model, Model, Model]:
+def fit_heads(d: Data, train: np.ndarray, aug: bool = AUG,
+              guard_aug: bool = GUARD_AUG) -> tuple[Model, Model, Model, Model]:
     """The shipped recipe's four heads trained on the rows ``train``: the text-to-image head,
-    the StyleGAN head, then the guard's two (v4's recipe, without the sets v4 never saw)."""
+    the StyleGAN head, then the guard's two (v4's recipe, without the sets v4 never saw); the
+    augmented copies only where ``aug`` (the probe) or ``guard_aug`` (the guard) say so."""
     sg = stylegan_part(d)
-    seen = train & ~np.isin(d.set, list(GUARD_UNSEEN))
+    plain = d.variant < 2
+    seen = train & ~np.isin(d.set, list(GUARD_UNSEEN)) & (plain | guard_aug)
+    train = train & (plain | aug)
     g = GUARD_RECIPE
     return (fit(d.take(train)), fit(d.take(train & sg), SG_C, False, SG_FEATURES),
             fit(d.take(seen), g["c"], False, g["mode"]),
