@@ -113,6 +113,8 @@ class StorePipeline:
             self.stats.inc_value("headcheck/photos_new" if result.added.new_photo
                                  else "headcheck/photos_known")
             self.stats.inc_value("headcheck/sightings_new", int(result.added.new_sighting))
+            if result.added.reanalysed:
+                self._count("photos_reanalysed")
             item.label = result.verdict.label
         return item
 
@@ -210,7 +212,9 @@ class StorePipeline:
         else UNKNOWN: analyse it."""
         assert self.hc is not None
         known = self.hc.store.current_photo_id(sha)
-        if a is None and known is None:
+        # Known bytes whose stored signals another version of a detector made: analyse them
+        # again (storing the analysis replaces the signals).
+        if a is None and (known is None or self.hc.stale(known)):
             return UNKNOWN
         # Resuming a crawl killed while this sighting was being written: did it commit?
         if (known is not None and self.journal.item_state(item.key) == STORING

@@ -47,6 +47,13 @@ class Analysis:
     detector_errors: list[dict[str, str]] = field(default_factory=list)
     # Grey context window for dense verification (headcheck.dense), serialised.
     dense: bytes | None = field(default=None, repr=False)
+    # The detectors that ran on this photo, name -> version (not those that did not apply, are
+    # off on this machine or failed): the store keeps them, so a photo analysed by an older
+    # version of a detector is known as such (headcheck.stale).
+    detectors: dict[str, str] = field(default_factory=dict)
+    # Which detector made each signal: signal name -> detector name (``c2pa.ai_generated`` is
+    # the ``provenance`` detector's); a ``<detector>.not_checked`` note names its detector too.
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {"image": self.image.phash, "pdq": self.image.pdq}
@@ -71,6 +78,7 @@ class Analysis:
             "quality": self.quality(),
             "signals": [s.to_dict() for s in self.signals],
             "detector_errors": self.detector_errors,
+            "detectors": self.detectors,
             "error": None,
         }
 
@@ -78,7 +86,7 @@ class Analysis:
 def error_json(file: str | None, message: str, sha256: str | None = None) -> dict[str, Any]:
     return {"file": file, "sha256": sha256, "width": None, "height": None, "face": None,
             "hashes": None, "quality": None, "signals": [], "detector_errors": [],
-            "error": message}
+            "detectors": {}, "error": message}
 
 
 THUMB_SIDE = 128
@@ -156,7 +164,7 @@ class Analyzer:
         except RuntimeError as exc:  # dlib refuses odd inputs (e.g. 1-pixel images)
             raise ImageError(f"face detection failed: {exc}") from None
         frame = Frame.from_face(face) if face else Frame.whole_image(img.width, img.height)
-        signals, errors = self.detect(DetectorInput(img, rgb, face))
+        found = self.detect(DetectorInput(img, rgb, face))
         width, height = img.full_size
         return Analysis(
             sha256=img.sha256,
@@ -167,38 +175,63 @@ class Analyzer:
             face=face.scaled(img.scale) if face else None,
             image=image_hashes(img.image),
             regions=region_hashes(rgb, frame if face else None),
-            signals=signals,
+            signals=found.signals,
             features=context_features(rgb, frame, has_face=face is not None),
             chip=_chip(self.models, rgb, face),
             mirror_features=(context_features(rgb, frame, mirror=True, has_face=face is not None)
                              if lookup else None),
             thumb=thumbnail(img.image) if self.thumbnails else None,
-            detector_errors=errors,
+            detector_errors=found.errors,
             dense=dense_patch(rgb, frame).to_bytes(),
+            detectors=found.ran,
+            sources=found.sources,
         )
 
-    def detect(self, inp: DetectorInput) -> tuple[list[Signal], list[dict[str, str]]]:
+    def versions(self) -> dict[str, str]:
+        """The version of each detector this analyser runs, by name."""
+        return {det.name: str(det.version) for det in self.detectors}
+
+    def detect(self, inp: DetectorInput) -> Detected:
         """Every registered detector that applies; one that raises is logged and reported,
         and the others still run (unless strict)."""
-        signals: list[Signal] = []
-        errors: list[dict[str, str]] = []
+        out = Detected()
         for det in self.detectors:
             if not applies(det, inp):
                 continue
             why = self._why_off(det)
             if why:  # not an error of this photo's, but its signals are missing all the same
-                errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
-                signals.append(not_checked(det, f"{OFF_HERE}: {why}"))
+                out.errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
+                out.add(det, [not_checked(det, f"{OFF_HERE}: {why}")])
                 continue
             try:
-                signals += det.detect(inp)
+                found = det.detect(inp)
             except Exception as exc:
                 if self.strict:
                     raise
                 log.exception("detector %s failed on %s", det.name, inp.image.sha256)
-                errors.append({"detector": det.name, "error": f"{type(exc).__name__}: {exc}"})
-                signals.append(not_checked(det, f"it failed on this photo ({type(exc).__name__})"))
-        return signals, errors
+                out.errors.append({"detector": det.name,
+                                   "error": f"{type(exc).__name__}: {exc}"})
+                out.add(det, [not_checked(det,
+                                          f"it failed on this photo ({type(exc).__name__})")])
+                continue
+            out.add(det, found)
+            out.ran[det.name] = str(det.version)
+        return out
+
+
+@dataclass
+class Detected:
+    """What the detectors said about one photo: their signals, which detector made each, the
+    detectors that ran (name -> version) and those that raised or are off here."""
+
+    signals: list[Signal] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    ran: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def add(self, det: Detector, signals: list[Signal]) -> None:
+        self.signals += signals
+        self.sources.update((s.name, det.name) for s in signals)
 
 
 # What a person is told a check that did not run would have looked for.

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import Analysis, Analyzer
+from .detectors.registry import versions
 from .feedback import suppression
 from .index import RegionIndex, index_path, save_if_behind
 from .judge import Verdict, judge
 from .match import Match, Matcher
+from .stale import stale
 from .store import AddResult, Sighting, Store
 from .verdicts import photo_verdict, stored_matches, stored_signals
 
@@ -63,6 +65,9 @@ class Headcheck:
             Path(index_file) if index_file is not None else None)
         self.index = RegionIndex.from_store(self.store, self.index_file)
         self.matcher = Matcher(self.analyzer, self.store, self.index)
+        # The current version of every detector, by name (the installed ones, and this
+        # analyser's): a stored signal of another version is a note in stored verdicts.
+        self.versions = {**versions(), **self.analyzer.versions()}
 
     def close(self) -> None:
         """Save the index when the saved copy is missing or behind, then close the store."""
@@ -98,13 +103,20 @@ class Headcheck:
         return IndexResult(a, added, self.stored_verdict(added.photo_id))
 
     def add_known(self, sha256: str, sighting: Sighting) -> KnownResult | None:
-        """Record a sighting of bytes the store holds (analysed by this version) without
-        analysing them again: a re-crawl's photos cost a lookup, not an analysis. None when the
-        store does not hold them, and ``add`` must analyse the photo."""
+        """Record a sighting of bytes the store holds (analysed by this version, and by this
+        version of each detector that ran on them) without analysing them again: a re-crawl's
+        photos cost a lookup, not an analysis. None when the store does not hold them so, and
+        ``add`` must analyse the photo (which replaces stale signals)."""
         own = self.store.current_photo_id(sha256)
-        if own is None:
+        if own is None or self.stale(own):
             return None
         return KnownResult(self.store.add_sighting(own, sighting), self.stored_verdict(own))
+
+    def stale(self, photo_id: int) -> bool:
+        """Whether the stored photo was analysed by another version of a detector this analyser
+        runs, or by versions not recorded: where its bytes are at hand, analyse it again
+        (``add``); ``headcheck.stale``."""
+        return stale(self.store.photo_detectors(photo_id), self.analyzer.versions())
 
     def check(self, data: bytes, page_url: str | None = None,
               profile_name: str | None = None) -> CheckResult:
@@ -132,12 +144,13 @@ class Headcheck:
                      profile_name: str | None = None) -> Verdict | None:
         """``check``'s verdict for bytes the store already holds (analysed by this version), from
         the stored signals and relations: no decoding, no face models. None when the store does
-        not hold them, and ``check`` must analyse the photo."""
+        not hold them, and ``check`` must analyse the photo. A signal stored by another version
+        of its detector is a note here, not a flag (``headcheck.stale``)."""
         own = self.store.current_photo_id(sha256)
         if own is None:
             return None
         # The same readers as the stored verdicts (one path for signals read back).
-        return judge(stored_signals(self.store, own), self.stored_matches(own),
+        return judge(stored_signals(self.store, own, self.versions), self.stored_matches(own),
                      query_page=page_url, own_seen=self.store.seen([own])[own],
                      query_name=profile_name, suppressed=suppression(self.store, sha256))
 
@@ -145,7 +158,7 @@ class Headcheck:
         return stored_matches(self.store, photo_id)
 
     def stored_verdict(self, photo_id: int) -> Verdict:
-        pv = photo_verdict(self.store, photo_id)
+        pv = photo_verdict(self.store, photo_id, self.versions)
         if pv is None:
             raise KeyError(f"no stored photo {photo_id}")
         return pv.verdict

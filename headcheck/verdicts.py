@@ -6,7 +6,7 @@ time for ``Headcheck.stored_verdict``, by the same code.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .dense import NO_SCORE, DenseScore
@@ -15,6 +15,7 @@ from .identity import Seen, unique_pages
 from .judge import Verdict, judge
 from .match import Match
 from .signals import Signal
+from .stale import demote
 from .store import Store
 from .suppress import NO_SUPPRESSION
 from .verify import Verification
@@ -53,9 +54,18 @@ def _pages(store: Store, ids: Iterable[int]) -> dict[int, list[Page]]:
     return out
 
 
-def _chunk_verdicts(store: Store, photos: list[tuple]) -> list[PhotoVerdict]:
+def current_versions() -> dict[str, str]:
+    """The installed detectors' versions (``detectors.registry.versions``): the stored signals
+    of any other version count for nothing (``headcheck.stale``)."""
+    from .detectors.registry import versions
+
+    return versions()
+
+
+def _chunk_verdicts(store: Store, photos: list[tuple],
+                    versions: Mapping[str, str]) -> list[PhotoVerdict]:
     lo, hi = photos[0][0], photos[-1][0]
-    signals = store.signals_between(lo, hi)
+    signals = _signals(store, lo, hi, versions)
     matches = store.match_rows_between(lo, hi)
     others = {m[0] for rows in matches.values() for m in rows}
     pages = _pages(store, {*(p[0] for p in photos), *others})
@@ -81,9 +91,21 @@ def _dense(text: str | None) -> DenseScore:
     return DenseScore.from_dict(json.loads(text)) if text else NO_SCORE
 
 
-def stored_signals(store: Store, photo_id: int) -> list[Signal]:
-    """One stored photo's signals, read as the bulk verdicts read them."""
-    return store.signals_between(photo_id, photo_id).get(photo_id, [])
+def _signals(store: Store, lo: int, hi: int, versions: Mapping[str, str]
+             ) -> dict[int, list[Signal]]:
+    """The stored signals of photos ``lo``..``hi``, those of a detector version other than
+    ``versions`` (or unknown) turned into notes."""
+    signals = store.signals_between(lo, hi)
+    sources = store.signal_sources_between(lo, hi)
+    return {pid: demote(sigs, sources.get(pid, {}), versions) for pid, sigs in signals.items()}
+
+
+def stored_signals(store: Store, photo_id: int,
+                   versions: Mapping[str, str] | None = None) -> list[Signal]:
+    """One stored photo's signals, read as the bulk verdicts read them (stale ones as notes;
+    ``versions``: the detectors' current versions, by default the installed ones)."""
+    return _signals(store, photo_id, photo_id,
+                    current_versions() if versions is None else versions).get(photo_id, [])
 
 
 def stored_matches(store: Store, photo_id: int) -> list[Match]:
@@ -97,22 +119,27 @@ def stored_matches(store: Store, photo_id: int) -> list[Match]:
                     r["face_distance"], r["dense"]], seen[r["other"]]) for r in rows]
 
 
-def photo_verdict(store: Store, photo_id: int) -> PhotoVerdict | None:
+def photo_verdict(store: Store, photo_id: int,
+                  versions: Mapping[str, str] | None = None) -> PhotoVerdict | None:
     """One stored photo's verdict, by the same path as the bulk one."""
     head = store.photo_head(photo_id)
-    return _chunk_verdicts(store, [head])[0] if head else None
+    return _chunk_verdicts(store, [head], current_versions() if versions is None
+                           else versions)[0] if head else None
 
 
 def iter_verdicts(store: Store, chunk: int = CHUNK,
-                  on_chunk: Callable[[int], None] | None = None) -> Iterator[PhotoVerdict]:
+                  on_chunk: Callable[[int], None] | None = None,
+                  versions: Mapping[str, str] | None = None) -> Iterator[PhotoVerdict]:
     """Every stored photo with its verdict and pages, in id order; ``on_chunk(n)`` after each
-    chunk of n photos (for a progress bar)."""
+    chunk of n photos (for a progress bar). A signal stored by another version of its detector
+    than ``versions`` (default: the installed ones) is a note, not a flag (``headcheck.stale``)."""
+    versions = current_versions() if versions is None else versions
     last = 0
     while True:
         photos = store.photo_heads(last, chunk)
         if not photos:
             return
-        yield from _chunk_verdicts(store, photos)
+        yield from _chunk_verdicts(store, photos, versions)
         last = photos[-1][0]
         if on_chunk:
             on_chunk(len(photos))

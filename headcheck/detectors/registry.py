@@ -76,6 +76,13 @@ def registered(strict: bool = False) -> list[Detector]:
     return [d for d in _all(strict) if d.name not in off]
 
 
+def versions(strict: bool = False) -> dict[str, str]:
+    """Every installed detector's version, by name: those turned off by ``DISABLE_ENV`` too (the
+    signals they stored are as current as their code); the stored verdicts set aside signals of
+    any other version (``headcheck.stale``)."""
+    return {d.name: str(d.version) for d in _all(strict)}
+
+
 def _all(strict: bool) -> list[Detector]:
     dets = [load(spec) for spec in BUILTIN]
     if len({d.name for d in dets}) < len(dets):

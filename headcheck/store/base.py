@@ -43,6 +43,8 @@ class AddResult:
     photo_id: int
     new_photo: bool
     new_sighting: bool
+    # A stored photo analysed again: by another version of the analysis or of a detector.
+    reanalysed: bool = False
 
 
 @dataclass(frozen=True)

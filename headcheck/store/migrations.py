@@ -112,7 +112,20 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["store_meta"].insert({"key": "store_id", "value": uuid.uuid4().hex})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    # The detectors that ran on the stored analysis, as JSON {name: version}: a photo analysed by
+    # another version of a detector is analysed again when its bytes are at hand. NULL for photos
+    # stored before: versions unknown (headcheck.stale).
+    db["photos"].add_column("detectors", str)
+    # Which detector made each signal, and its version then (a signal's name does not say:
+    # ``c2pa.ai_generated`` is the provenance detector's), so a stored verdict sets aside exactly
+    # the signals of a detector changed since. NULL for signals stored before.
+    db["signals"].add_column("detector", str)
+    db["signals"].add_column("detector_version", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -32,6 +32,13 @@ class Reads(StoreBase):
                               [sha256, ANALYSIS_VERSION]).fetchone()
         return int(row[0]) if row else None
 
+    def photo_detectors(self, photo_id: int) -> dict[str, str] | None:
+        """The detectors that ran on the stored analysis (name -> version); None when not
+        known (stored before they were recorded, or no such photo)."""
+        row = self.db.execute("SELECT detectors FROM photos WHERE id = ?",
+                              [photo_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
     def photo_row(self, photo_id: int) -> dict | None:
         rows = list(self.db.query(
             "SELECT id, sha256, width, height, format, face, analyzed_at FROM photos "
@@ -152,6 +159,17 @@ class Reads(StoreBase):
                 "WHERE photo_id BETWEEN ? AND ? ORDER BY photo_id, name", [lo, hi]):
             out[int(pid)].append(Signal(name, kind, score, detail, json.loads(evidence or "{}"),
                                         headline or ""))
+        return out
+
+    def signal_sources_between(self, lo: int, hi: int
+                               ) -> dict[int, dict[str, tuple[str | None, str | None]]]:
+        """Per photo ``lo``..``hi``: signal name -> (detector that made it, its version then);
+        None where not recorded (signals stored before migration 8)."""
+        out: dict[int, dict[str, tuple[str | None, str | None]]] = defaultdict(dict)
+        for pid, name, detector, version in self.db.execute(
+                "SELECT photo_id, name, detector, detector_version FROM signals "
+                "WHERE photo_id BETWEEN ? AND ?", [lo, hi]):
+            out[int(pid)][name] = (detector, version)
         return out
 
     def match_rows_between(self, lo: int, hi: int) -> dict[int, list[tuple]]:

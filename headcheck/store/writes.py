@@ -10,17 +10,20 @@ import numpy as np
 
 from ..analyze import ANALYSIS_VERSION, Analysis
 from ..face import FaceModels, decode_chip
+from ..stale import stale
 from .base import AddResult, Sighting, StoreBase, hex_to_int64, marks, now_iso
 
 
 class Writes(StoreBase):
     def add(self, a: Analysis, sighting: Sighting) -> AddResult:
         """Store the photo (once per sha256) with its hashes and signals, and record one sighting
-        of it, in one transaction (a reader never sees half a photo); idempotent."""
+        of it, in one transaction (a reader never sees half a photo); idempotent. A photo stored
+        by another version of the analysis, or of a detector that ran on it, takes this
+        analysis's signals (``AddResult.reanalysed``)."""
         with self.transaction():
-            photo_id, new_photo = self._upsert_photo(a)
+            photo_id, new_photo, reanalysed = self._upsert_photo(a)
             new_sighting = self._record_sighting(photo_id, sighting)
-        return AddResult(photo_id, new_photo, new_sighting)
+        return AddResult(photo_id, new_photo, new_sighting, reanalysed)
 
     def add_sighting(self, photo_id: int, sighting: Sighting) -> AddResult:
         """One more sighting of a stored photo (no analysis needed); idempotent."""
@@ -28,11 +31,22 @@ class Writes(StoreBase):
             new_sighting = self._record_sighting(photo_id, sighting)
         return AddResult(photo_id, False, new_sighting)
 
-    def _upsert_photo(self, a: Analysis) -> tuple[int, bool]:
-        row = self.db.execute("SELECT id, analysis_version FROM photos WHERE sha256 = ?",
-                              [a.sha256]).fetchone()
+    def _upsert_photo(self, a: Analysis) -> tuple[int, bool, bool]:
+        """(photo id, new photo, stored photo re-analysed)."""
+        row = self.db.execute(
+            "SELECT id, analysis_version, detectors FROM photos WHERE sha256 = ?",
+            [a.sha256]).fetchone()
         if row and row[1] == ANALYSIS_VERSION:
-            return int(row[0]), False
+            photo_id = int(row[0])
+            if not stale(json.loads(row[2]) if row[2] else None, a.detectors):
+                return photo_id, False, False
+            # The same analysis but other detector versions (or unknown ones): the hashes,
+            # keypoints and pixels are what this analysis computed again, so only the signals
+            # and the detectors' versions are replaced (the index has nothing to catch up on).
+            self.db.execute("UPDATE photos SET detectors = ?, analyzed_at = ? WHERE id = ?",
+                            [json.dumps(a.detectors, sort_keys=True), now_iso(), photo_id])
+            self._replace_signals(photo_id, a)
+            return photo_id, False, True
         record = {
             "sha256": a.sha256, "width": a.width, "height": a.height, "format": a.format,
             "face": json.dumps(a.face.to_dict()) if a.face else None,
@@ -42,6 +56,7 @@ class Writes(StoreBase):
             "features": a.features.to_bytes(), "keypoints": len(a.features),
             "chip": a.chip, "embedding": None, "thumb": a.thumb, "dense": a.dense,
             "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
+            "detectors": json.dumps(a.detectors, sort_keys=True),
         }
         # One statement whatever another writer did since the SELECT (no UNIQUE failure).
         cols = ", ".join(record)
@@ -56,13 +71,18 @@ class Writes(StoreBase):
               "bits": hex_to_int64(h.hash),
               "quality": h.quality, "inside": h.inside, "usable": int(h.usable)}
              for r, h in a.regions.items()], pk=("photo_id", "region"))
+        self._replace_signals(photo_id, a)
+        return photo_id, row is None, row is not None
+
+    def _replace_signals(self, photo_id: int, a: Analysis) -> None:
+        """The photo's signals, each with the detector that made it and that one's version."""
         self.db.execute("DELETE FROM signals WHERE photo_id = ?", [photo_id])
         self.db["signals"].insert_all(
             [{"photo_id": photo_id, "name": s.name, "kind": s.kind, "score": s.score,
               "detail": s.detail, "evidence": json.dumps(s.evidence, default=str),
-              "headline": s.headline}
+              "headline": s.headline, "detector": a.sources.get(s.name),
+              "detector_version": a.detectors.get(a.sources.get(s.name, ""))}
              for s in a.signals])
-        return photo_id, row is None
 
     def _record_sighting(self, photo_id: int, s: Sighting) -> bool:
         seen = s.seen_at or now_iso()

@@ -24,7 +24,10 @@ def alex(analyzer: Analyzer):
 def test_json_contract(alex) -> None:
     out = alex.to_json("alex.jpg")
     assert set(out) == {"file", "sha256", "width", "height", "face", "hashes", "quality",
-                        "signals", "detector_errors", "error"}
+                        "signals", "detector_errors", "detectors", "error"}
+    # The detectors that ran, name -> version (the diffusion probe only where it can run here).
+    assert {"provenance", "geometry.stylegan"} <= set(out["detectors"])
+    assert out["detectors"]["provenance"] == "1"
     assert set(out["hashes"]) == {"image", "pdq", "face", "context", "body", "background"}
     assert len(out["hashes"]["pdq"]) == 64 and len(out["hashes"]["context"]) == 16
     assert set(out["face"]) == {"box", "eyes", "score", "detector"}

@@ -4,6 +4,7 @@ store and real worker processes: no network, no reactor."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import time
@@ -247,3 +248,48 @@ def test_a_finished_job_starts_over(tmp_path: Path) -> None:
     assert journal.begin()["pending_items"] == 1  # resuming keeps the work
     journal.finish()
     assert journal.begin() == {"pages": 0, "pending_pages": 0, "items": 0, "pending_items": 0}
+
+
+def test_known_bytes_stored_by_another_detector_version_are_analysed_again(
+        tmp_path: Path) -> None:
+    """The known-sha256 shortcut records a sighting only where the stored signals are the
+    installed detectors' own; a photo a changed detector analysed is analysed again, once."""
+    from headcheck.analyze import Analyzer
+    from headcheck.detectors.registry import versions
+    from headcheck.detectors.stylegan import StyleGanGeometry
+    from headcheck.engine import Headcheck
+    from headcheck.store import Sighting
+
+    old = StyleGanGeometry()
+    old.version = "0"  # the store was filled by an older version of this detector
+    hc = Headcheck(tmp_path / "store.db", analyzer=Analyzer(detectors=[old]), index_file=None)
+    hc.add((AVATARS / "jordan-hale.jpg").read_bytes(), Sighting(f"{SITE}/before"))
+    hc.close()
+
+    crawler = make_crawler(tmp_path)
+    journal = crawler.get_extension(CrawlJournal).journal
+    pipe = StorePipeline.from_crawler(crawler)
+    first = stored_item(tmp_path, "jordan-hale.jpg", "jordan")
+    second = Headshot(f"{SITE}/jordan-2", first.image_url, "jsonld", "Jordan")
+    second.files = first.files
+    for item in (first, second):
+        journal.add_item(item, source="a page key")
+
+    async def run() -> None:
+        await pipe.open_spider()
+        try:
+            for item in (first, second):  # in turn: the second finds the first's analysis
+                await pipe.process_item(item)
+        finally:
+            await pipe.close_spider()
+
+    asyncio.run(run())
+    stats = crawler.stats.get_stats()
+    assert stats["headcheck/photos_reanalysed"] == 1 and stats["headcheck/photos_known"] == 2
+    assert stats["headcheck/analyses_skipped"] == 1  # the second: current now, a sighting only
+    con = sqlite3.connect(tmp_path / "store.db")
+    (detectors,) = con.execute("SELECT detectors FROM photos").fetchone()
+    made_by = con.execute("SELECT DISTINCT detector_version FROM signals "
+                          "WHERE detector = 'geometry.stylegan'").fetchall()
+    assert json.loads(detectors)["geometry.stylegan"] == versions()["geometry.stylegan"]
+    assert made_by in ([], [(StyleGanGeometry.version,)])

@@ -89,3 +89,46 @@ def test_lookup_by_hashes_answers_known_bytes_and_names_the_rest(client: TestCli
     assert client.post("/v1/lookup-hashes", json={"photos": []}).status_code == 422
     many = [{"sha256": sha}] * 101
     assert client.post("/v1/lookup-hashes", json={"photos": many}).status_code == 422
+
+
+def test_stored_flags_of_unknown_detector_versions_are_notes_until_a_lookup_records_the_bytes(
+        tmp_path: Path) -> None:
+    """A store from before detector versions were kept (the diffusion probe v4 case): a lookup
+    by sha256 does not flag on its stored signals; a recorded lookup with the bytes analyses
+    them again, and from then on the lookup by sha256 flags on the current ones."""
+    import hashlib
+    import sqlite3
+
+    from headcheck.store import Sighting
+
+    data = image("stylegan-013.jpg")
+    sha = hashlib.sha256(data).hexdigest()
+    db = tmp_path / "old.db"
+    hc = Headcheck(db, index_file=None)
+    hc.add(data, Sighting("https://people.example.org/profile/jordan-hale",
+                          profile_name="Jordan Hale"))
+    hc.close()
+    con = sqlite3.connect(db)  # as migration 8 leaves a store made before it
+    con.execute("UPDATE photos SET detectors = NULL")
+    con.execute("UPDATE signals SET detector = NULL, detector_version = NULL")
+    con.commit()
+    con.close()
+
+    def by_hash(c: TestClient) -> dict:
+        r = c.post("/v1/lookup-hashes", json={"photos": [{"sha256": sha}]})
+        assert r.status_code == 200, r.text
+        return r.json()["results"][0]["verdict"]
+
+    with TestClient(create_app(Settings(db=db, record_lookups=True))) as c:
+        old = by_hash(c)
+        assert old["label"] == "none" and old["confidence"] == 0.0
+        notes = [x for x in old["reasons"] if x["evidence"].get("stale")]
+        assert notes and all(x["score"] == 0.0 for x in old["reasons"])
+        assert notes[0]["headline"].startswith("Flagged by an older version of this check")
+        assert notes[0]["evidence"]["stored_version"] is None
+        full = c.post("/v1/lookup", content=data, headers={"Content-Type": "image/jpeg"},
+                      params={"page_url": PAGE}).json()
+        assert full["label"] == "synthetic"
+        now = by_hash(c)
+        assert now["label"] == "synthetic"
+        assert not [x for x in now["reasons"] if x["evidence"].get("stale")]

@@ -1,0 +1,73 @@
+"""Signals made by another version of a detector than the one installed now (pure, like the judge).
+
+The store keeps, per photo, the detectors that ran on it (name -> version) and, per signal, the
+detector and version that made it. A detector's version is bumped when its output changes for the
+same input, so a flag made by another version is not what the installed detector says of that
+photo (the diffusion probe v4 flagged one casual real photo in ten). Where the bytes are at hand
+the photo is analysed again (``stale``); where only the stored signals are (stored verdicts, a
+lookup by sha256), each scored signal of another version becomes a score-0 note (``demote``), so
+no label rests on it. A signal whose version was never recorded (stored before versions were
+kept) counts as another version: that is the v4 case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from .signals import Signal
+
+# Signal name -> (detector name, its version then); None where the store does not know.
+Sources = Mapping[str, tuple[str | None, str | None]]
+
+HEADLINE = ("Flagged by an older version of this check; not counted until the photo is analysed "
+            "again")
+HEADLINE_GONE = ("Flagged by a check that is no longer installed; not counted until the photo is "
+                 "analysed again")
+
+
+def stale(stored: Mapping[str, str] | None, current: Mapping[str, str]) -> bool:
+    """Whether a photo whose analysis the detectors ``stored`` made (name -> version; None:
+    stored before versions were kept) should be analysed again by the detectors ``current``:
+    versions unknown, or a detector both name at another version now. A detector only one side
+    names does not count: it did not apply to the photo (no face), was off or failed then, or is
+    off here now, and analysing again would not change that."""
+    if stored is None:
+        return True
+    return any(name in current and str(current[name]) != str(v) for name, v in stored.items())
+
+
+def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) -> list[Signal]:
+    """``signals`` with each scored one whose detector's version is not ``current``'s (or not
+    known, or whose detector is no longer installed) turned into a score-0 note saying so; notes
+    and current signals unchanged, in order."""
+    return [_note(s, *sources.get(s.name, (None, None)), current) if is_stale(s, sources, current)
+            else s for s in signals]
+
+
+def is_stale(s: Signal, sources: Sources, current: Mapping[str, str]) -> bool:
+    if s.score <= 0:
+        return False  # a note already: it never swayed a verdict
+    detector, version = sources.get(s.name, (None, None))
+    return detector is None or version is None or current.get(detector) != version
+
+
+def _note(s: Signal, detector: str | None, version: str | None,
+          current: Mapping[str, str]) -> Signal:
+    now = current.get(detector) if detector is not None else None
+    check = f"the {detector} detector" if detector else "a detector"
+    if version is None:
+        then = (f"{check} of a version not recorded (the photo was analysed before headcheck "
+                "kept detector versions)")
+    else:
+        then = f"{check} version {version}"
+    if detector is not None and now is None:
+        said = f"found by {then}, which is no longer installed"
+    else:
+        said = f"found by {then}; the version installed now is {now or 'another'}"
+    return replace(
+        s, score=0.0,
+        detail=f"{said}: not counted until the photo is analysed again ({s.detail})",
+        headline=HEADLINE_GONE if detector is not None and now is None else HEADLINE,
+        evidence={**s.evidence, "stale": True, "detector": detector, "stored_version": version,
+                  "current_version": now, "stored_score": s.score})
