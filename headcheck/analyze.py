@@ -188,6 +188,7 @@ class Analyzer:
             why = self._why_off(det)
             if why:  # not an error of this photo's, but its signals are missing all the same
                 errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
+                signals.append(not_checked(det, f"{OFF_HERE}: {why}"))
                 continue
             try:
                 signals += det.detect(inp)
@@ -196,4 +197,21 @@ class Analyzer:
                     raise
                 log.exception("detector %s failed on %s", det.name, inp.image.sha256)
                 errors.append({"detector": det.name, "error": f"{type(exc).__name__}: {exc}"})
+                signals.append(not_checked(det, f"it failed on this photo ({type(exc).__name__})"))
         return signals, errors
+
+
+# What a person is told a check that did not run would have looked for.
+_LOOKS_FOR = {"synthetic": "signs of an AI-made face", "composited": "signs of a composite",
+              "reused": "signs of reuse"}
+
+
+def not_checked(det: Detector, why: str) -> Signal:
+    """A note (score 0: never a flag) that ``det`` did not check this photo. Without it a
+    verdict of "nothing flagged" would read, to the person and to the API, as checked."""
+    looks_for = _LOOKS_FOR.get(det.kind, f"{det.kind} signs")
+    return Signal(f"{det.name}.not_checked", det.kind, 0.0,
+                  f"the {det.name} detector did not check this photo ({why}): what it would "
+                  "flag is not flagged here",
+                  {"detector": det.name, "why": why},
+                  headline=f"Not checked for {looks_for}: that check could not run")

@@ -162,7 +162,9 @@ def test_a_failing_detector_is_reported_not_fatal(tmp_path: Path,
                                   "error": "ValueError: this detector has a bug"}]
     names = [s.name for s in a.signals]  # the others still ran (the diffusion probe's StyleGAN
     assert "geometry.stylegan_eyes" in names  # head also flags this face: it trained on it)
-    assert not [n for n in names if n.startswith("broken")]
+    # of its own, only the note that it did not check the photo (score 0: never a flag)
+    assert [(s.name, s.score) for s in a.signals if s.name.startswith("broken")] == [
+        ("broken.always.not_checked", 0.0)]
     assert a.to_json()["detector_errors"] == a.detector_errors
     with pytest.raises(ValueError, match="bug"):  # the test suite's strict mode hides nothing
         Analyzer(strict=True).analyze_bytes(stylegan)

@@ -364,7 +364,9 @@ def test_a_detector_off_on_this_machine_is_said_on_each_photo_and_once_by_the_cl
     monkeypatch.setattr(diffusion, "encoder_cosine", lambda: 0.55)
     analyzer = Analyzer()
     a = analyzer.analyze_bytes(AI_FLAGGED[0].read_bytes())
-    assert not [s for s in a.signals if s.name.startswith("diffusion")]
+    # no probe signal, only the note that it did not check the photo (a reason, never a flag)
+    assert [(s.name, s.score) for s in a.signals if s.name.startswith("diffusion")] == [
+        ("diffusion.clip_probe.not_checked", 0.0)]
     assert a.face is not None and [e["detector"] for e in a.detector_errors] == [
         "diffusion.clip_probe"]
     assert a.detector_errors[0]["error"].startswith(f"{OFF_HERE}: this machine's CLIP encoder")
@@ -382,6 +384,14 @@ def test_a_detector_off_on_this_machine_is_said_on_each_photo_and_once_by_the_cl
     out = runner.invoke(main, ["index", "--db", str(tmp_path / "s.db"), str(AI_FLAGGED[0])])
     assert out.exit_code == 0, out.output
     assert "did not run on this machine" in out.stderr
+    # and a lookup says so, as a note: "nothing flagged" is not "checked"
+    out = runner.invoke(main, ["check", "--db", str(tmp_path / "s.db"), "--json",
+                               str(AI_FLAGGED[1])])
+    verdict = json.loads(out.stdout)
+    assert verdict["label"] == "none"
+    assert [(r["signal"], r["score"], r["headline"]) for r in verdict["reasons"]] == [
+        ("diffusion.clip_probe.not_checked", 0.0,
+         "Not checked for signs of an AI-made face: that check could not run")]
 
 
 def test_a_detector_that_runs_here_adds_no_note(tmp_path: Path) -> None:
