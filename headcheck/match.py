@@ -50,6 +50,11 @@ class Thresholds:
     # must agree as well as the face.
     margin_corr: float = 0.78
     margin_area: int = 60
+    # ...and with no shared context pixels to back them, the face pixels must agree as a copy's
+    # do: two photos of one person from one shoot (same light, hair and make-up, another pose
+    # or backdrop) reach 0.93-0.96 there, copies behind a ring or banner 0.99 or more
+    # (docs/benchmarks.md, "Frames of one shoot").
+    core_corr_alone: float = 0.98
     # With no face frame, the pixels must agree across the window; where an overlay (a profile
     # ring and its filled corners) covers part of it, this share of the textured area must still
     # agree pixel by pixel in its neighbourhood (different people on one backdrop: at most 0.25).
@@ -250,10 +255,12 @@ def decide(v: Verification, d: DenseScore, face_dist: float | None, has_face: bo
     if face_pixels_shared(d, th):
         # The face and what surrounds it: the body and backdrop, or, where an overlay (a ring,
         # a banner) or a tight crop hides those, the hairline, ears and jaw, which a pasted face
-        # leaves from the other photo.
-        if context_shared(d, th) or margin_shared(d, th):
+        # leaves from the other photo, with the face agreeing as only a copy's does.
+        if context_shared(d, th):
             return SAME_PHOTO
-        return None  # one face on two bodies: no claim
+        if margin_shared(d, th) and d.core_corr >= th.core_corr_alone:
+            return SAME_PHOTO
+        return None  # one face on two bodies, or one person's two photos: no claim
     if not context_shared(d, th):
         return None  # a shared style (backdrop, framing, suit) is not shared pixels
     if face_dist is not None and face_dist >= SAME_FACE_DISTANCE:

@@ -37,6 +37,12 @@ SHARED_CTX, OTHER_CTX = d(ctx=(0.97, 900)), d(ctx=(0.6, 900))
         (v(10, 60), d((0.2, 30), (0.99, 300), (0.97, 200)), None, True, M.SAME_PHOTO),  # close-up
         (v(10, 60), d((0.3, 900), (0.99, 300), (0.97, 200)), None, True, M.SAME_PHOTO),  # a ring
         (v(10, 60), d((0.2, 30), (0.99, 300), (0.3, 200)), None, True, None),  # margin differs
+        # One person's two photos, another pose and backdrop (two Pixabay photos of one model,
+        # measured): face and hairline agree as closely as one shoot allows, not as a copy's.
+        (v(0, 15), d((0.744, 532), (0.941, 601), (0.788, 650)), None, True, None),
+        (v(0, 15), d((0.744, 532), (0.995, 601), (0.788, 650)), None, True, M.SAME_PHOTO),
+        # with the context shared, the face need only pass its own bar (frames of one shoot)
+        (v(40, 20), d((0.95, 900), (0.95, 300)), None, True, M.SAME_PHOTO),
         (v(40, 0), d((0.97, 900), (0.3, 300)), 0.8, True, M.SAME_CONTEXT),  # template, other face
         (v(40, 0), d((0.97, 900), (0.3, 300)), 0.3, True, None),  # same person: no claim at all
         (v(40, 0), d((0.97, 900), (0.3, 300)), None, True, None),  # identity unknown: no claim
