@@ -57,7 +57,8 @@ class Records:
         sightings = store.sightings(pid, MAX_SIGHTINGS)
         signals = [{"name": s["name"], "kind": s["kind"], "score": s["score"],
                     "detail": s["detail"], "evidence": json.loads(s["evidence"] or "{}"),
-                    "headline": s.get("headline") or s["detail"]}
+                    "headline": s.get("headline") or s["detail"],
+                    "detector": s.get("detector"), "detector_version": s.get("detector_version")}
                    for s in store.signal_rows(pid)]
         by_region: dict[str, list[dict]] = {}
         for m in stored_matches(store, pid):
@@ -67,7 +68,7 @@ class Records:
             "sha256": sha256, "width": row.get("width"), "height": row.get("height"),
             "format": row.get("format"),
             "face": json.loads(row["face"]) if row.get("face") else None,
-            "analyzed_at": row.get("analyzed_at"),
+            "analyzed_at": row.get("analyzed_at"), "detectors": store.photo_detectors(pid),
             "first_seen": first, "last_seen": last, "sightings_total": total,
             "sightings": sightings, "signals": signals, "matches": by_region,
             "verdict": photo_verdict(store, pid).verdict.to_dict(),

@@ -151,6 +151,12 @@ class SignalOut(BaseModel):
     detail: str
     evidence: dict[str, Any]
     headline: str = Field("", description="One plain sentence for people, without jargon.")
+    detector: str | None = Field(None, description="The detector that made it; null for "
+                                 "signals stored before detector versions were kept.")
+    detector_version: str | None = Field(
+        None, description="That detector's version then; null when not recorded (or it did "
+                          "not run: a not_checked note). A scored signal of a version other "
+                          "than the installed one is a note in the verdict (evidence.stale).")
 
 
 
@@ -162,6 +168,9 @@ class PhotoOut(BaseModel):
     format: str | None
     face: dict[str, Any] | None
     analyzed_at: str | None
+    detectors: dict[str, str] | None = Field(
+        None, description="The detectors that ran on the stored analysis, name -> version; "
+                          "null for photos stored before detector versions were kept.")
     first_seen: str | None
     last_seen: str | None
     sightings_total: int

@@ -126,9 +126,17 @@ def test_stored_flags_of_unknown_detector_versions_are_notes_until_a_lookup_reco
         assert notes and all(x["score"] == 0.0 for x in old["reasons"])
         assert notes[0]["headline"].startswith("Flagged by an older version of this check")
         assert notes[0]["evidence"]["stored_version"] is None
+        photo = c.get(f"/v1/photos/{sha}").json()
+        assert photo["detectors"] is None and photo["verdict"]["label"] == "none"
+        assert {x["detector_version"] for x in photo["signals"]} == {None}
         full = c.post("/v1/lookup", content=data, headers={"Content-Type": "image/jpeg"},
                       params={"page_url": PAGE}).json()
         assert full["label"] == "synthetic"
         now = by_hash(c)
         assert now["label"] == "synthetic"
         assert not [x for x in now["reasons"] if x["evidence"].get("stale")]
+        photo = c.get(f"/v1/photos/{sha}").json()
+        assert photo["detectors"]["geometry.stylegan"] == "1"
+        assert photo["verdict"]["label"] == "synthetic"
+        assert all(x["detector"] in photo["detectors"] and x["detector_version"]
+                   for x in photo["signals"] if x["score"] > 0)
