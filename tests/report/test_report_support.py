@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from headcheck.cli import main
+from headcheck.detectors.registry import versions
 from headcheck.store import Store
 from tests.conftest import ROOT
 
@@ -50,11 +51,17 @@ def hand_built_store(path: Path) -> Path:
                     "INSERT INTO sightings (photo_id, page_url, image_url, profile_name, source, "
                     "first_seen, last_seen, times_seen) VALUES (?, ?, ?, ?, 'crawl', ?, ?, 1)",
                     [pid, url, f"{url}/photo.jpg", f"Person {pid}{'ab'[n]}", seen, seen])
+        # Made by the installed version of the geometry detector (a signal of another version,
+        # or of none recorded, would be a note: headcheck.stale).
+        version = versions()["geometry.stylegan"]
         for pid, score in SYNTHETIC_SCORES.items():
-            db.execute("INSERT INTO signals (photo_id, name, kind, score, detail, evidence) "
-                       "VALUES (?, 'geometry.stylegan_eyes', 'synthetic', ?, "
-                       "'the eyes sit where StyleGAN puts them', ?)",
-                       [pid, score, json.dumps({"distance": 1.0})])
+            db.execute("INSERT INTO signals (photo_id, name, kind, score, detail, evidence, "
+                       "detector, detector_version) VALUES (?, 'geometry.stylegan_eyes', "
+                       "'synthetic', ?, 'the eyes sit where StyleGAN puts them', ?, "
+                       "'geometry.stylegan', ?)",
+                       [pid, score, json.dumps({"distance": 1.0}), version])
+            db.execute("UPDATE photos SET detectors = ? WHERE id = ?",
+                       [json.dumps({"geometry.stylegan": version}), pid])
         # 4 shares 3's body and backdrop under another face: both are composited.
         db.execute("INSERT INTO matches (photo_id, other_id, relation, region, distance, "
                    "inliers, face_inliers, face_distance, found_at, dense) VALUES (4, 3, "
