@@ -56,6 +56,7 @@ class Pair:
     face_dist: float | None
     truth: str  # same_photo | same_context | unrelated | ambiguous
     split: str  # tune when both files are in the tuning half, else test
+    mirrored: bool = False  # matched as the mirror image (pairs saved before: False)
 
 
 def analyse_cached(analyzer: Analyzer, data: bytes) -> Analysis:
@@ -161,7 +162,8 @@ class Lab:
                 g = self.by_id[e.photo_id]
                 split = "tune" if self.split(f) == self.split(g) == "tune" else "test"
                 pairs.append(Pair(f, g, e.region, e.distance, e.verification, e.dense,
-                                  e.face_distance, truth(self.rows[f], self.rows[g]), split))
+                                  e.face_distance, truth(self.rows[f], self.rows[g]), split,
+                                  e.mirrored))
         return pairs, ncands
 
 
@@ -179,7 +181,7 @@ def _lookups_part(files: list[str]) -> tuple[list[Pair], list[int], dict]:
 
 def decided(p: Pair, lab: Lab, th: M.Thresholds | None = None) -> str | None:
     return M.decide(p.v, p.dense, p.face_dist, lab.analyses[p.a].face is not None,
-                    th or M.THRESHOLDS)
+                    th or M.THRESHOLDS, p.mirrored)
 
 
 def pct(x: float) -> str:

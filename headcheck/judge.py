@@ -85,16 +85,21 @@ def composite_reason(matches: list[Match], conf: Confidence = CONFIDENCE) -> Rea
 # (the same person a second apart, neutral then smiling) reach 0.93-0.98 at the dense patch's
 # 16 px per eye distance, enough to pass as the same photo (docs/benchmarks.md, "Frames of one
 # shoot"); below this level the reason says it may be such a frame rather than claim one photo.
+# Matched without a face, the whole window speaks instead: 90% of copies at 0.99 or more, the
+# frames 0.81-0.99.
 COPY_FACE_CORR = 0.99
 
 
-def same_photo_words(same: list[Match]) -> tuple[str, str, float | None]:
+def same_photo_words(same: list[Match]) -> tuple[str, str, tuple[str, float] | None]:
     """How to name what ``same`` (SAME_PHOTO matches) share: the phrase for the detail, the
-    headline's, and the face-pixel correlation when it is under a copy's (None otherwise)."""
+    headline's, and (evidence key, correlation) where the pixels agree less than a copy's:
+    the face's (``face_corr``), or without a face the whole window's (``window_corr``)."""
     faced = [m.dense.core_corr for m in same if m.dense.core_area > 0]
-    if faced and max(faced) < COPY_FACE_CORR:
-        return ("the same photo, or a frame of the same shoot,", "Same or near-identical photo",
-                max(faced))
+    whole = [m.dense.context_corr for m in same if m.dense.core_area == 0
+             and m.dense.context_area > 0]
+    best = ("face_corr", max(faced)) if faced else ("window_corr", max(whole)) if whole else None
+    if best and best[1] < COPY_FACE_CORR:
+        return "the same photo, or a frame of the same shoot,", "Same or near-identical photo", best
     return "the same photo", "Same photo", None
 
 
@@ -116,10 +121,12 @@ def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
         "identities": len(people), "names": [g[0] for g in people][:MAX_LISTED],
         "first_seen": min((s.first_seen for s in seen if s.first_seen), default=None)}
     listed = [m.to_dict() for m in same[:MAX_LISTED]]
-    what, short, face_corr = same_photo_words(same)
-    if face_corr is not None:
-        evidence["face_corr"] = round(face_corr, 3)
-        copies += (f"; the face pixels agree at {face_corr:.2f}, where copies of one photo agree "
+    what, short, below = same_photo_words(same)
+    if below is not None:
+        key, corr = below
+        evidence[key] = round(corr, 3)
+        where = "face pixels" if key == "face_corr" else "pixels (no face found)"
+        copies += (f"; the {where} agree at {corr:.2f}, where copies of one photo mostly agree "
                    f"at {COPY_FACE_CORR} or more")
     if len(people) >= 2:
         shown = ", ".join(f'"{g[0]}"' for g in people[:4]) + (", ..." if len(people) > 4 else "")

@@ -158,7 +158,8 @@ class Matcher:
         has_face = q.face is not None
         out: list[Match] = []
         for e in self.examine(q, lambda v, d: needs_identity(v, d, has_face, th)):
-            relation = decide(e.verification, e.dense, e.face_distance, has_face, th)
+            relation = decide(e.verification, e.dense, e.face_distance, has_face, th,
+                              e.mirrored)
             if relation:
                 out.append(Match(e.photo_id, "", relation, e.region, e.distance,
                                  e.verification, e.face_distance, dense=e.dense))
@@ -245,13 +246,20 @@ def needs_identity(v: Verification, d: DenseScore, has_face: bool,
 
 
 def decide(v: Verification, d: DenseScore, face_dist: float | None, has_face: bool,
-           th: Thresholds = THRESHOLDS) -> str | None:
+           th: Thresholds = THRESHOLDS, mirrored: bool = False) -> str | None:
     """The relation two photos have, from keypoints, dense pixel agreement and identity: a pure
-    function. Keypoints only gate; shared pixels decide; identity may only say "different"."""
+    function. Keypoints only gate; shared pixels decide; identity may only say "different".
+    ``mirrored``: the query was matched as its mirror image."""
     if v.inliers + v.face_inliers < th.min_keypoints:
         return None
     if not has_face:  # no face frame: the pixels must agree across the whole window
-        return SAME_PHOTO if context_shared(d, th) or locally_shared(d, th) else None
+        if context_shared(d, th):
+            return SAME_PHOTO
+        # Local agreement alone (an overlay spoiling the rest) does not do for a mirror image:
+        # a frontal, centred portrait agrees with another's mirror image in places, and two
+        # men in one white T-shirt before one backdrop reached 0.53 that way (docs/benchmarks.md,
+        # "Frames of one shoot"); the corpus's ring and banner copies are not mirrored.
+        return SAME_PHOTO if locally_shared(d, th) and not mirrored else None
     if face_pixels_shared(d, th):
         # The face and what surrounds it: the body and backdrop, or, where an overlay (a ring,
         # a banner) or a tight crop hides those, the hairline, ears and jaw, which a pasted face

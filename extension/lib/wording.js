@@ -159,15 +159,15 @@ export function describeReason(reason, pageUrl) {
                         : "This exact file is also on other pages",
       };
     }
-    // face_corr: the server found the face pixels under a copy's agreement, as two frames of
-    // one shoot can be; it names no single photo then, and neither do we.
-    if (typeof evidenceData.face_corr === "number") {
+    // face_corr / window_corr: the server found the pixels under a copy's agreement, as two
+    // frames of one shoot can be; it names no single photo then, and neither do we.
+    if (typeof evidenceData.face_corr === "number" || typeof evidenceData.window_corr === "number") {
       return {
         ...view,
         moreLinks: Math.max(view.moreLinks, n - links.length),
         headline: `The same or a near-identical photo appears on ${plural(n, "other page")}${who}`,
-        evidence: "Checked on the pixels: the same body and backdrop, and a face that agrees " +
-                  "almost as a copy's would: it may be another frame of the same shoot.",
+        evidence: "Checked on the pixels: they agree almost as a copy's would, not quite: " +
+                  "it may be another frame of the same shoot.",
       };
     }
     return {

@@ -115,6 +115,9 @@ test("reuse: where the face pixels agree less than a copy's, a frame of the same
   const r = describeReason(reason, "https://x.com/keller");
   assert.equal(r.headline, "The same or a near-identical photo appears on 4 other pages under 1 other name");
   assert.match(r.evidence, /another frame of the same shoot/);
+  const faceless = describeReason({ ...reason, evidence: { window_corr: 0.95, names: ["Samuel K"] } },
+                                  "https://x.com/keller");
+  assert.equal(faceless.headline, r.headline);  // matched without a face: the whole photo's pixels
   const copy = describeReason({ ...reason, evidence: { names: ["Samuel K"] } }, "https://x.com/keller");
   assert.equal(copy.headline, "The same photo appears on 4 other pages under 1 other name");
 });

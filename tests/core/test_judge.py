@@ -150,7 +150,11 @@ def test_same_photo_wording_follows_the_face_pixels() -> None:
     assert near.reasons[0].headline.startswith("Same or near-identical photo used by 2")
     assert "frame of the same shoot" in near.reasons[0].detail
     assert near.reasons[0].evidence["face_corr"] == 0.96
-    for copy in (reason(0.995), reason(0.0, core_area=0)):
+    for copy in (reason(0.995), reason(0.0, core_area=0)):  # the second: window at 0.95
         assert copy.label == "reused"
-        assert copy.reasons[0].headline.startswith("Same photo used by 2")
         assert "face_corr" not in copy.reasons[0].evidence
+    assert reason(0.995).reasons[0].headline.startswith("Same photo used by 2")
+    # Without a face the whole window speaks: 0.95 is a frame's agreement, not a copy's.
+    faceless = reason(0.0, core_area=0).reasons[0]
+    assert faceless.headline.startswith("Same or near-identical photo")
+    assert faceless.evidence["window_corr"] == 0.95
