@@ -59,10 +59,20 @@ class Pair:
     mirrored: bool = False  # matched as the mirror image (pairs saved before: False)
 
 
+def _cache_version(analyzer: Analyzer) -> str:
+    """What a cached analysis must have been made by: the analysis and dense-patch versions,
+    the fields of ``Analysis`` (a pickle from before a field was added lacks it) and every
+    detector's version (a changed detector's signals are not today's)."""
+    made_by = (sorted(Analysis.__dataclass_fields__),
+               sorted((d.name, str(d.version)) for d in analyzer.detectors))
+    return f"v{ANALYSIS_VERSION}.{DENSE_VERSION}." + hashlib.sha256(
+        repr(made_by).encode()).hexdigest()[:8]
+
+
 def analyse_cached(analyzer: Analyzer, data: bytes) -> Analysis:
-    """The analysis of ``data``, from the cache when this analysis version made it before."""
+    """The analysis of ``data``, from the cache when the same code made it before."""
     key = hashlib.sha256(data).hexdigest()
-    path = CACHE / f"v{ANALYSIS_VERSION}.{DENSE_VERSION}" / key[:2] / f"{key}.pkl"
+    path = CACHE / _cache_version(analyzer) / key[:2] / f"{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
     a = analyzer.analyze_bytes(data, lookup=True)
