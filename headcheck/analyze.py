@@ -47,9 +47,10 @@ class Analysis:
     detector_errors: list[dict[str, str]] = field(default_factory=list)
     # Grey context window for dense verification (headcheck.dense), serialised.
     dense: bytes | None = field(default=None, repr=False)
-    # The detectors that ran on this photo, name -> version (not those that did not apply, are
-    # off on this machine or failed): the store keeps them, so a photo analysed by an older
-    # version of a detector is known as such (headcheck.stale).
+    # The detectors that ran on this photo, name -> version (not those that did not apply or
+    # failed), and those that would have but are off on this machine, as ``off:<version>``:
+    # the store keeps them, so a photo analysed by an older version of a detector, or where it
+    # could not run, is known as such (headcheck.stale) and analysed again where it can.
     detectors: dict[str, str] = field(default_factory=dict)
     # Which detector made each signal: signal name -> detector name (``c2pa.ai_generated`` is
     # the ``provenance`` detector's); a ``<detector>.not_checked`` note names its detector too.
@@ -188,8 +189,10 @@ class Analyzer:
         )
 
     def versions(self) -> dict[str, str]:
-        """The version of each detector this analyser runs, by name."""
-        return {det.name: str(det.version) for det in self.detectors}
+        """The version of each detector this analyser runs, by name; ``off:<version>`` for one
+        that is off on this machine (as an analysis made here records it)."""
+        return {det.name: off_version(det) if self._why_off(det) else str(det.version)
+                for det in self.detectors}
 
     def detect(self, inp: DetectorInput) -> Detected:
         """Every registered detector that applies; one that raises is logged and reported,
@@ -202,6 +205,7 @@ class Analyzer:
             if why:  # not an error of this photo's, but its signals are missing all the same
                 out.errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
                 out.add(det, [not_checked(det, f"{OFF_HERE}: {why}")])
+                out.ran[det.name] = off_version(det)
                 continue
             try:
                 found = det.detect(inp)
@@ -226,12 +230,18 @@ class Detected:
 
     signals: list[Signal] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
-    ran: dict[str, str] = field(default_factory=dict)
+    ran: dict[str, str] = field(default_factory=dict)  # and those off here: off:<version>
     sources: dict[str, str] = field(default_factory=dict)
 
     def add(self, det: Detector, signals: list[Signal]) -> None:
         self.signals += signals
         self.sources.update((s.name, det.name) for s in signals)
+
+
+def off_version(det: Detector) -> str:
+    """How an analysis records a detector that applied but is off on the machine: a version no
+    machine that runs it has, so the photo is stale where it runs (headcheck.stale)."""
+    return f"off:{det.version}"
 
 
 # What a person is told a check that did not run would have looked for.

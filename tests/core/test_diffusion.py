@@ -414,3 +414,39 @@ def test_mirror_crop_is_the_mirrored_face_square() -> None:
     want = np.asarray(model_crop(img, box).transpose(Image.Transpose.FLIP_LEFT_RIGHT), float)
     got = np.asarray(mirror_crop(img, box), float)
     assert got.shape == want.shape and np.abs(got - want).mean() < 1.0
+
+
+def test_a_photo_stored_where_the_probe_was_off_is_checked_where_it_runs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The store records an off detector as off:<version>: seen again on a machine where the
+    detector runs, the photo is analysed again and its flag found; on a machine where it is
+    still off, it is not analysed again (nothing would change)."""
+    from headcheck.analyze import Analyzer
+    from headcheck.detectors import diffusion
+    from headcheck.engine import Headcheck
+    from headcheck.store import Sighting
+
+    data = AI_FLAGGED[0].read_bytes()
+    db = tmp_path / "s.db"
+    with monkeypatch.context() as m:
+        m.setattr(diffusion, "encoder_cosine", lambda: 0.55)
+        hc = Headcheck(db, analyzer=Analyzer())
+        first = hc.add(data, Sighting("https://a.example/p/1", ""))
+        assert first.verdict.label == "none"
+        assert hc.store.photo_detectors(first.added.photo_id)["diffusion.clip_probe"] == (
+            f"off:{diffusion.DiffusionDetector.version}")
+        assert not hc.stale(first.added.photo_id)  # still off here: no second analysis
+        assert hc.add_known(first.analysis.sha256, Sighting("https://a.example/p/2", "")) \
+            is not None
+        hc.close()
+    hc = Headcheck(db, analyzer=Analyzer())
+    try:
+        pid = first.added.photo_id
+        assert hc.stale(pid)  # the probe runs here
+        again = hc.add(data, Sighting("https://a.example/p/3", ""))
+        assert again.added.photo_id == pid and again.added.reanalysed
+        assert again.verdict.label == "synthetic"
+        assert hc.store.photo_detectors(pid)["diffusion.clip_probe"] == (
+            diffusion.DiffusionDetector.version)
+    finally:
+        hc.close()
