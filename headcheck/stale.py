@@ -29,18 +29,24 @@ HEADLINE_GONE = ("Flagged by a check that is no longer installed; not counted un
 def stale(stored: Mapping[str, str] | None, current: Mapping[str, str]) -> bool:
     """Whether a photo whose analysis the detectors ``stored`` made (name -> version; None:
     stored before versions were kept) should be analysed again by the detectors ``current``:
-    versions unknown, or a detector both name at another version now. A detector only one side
-    names does not count: it did not apply to the photo (no face), was off or failed then, or is
-    off here now, and analysing again would not change that."""
+    versions unknown, or a detector both name at another version now, unless it is off here
+    (``off:<version>``). A detector only one side names does not count: it did not apply to the
+    photo (no face) or failed then, and analysing again would not change that."""
     if stored is None:
         return True
-    return any(name in current and str(current[name]) != str(v) for name, v in stored.items())
+    # A detector off here (``off:<version>``, headcheck.analyze.off_version) cannot improve on
+    # what is stored, whatever that is: never a reason to analyse again, nor to replace.
+    return any(name in current and str(current[name]) != str(v)
+               and not str(current[name]).startswith("off:") for name, v in stored.items())
 
 
 def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) -> list[Signal]:
     """``signals`` with each scored one whose detector's version is not ``current``'s (or not
     known, or whose detector is no longer installed) turned into a score-0 note saying so; notes
     and current signals unchanged, in order."""
+    # A detector off on this machine is still installed at its version: what that version
+    # stored elsewhere stands (headcheck.analyze.off_version).
+    current = {name: str(v).removeprefix("off:") for name, v in current.items()}
     return [_note(s, *sources.get(s.name, (None, None)), current) if is_stale(s, sources, current)
             else s for s in signals]
 

@@ -450,3 +450,14 @@ def test_a_photo_stored_where_the_probe_was_off_is_checked_where_it_runs(
             diffusion.DiffusionDetector.version)
     finally:
         hc.close()
+    # Seen again where the probe is off: what the store holds is kept, flag included.
+    with monkeypatch.context() as m:
+        m.setattr(diffusion, "encoder_cosine", lambda: 0.55)
+        hc = Headcheck(db, analyzer=Analyzer())
+        try:
+            off_again = hc.add(data, Sighting("https://a.example/p/4", ""))
+            assert not off_again.added.reanalysed
+            assert [(r.signal, r.score > 0) for r in off_again.verdict.reasons
+                    if r.kind == "synthetic"] == [("diffusion.clip_probe", True)]
+        finally:
+            hc.close()

@@ -230,3 +230,12 @@ def test_flagged_lists_no_flag_of_another_version_of_a_builtin(tmp_path: Path) -
 
     assert [o["label"] for o in flagged_after(StyleGanGeometry.version)] == ["synthetic"]
     assert flagged_after("0") == []
+
+
+def test_a_detector_off_is_a_version_only_where_it_was_off() -> None:
+    from headcheck.stale import stale
+    # stored where it was off, running here: analyse again; off here too: nothing would change
+    assert stale({"diffusion.clip_probe": "off:5"}, {"diffusion.clip_probe": "5"})
+    assert not stale({"diffusion.clip_probe": "off:5"}, {"diffusion.clip_probe": "off:5"})
+    # stored where it ran, off here: keep what is stored
+    assert not stale({"diffusion.clip_probe": "5"}, {"diffusion.clip_probe": "off:5"})
