@@ -49,7 +49,7 @@ def findings(store: Store) -> tuple[list[Finding], int, int]:
         pages = list(dict.fromkeys(p.url for pv in members for p in pv.pages))
         out.append(Finding(lead.verdict.label, lead.verdict.confidence,
                            _group_headline(lead.verdict.label, len(members), group_names, pages,
-                                           _identities(members))
+                                           _identities(members), _maybe_frames(members))
                            or getattr(top, "headline", "") or top.detail,
                            group_names, pages, len(members)))
     out.sort(key=lambda f: (_LABEL_ORDER.get(f.label, 9), -f.photos, -f.confidence))
@@ -63,15 +63,23 @@ def _identities(members: list[PhotoVerdict]) -> int:
                 for r in pv.verdict.reasons if r.kind == "reused" and r.score > 0), default=0)
 
 
+def _maybe_frames(members: list[PhotoVerdict]) -> bool:
+    """Whether a member's reuse reason allows for frames of one shoot rather than one photo
+    (its pixels agree less than a copy's: ``face_corr`` or ``window_corr`` in its evidence)."""
+    return any("face_corr" in r.evidence or "window_corr" in r.evidence for pv in members
+               for r in pv.verdict.reasons if r.kind == "reused" and r.score > 0)
+
+
 def _group_headline(label: str, photos: int, names: list[str], pages: list[str],
-                    identities: int = 0) -> str:
+                    identities: int = 0, frames: bool = False) -> str:
     """What a group says as a whole (a member's reason speaks of "this photo")."""
     if label == "composited" and photos > 1:
         return (f"The same body and backdrop under {photos} different faces: one stock "
                 "template with faces pasted in.")
     if label == "reused" and identities > 1:
         written = f" ({len(names)} as written)" if len(names) > identities else ""
-        return (f"One photo used on {len(pages)} pages under {identities} different "
+        what = "One photo, or frames of one shoot," if frames else "One photo"
+        return (f"{what} used on {len(pages)} pages under {identities} different "
                 f"names{written}.")
     return ""
 

@@ -47,7 +47,8 @@ DETECTION_LIMITS = (
           "recall 95.1% of 224 template pairs; 0 false pairs among 1,094,839 unrelated pairs "
           "(bench/evaluate.py)"),
     Limit("reused", "the same photo on several pages",
-          "copies in this store, resized, re-encoded, cropped, padded or mirrored",
+          "copies in this store, resized, re-encoded, cropped, padded or mirrored; also two "
+          "frames of one still studio shoot, which it names as possibly such",
           "copies on pages that were not gathered",
           "recall 98.8% of 1,116 copies, 90-100% per transformation (bench/evaluate.py)"),
 )

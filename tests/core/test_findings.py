@@ -55,3 +55,25 @@ def test_the_text_reads_names_first(store: Store) -> None:
 def test_an_empty_store_says_so(tmp_path: Path) -> None:
     empty = Store(tmp_path / "empty.db")
     assert format_findings(*findings(empty)) == "No photo of the 0 in the store carries a signal."
+
+
+def test_frames_of_one_shoot_are_not_summed_up_as_one_photo(tmp_path: Path) -> None:
+    """Two frames of one studio shoot under two names (tests/fixtures/shoot): the group says
+    it may be frames of one shoot, as its members' reasons do."""
+    from headcheck.analyze import Analyzer
+    from headcheck.engine import Headcheck
+    from headcheck.store import Sighting
+
+    shoot = Path(__file__).resolve().parents[1] / "fixtures" / "shoot"
+    hc = Headcheck(tmp_path / "s.db", analyzer=Analyzer(detectors=[]))
+    try:
+        hc.add((shoot / "london_044_neutral.jpg").read_bytes(),
+               Sighting("https://people.example/dana", "", "Dana Whitfield"))
+        hc.add((shoot / "london_044_smiling.jpg").read_bytes(),
+               Sighting("https://other.example/lee", "", "Lee Moreno"))
+        (group,), flagged, total = findings(hc.store)
+    finally:
+        hc.close()
+    assert (flagged, total, group.label) == (2, 2, "reused")
+    assert group.headline == ("One photo, or frames of one shoot, used on 2 pages under 2 "
+                              "different names.")
