@@ -73,13 +73,7 @@ def main() -> int:
                   f"{worst[0]:.2%} ({worst[1]}) |")
         cells = []
         for tn in R.TRANSFORMS:
-            emb = np.stack([x[tn] for x in feats])
-            face = ~np.isnan(emb[:, 0, 0])
-            sc = np.full((4, len(rows)), np.nan)
-            for k, heads in enumerate(folds):
-                sel = (rfold == k) & face
-                if sel.any():
-                    sc[:, sel] = T.score_heads(heads, R.as_data(emb[sel]))
+            sc, face = R.transformed_scores(feats, rfold, folds, tn)
             hit = T.flags_at(sc, four(ROBUST_AT))
             cells.append(f"{int((hit & rreal).sum())} / {hit[~rreal & face].mean():.2f}")
         robust[name] = cells

@@ -163,6 +163,20 @@ def fold_models(d: Data):
     return [fit_heads(d, f != k) for k in range(FOLDS)]
 
 
+def transformed_scores(feats: list[dict[str, np.ndarray]], fold: np.ndarray,
+                       heads: list, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(4, n) scores of ``fit_heads``' heads (each image by its fold's) on the features of
+    transformation ``name`` (NaN where no face was found), and which images had one."""
+    emb = np.stack([f[name] for f in feats])
+    face = ~np.isnan(emb[:, 0, 0])
+    sc = np.full((4, len(feats)), np.nan)
+    for k, heads_k in enumerate(heads):
+        sel = (fold == k) & face
+        if sel.any():
+            sc[:, sel] = score_heads(heads_k, as_data(emb[sel]))
+    return sc, face
+
+
 def as_data(emb: np.ndarray) -> Data:
     n = len(emb)
     z = np.zeros(n)
@@ -202,13 +216,7 @@ def main() -> int:
     print("|---|---|---|" + "---|" * (len(gens) + 1))
     flagged_real: dict[str, list[str]] = {}
     for name in TRANSFORMS:
-        emb = np.stack([f[name] for f in feats])
-        face = ~np.isnan(emb[:, 0, 0])
-        sc = np.full((4, len(rows)), np.nan)  # head, StyleGAN head, the guard's two
-        for k, models_k in enumerate(heads):
-            sel = (fold == k) & face
-            if sel.any():
-                sc[:, sel] = score_heads(models_k, as_data(emb[sel]))
+        sc, face = transformed_scores(feats, fold, heads, name)  # head, StyleGAN, guard's two
         p = np.fmax(sc[0], sc[1])
         own = flags_at(sc, (t[0], t[1], 0.0, 0.0))
         hit = flags_at(sc, t)

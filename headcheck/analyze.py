@@ -22,6 +22,7 @@ from .hashkinds import REGION_KINDS
 from .load import WORK_SIDE, Limits, LoadedImage, load_image
 from .regions import Frame
 from .signals import Signal
+from .stale import off_version
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class Analyzer:
     def versions(self) -> dict[str, str]:
         """The version of each detector this analyser runs, by name; ``off:<version>`` for one
         that is off on this machine (as an analysis made here records it)."""
-        return {det.name: off_version(det) if self._why_off(det) else str(det.version)
+        return {det.name: off_version(str(det.version)) if self._why_off(det) else str(det.version)
                 for det in self.detectors}
 
     def detect(self, inp: DetectorInput) -> Detected:
@@ -205,7 +206,7 @@ class Analyzer:
             if why:  # not an error of this photo's, but its signals are missing all the same
                 out.errors.append({"detector": det.name, "error": f"{OFF_HERE}: {why}"})
                 out.add(det, [not_checked(det, f"{OFF_HERE}: {why}")])
-                out.ran[det.name] = off_version(det)
+                out.ran[det.name] = off_version(str(det.version))
                 continue
             try:
                 found = det.detect(inp)
@@ -236,12 +237,6 @@ class Detected:
     def add(self, det: Detector, signals: list[Signal]) -> None:
         self.signals += signals
         self.sources.update((s.name, det.name) for s in signals)
-
-
-def off_version(det: Detector) -> str:
-    """How an analysis records a detector that applied but is off on the machine: a version no
-    machine that runs it has, so the photo is stale where it runs (headcheck.stale)."""
-    return f"off:{det.version}"
 
 
 # What a person is told a check that did not run would have looked for.

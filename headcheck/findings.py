@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .judge import FRAME_EVIDENCE
 from .store import Store
 from .verdicts import PhotoVerdict, iter_verdicts
 
@@ -66,8 +67,8 @@ def _identities(members: list[PhotoVerdict]) -> int:
 def _maybe_frames(members: list[PhotoVerdict]) -> bool:
     """Whether a member's reuse reason allows for frames of one shoot rather than one photo
     (its pixels agree less than a copy's: ``face_corr`` or ``window_corr`` in its evidence)."""
-    return any("face_corr" in r.evidence or "window_corr" in r.evidence for pv in members
-               for r in pv.verdict.reasons if r.kind == "reused" and r.score > 0)
+    return any(k in r.evidence for pv in members for r in pv.verdict.reasons
+               if r.kind == "reused" and r.score > 0 for k in FRAME_EVIDENCE)
 
 
 def _group_headline(label: str, photos: int, names: list[str], pages: list[str],

@@ -88,6 +88,8 @@ def composite_reason(matches: list[Match], conf: Confidence = CONFIDENCE) -> Rea
 # Matched without a face, the whole window speaks instead: 90% of copies at 0.99 or more, the
 # frames 0.81-0.99.
 COPY_FACE_CORR = 0.99
+# The evidence keys that carry that agreement where it is under a copy's.
+FRAME_EVIDENCE = ("face_corr", "window_corr")
 
 
 def same_photo_words(same: list[Match]) -> tuple[str, str, tuple[str, float] | None]:
@@ -97,7 +99,8 @@ def same_photo_words(same: list[Match]) -> tuple[str, str, tuple[str, float] | N
     faced = [m.dense.core_corr for m in same if m.dense.core_area > 0]
     whole = [m.dense.context_corr for m in same if m.dense.core_area == 0
              and m.dense.context_area > 0]
-    best = ("face_corr", max(faced)) if faced else ("window_corr", max(whole)) if whole else None
+    face_key, window_key = FRAME_EVIDENCE
+    best = (face_key, max(faced)) if faced else (window_key, max(whole)) if whole else None
     if best and best[1] < COPY_FACE_CORR:
         return "the same photo, or a frame of the same shoot,", "Same or near-identical photo", best
     return "the same photo", "Same photo", None
@@ -125,7 +128,7 @@ def reuse_reason(matches: list[Match], own_seen: list[Seen], query: Seen | None,
     if below is not None:
         key, corr = below
         evidence[key] = round(corr, 3)
-        where = "face pixels" if key == "face_corr" else "pixels (no face found)"
+        where = "face pixels" if key == FRAME_EVIDENCE[0] else "pixels (no face found)"
         copies += (f"; the {where} agree at {corr:.2f}, where copies of one photo mostly agree "
                    f"at {COPY_FACE_CORR} or more")
     if len(people) >= 2:

@@ -20,6 +20,20 @@ from .signals import Signal
 # Signal name -> (detector name, its version then); None where the store does not know.
 Sources = Mapping[str, tuple[str | None, str | None]]
 
+# How an analysis records a detector that applied but was off on its machine: a version no
+# machine that runs the detector has, so the photo is stale where it runs.
+OFF = "off:"
+
+
+def off_version(version: str) -> str:
+    return f"{OFF}{version}"
+
+
+def installed(version: str) -> str:
+    """The installed version behind a recorded one (``off:5`` is version 5, off there)."""
+    return str(version).removeprefix(OFF)
+
+
 HEADLINE = ("Flagged by an older version of this check; not counted until the photo is analysed "
             "again")
 HEADLINE_GONE = ("Flagged by a check that is no longer installed; not counted until the photo is "
@@ -34,10 +48,10 @@ def stale(stored: Mapping[str, str] | None, current: Mapping[str, str]) -> bool:
     photo (no face) or failed then, and analysing again would not change that."""
     if stored is None:
         return True
-    # A detector off here (``off:<version>``, headcheck.analyze.off_version) cannot improve on
+    # A detector off here (``off:<version>``) cannot improve on
     # what is stored, whatever that is: never a reason to analyse again, nor to replace.
     return any(name in current and str(current[name]) != str(v)
-               and not str(current[name]).startswith("off:") for name, v in stored.items())
+               and not str(current[name]).startswith(OFF) for name, v in stored.items())
 
 
 def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) -> list[Signal]:
@@ -45,8 +59,8 @@ def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) 
     known, or whose detector is no longer installed) turned into a score-0 note saying so; notes
     and current signals unchanged, in order."""
     # A detector off on this machine is still installed at its version: what that version
-    # stored elsewhere stands (headcheck.analyze.off_version).
-    current = {name: str(v).removeprefix("off:") for name, v in current.items()}
+    # stored elsewhere stands.
+    current = {name: installed(v) for name, v in current.items()}
     return [_note(s, *sources.get(s.name, (None, None)), current) if is_stale(s, sources, current)
             else s for s in signals]
 
