@@ -1,7 +1,7 @@
 """Uncached lookups/s as the server's analysis processes grow (``lookup_workers``), in one run.
 
     python bench/lookup_workers_bench.py [--photos 100000] [--seconds 40] [--workers 0 1 2]
-        [--diffusion-gate on|off|both]
+        [--diffusion-gate on|off|both] [--parallel-passes on|off|both]
 
 `headcheck serve` in its own process (bench/server_bench.py's ``served``: the sample store plus
 N generated photos in the index, cache off) answers POST /v1/lookup of distinct 512 px face
@@ -9,7 +9,10 @@ JPEGs from 4 concurrent clients for a bounded time; each setting of ``lookup_wor
 server. The baseline is 1 worker (0 is the engine thread analysing, as before workers existed).
 Latency p50/p90 are those of the same 4-client run; ``one_client`` p50 is one lookup at a time.
 ``--diffusion-gate both`` runs each setting with the diffusion detector's gate off
-(HEADCHECK_DIFFUSION_GATE=0: its wide pass on every face) and then on, one server each.
+(HEADCHECK_DIFFUSION_GATE=0: its wide pass on every face) and then on, one server each;
+``--parallel-passes both`` likewise with the detector's two encoder passes one after the other
+(HEADCHECK_PARALLEL_PASSES=0) and side by side where a core is idle (headcheck.cores).
+The baseline is 1 worker with every varied setting off.
 """
 
 from __future__ import annotations
@@ -70,17 +73,27 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--diffusion-gate", choices=("on", "off", "both"), default="on")
+    ap.add_argument("--parallel-passes", choices=("on", "off", "both"), default="on")
     args = ap.parse_args()
-    gates = {"on": ["1"], "off": ["0"], "both": ["0", "1"]}[args.diffusion_gate]
+    choice = {"on": ["1"], "off": ["0"], "both": ["0", "1"]}
+    varied = {"gate": ("HEADCHECK_DIFFUSION_GATE", choice[args.diffusion_gate]),
+              "parallel": ("HEADCHECK_PARALLEL_PASSES", choice[args.parallel_passes])}
     bodies = jpegs_512(40)
     db = ROOT / "bench" / "out" / "lookup_workers_bench.db"
     hc = sample_store(db)
     hc.close()
-    rows = {}
-    for n, gate in ((n, g) for n in args.workers for g in gates):
+    rows: dict[str, dict] = {}
+    baseline = None
+    for n, gate, par in ((n, g, p) for n in args.workers for g in varied["gate"][1]
+                         for p in varied["parallel"][1]):
         os.environ["HEADCHECK_LOOKUP_WORKERS"] = str(n)
         os.environ["HEADCHECK_DIFFUSION_GATE"] = gate
-        key = n if len(gates) == 1 else f"{n} gate {'on' if gate == '1' else 'off'}"
+        os.environ["HEADCHECK_PARALLEL_PASSES"] = par
+        key = " ".join([str(n)] + [f"{name} {'on' if v == '1' else 'off'}"
+                                   for name, v in (("gate", gate), ("parallel", par))
+                                   if len(varied[name][1]) > 1])
+        if n == 1 and baseline is None:
+            baseline = key
         load0 = os.getloadavg()[0]
         with served(db, args.photos, cache=0) as base, \
                 httpx.Client(base_url=base, timeout=300) as c:
@@ -89,12 +102,13 @@ def main() -> int:
             one = [post(c, b) for b in bodies[:20]]
             rows[key] = {"load_average_start": load0,
                          "one_client_p50_ms": round(statistics.median(one), 1),
+                         "one_client": percentiles(one),
                          "four_clients": run_clients(base, bodies, 4, args.seconds),
                          "load_average_end": os.getloadavg()[0]}
         print(key, json.dumps(rows[key]), flush=True)
-    one = 1 if len(gates) == 1 else "1 gate off"  # the baseline
-    base_rate = rows[one]["four_clients"]["per_second"] if one in rows else None
+    base_rate = rows[baseline]["four_clients"]["per_second"] if baseline else None
     result = {"photos": args.photos, "cpus": os.cpu_count(), "by_workers": rows,
+              "baseline": baseline,
               "rate_x_one_worker": {n: round(r["four_clients"]["per_second"] / base_rate, 2)
                                     for n, r in rows.items()} if base_rate else None}
     return publish(args.out, result)

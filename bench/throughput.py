@@ -6,7 +6,10 @@ The baseline is what any image tool pays: decoding the bytes to RGB pixels. The 
 analysis/decode is the figure we hold ourselves to (aim: at most 5x). Stage costs are timed
 separately so the gap can be attributed. Analysis is also timed with the diffusion detector's
 gate off (HEADCHECK_DIFFUSION_GATE=0: its wide pass on every face), rounds interleaved with the
-gated ones so both see the same load.
+gated ones so both see the same load; and with the detector's two encoder passes one after the
+other (HEADCHECK_PARALLEL_PASSES=0) against side by side on the second core (the default in
+a lone process), interleaved the same way. Wall time per image is what the ratio uses; the CPU
+time of every thread is printed beside it, since side by side one photo takes two cores.
 """
 
 from __future__ import annotations
@@ -62,21 +65,22 @@ def per_image_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> flo
     return statistics.median(times)
 
 
-def gate_ab_ms(fn: Callable[[bytes], object], items: list, rounds: int) -> tuple[float, float]:
-    """ms per item with the diffusion gate on and off (HEADCHECK_DIFFUSION_GATE), alternating
-    round by round: medians of each."""
+def env_ab_ms(fn: Callable[[bytes], object], items: list, rounds: int, var: str
+              ) -> tuple[float, float]:
+    """ms per item with the switch ``var`` on ("1") and off ("0"), alternating round by round:
+    medians of each."""
     on, off = [], []
-    before = os.environ.get("HEADCHECK_DIFFUSION_GATE")
+    before = os.environ.get(var)
     try:
         for _ in range(rounds):
             for flag, times in (("1", on), ("0", off)):
-                os.environ["HEADCHECK_DIFFUSION_GATE"] = flag
+                os.environ[var] = flag
                 times.append(per_image_ms(fn, items, 1))
     finally:
         if before is None:
-            os.environ.pop("HEADCHECK_DIFFUSION_GATE", None)
+            os.environ.pop(var, None)
         else:
-            os.environ["HEADCHECK_DIFFUSION_GATE"] = before
+            os.environ[var] = before
     return statistics.median(on), statistics.median(off)
 
 
@@ -99,7 +103,12 @@ def main() -> int:
 
     decode = per_image_ms(lambda b: Image.open(io.BytesIO(b)).convert("RGB"), data, args.rounds)
     load0 = os.getloadavg()[0]
-    analyze, gate_off = gate_ab_ms(analyzer.analyze_bytes, data, args.rounds)
+    analyze, gate_off = env_ab_ms(analyzer.analyze_bytes, data, args.rounds,
+                                  "HEADCHECK_DIFFUSION_GATE")
+    _, serial = env_ab_ms(analyzer.analyze_bytes, data, args.rounds, "HEADCHECK_PARALLEL_PASSES")
+    cpu0 = time.process_time()
+    per_image_ms(analyzer.analyze_bytes, data, 1)
+    analyze_cpu = (time.process_time() - cpu0) / len(data) * 1000  # every thread's CPU time
     loaded = [load_image(b) for b in data]
     arrays = [(img, img.array()) for img in loaded]
     faces = [(img, rgb, analyzer.models.find_face(rgb)) for img, rgb in arrays]
@@ -120,6 +129,7 @@ def main() -> int:
     res = {"images": len(data), "rounds": args.rounds, "decode_ms": decode,
            "analyze_ms": analyze, "ratio": analyze / decode,
            "analyze_gate_off_ms": gate_off, "ratio_gate_off": gate_off / decode,
+           "analyze_passes_serial_ms": serial, "analyze_cpu_ms": analyze_cpu,
            "load_average": [load0, os.getloadavg()[0]],
            "analyze_per_second": 1000 / analyze, "decode_per_second": 1000 / decode,
            "stages_ms": stages, "faces_found": sum(1 for x in faces if x[2] is not None)}
@@ -129,6 +139,10 @@ def main() -> int:
     print(f"  ratio              : {analyze / decode:.1f}x decode-only (aim: <= 5x)")
     print(f"  analyze, gate off  : {gate_off:6.2f} ms/image ({gate_off / decode:.1f}x decode; "
           f"gated {analyze / gate_off:.3f}x of it)")
+    print(f"  passes one by one  : {serial:6.2f} ms/image ({serial / decode:.1f}x decode; "
+          f"side by side {analyze / serial:.3f}x of it)")
+    print(f"  analyze, CPU time  : {analyze_cpu:6.2f} ms/image, every thread "
+          f"({analyze_cpu / decode:.1f}x decode)")
     print(f"  load average       : {load0:.2f} at the start, {os.getloadavg()[0]:.2f} after")
     for k, v in stages.items():
         print(f"    {k:<42} {v:6.2f} ms ({v / decode:4.1f}x decode)")

@@ -18,9 +18,11 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from PIL import Image
 
+from . import cores
 from .analyze import Analysis, Analyzer
 from .errors import ImageError
 
@@ -35,8 +37,10 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
-def _start_worker(parent_pid: int, thumbnails: bool = True, warm: bool = False) -> None:
+def _start_worker(parent_pid: int, thumbnails: bool = True, warm: bool = False,
+                  busy: Any = None) -> None:
     global _analyzer
+    cores.share(busy)
     # Ctrl-C reaches the whole process group: the crawl stops gracefully and still needs its
     # workers to finish the photos in flight.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -54,7 +58,8 @@ def analyze(data: bytes) -> Analysis:
     """Runs in a worker; raises ``ImageError`` (pickled back to the caller) for a bad image."""
     if _analyzer is None:
         raise RuntimeError("analyze() runs in a worker of make_pool()")
-    return _analyzer.analyze_bytes(data, lookup=True)
+    with cores.busy():
+        return _analyzer.analyze_bytes(data, lookup=True)
 
 
 def detectors_off() -> dict[str, str]:
@@ -66,18 +71,18 @@ def detectors_off() -> dict[str, str]:
 
 def make_pool(workers: int, thumbnails: bool = True, warm: bool = False) -> ProcessPoolExecutor:
     """A pool whose workers all start now, so model loading overlaps the first downloads."""
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"),
+    ctx = multiprocessing.get_context("spawn")
+    busy = ctx.Value("i", 0)  # workers busy on a photo (headcheck.cores)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_start_worker,
-                               initargs=(os.getpid(), thumbnails, warm))
+                               initargs=(os.getpid(), thumbnails, warm, busy))
     for _ in range(workers):
         pool.submit(os.getpid)
     return pool
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
+    return max(1, cores.cpus())
 
 
 class AnalysisPool:

@@ -128,9 +128,52 @@ def pixels(crops: list[Image.Image]) -> np.ndarray:
     return np.ascontiguousarray(arr.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
+def _unit(out: np.ndarray) -> np.ndarray:
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
 def embed(crops: list[Image.Image], kernels: str = "fast") -> np.ndarray:
     """Unit-length 512-D CLIP image embeddings, one row per crop."""
     session = _session(kernels)
     with _lock:  # one run at a time per process keeps the thread budget above
         out = session.run(["image_embeds"], {"pixel_values": pixels(crops)})[0]
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return _unit(out)
+
+
+class Beside:
+    """``embed`` on another thread, started at once, while the caller's thread goes on: for a
+    second core that is idle (``headcheck.cores.spare``). onnxruntime releases the GIL during a
+    run and one session serves concurrent runs, each on one thread, with the same kernels and
+    so the same features as ``embed``. ``cancel`` stops a run whose result is no longer needed.
+    """
+
+    def __init__(self, crops: list[Image.Image], kernels: str = "fast") -> None:
+        import onnxruntime as ort
+
+        self._session = _session(kernels)
+        self._input = pixels(crops)
+        self._options = ort.RunOptions()
+        self._out: np.ndarray | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            out = self._session.run(["image_embeds"], {"pixel_values": self._input},
+                                    self._options)[0]
+            self._out = _unit(out)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> np.ndarray:
+        self._thread.join()
+        if self._out is None:
+            raise self._error or RuntimeError("encoder run cancelled")
+        return self._out
+
+    def cancel(self) -> None:
+        """Stops the run (onnxruntime checks between nodes) and waits for its thread."""
+        if self._thread.is_alive():
+            self._options.terminate = True
+        self._thread.join()

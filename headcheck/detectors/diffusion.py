@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import cores
 from ..face import Face
 from ..geometry import geometry_distance
 from ..signals import SYNTHETIC, Signal
@@ -277,19 +278,32 @@ def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None, gate: 
     pr = probe()
     check_encoder()
     kernels = encoder_kernels()
-    face = clip_encoder.embed([model_crop(image, box)], kernels)[0]
-    x = face
-    if pr.features_mode.startswith("face+mirror"):
-        x = (face + clip_encoder.embed([mirror_crop(image, box)], kernels)[0]) / 2
-    stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
-    p_sg = pr.stylegan.probability(face) if pr.stylegan is not None else 0.0
-    g = pr.guard
-    guard_sg = g.stylegan.probability(face) if g is not None and g.stylegan is not None else 0.0
-    if gate and not wide_pass_needed(pr, face, x, stats, p_sg, guard_sg):
-        return None
-    wide = (clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
-            if pr.features_mode.endswith(",wide") else None)
-    return scores_of(pr, face, x, wide, stats)
+    wide_mode = pr.features_mode.endswith(",wide")
+    # With an idle core the wide pass starts now, beside the face pass (one-photo latency:
+    # two passes in the time of one); the gate may then stop it. Same features either way.
+    beside = clip_encoder.Beside([model_crop(image, box, WIDE_SCALE)], kernels) \
+        if wide_mode and cores.spare() else None
+    try:
+        face = clip_encoder.embed([model_crop(image, box)], kernels)[0]
+        x = face
+        if pr.features_mode.startswith("face+mirror"):
+            x = (face + clip_encoder.embed([mirror_crop(image, box)], kernels)[0]) / 2
+        stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
+        p_sg = pr.stylegan.probability(face) if pr.stylegan is not None else 0.0
+        g = pr.guard
+        guard_sg = (g.stylegan.probability(face) if g is not None and g.stylegan is not None
+                    else 0.0)
+        if gate and not wide_pass_needed(pr, face, x, stats, p_sg, guard_sg):
+            return None
+        wide = None
+        if beside is not None:
+            wide = beside.result()[0]
+        elif wide_mode:
+            wide = clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
+        return scores_of(pr, face, x, wide, stats)
+    finally:
+        if beside is not None:
+            beside.cancel()  # a no-op once its result was read
 
 
 def scores_of(pr: Probe, face: np.ndarray, x: np.ndarray, wide: np.ndarray | None,
