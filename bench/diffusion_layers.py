@@ -38,6 +38,7 @@ from diffusion_train import (  # noqa: E402
     BLOCKS,
     FOLDS,
     Data,
+    design,
     fit,
     load,
     logit,
@@ -46,12 +47,30 @@ from diffusion_train import (  # noqa: E402
     threshold_at,
 )
 
-SELECT_C = (0.01, 0.1, 1.0)  # L2 strength on standardised features, chosen per feature set
-# Chosen by --select (part A only) before any figure of the comparison was seen; see
-# docs/benchmarks.md. (name, features, C)
-CANDIDATES: tuple[tuple[str, str, float], ...] = ()
+# What --select tries: the last layer at three L2 strengths (on standardised features), each
+# block alone and every block side by side with and without it at strong L2 (9,216 features; a
+# weak L2 took minutes a fit, and on the last layer weaker L2 did worse).
+SELECT = ([("face", c) for c in (0.01, 0.1, 1.0)] + [(f"cls:{i}", 0.01) for i in range(BLOCKS)]
+          + [(m, c) for m in ("cls:all", "face,cls:all") for c in (0.001, 0.01)]
+          # Round two, fixed after round one by one rule: the three best blocks alone (7, 8, 9,
+          # 0-based), side by side, with and without the last layer; and the best block alone.
+          + [(m, c) for m in ("cls:7-9", "face,cls:7-9") for c in (0.001, 0.01, 0.1)]
+          + [("cls:8", 0.001), ("cls:8", 0.1), ("face,cls:8", 0.01)])
+# Chosen by --select (part A only) before any figure of the comparison was seen, each at the
+# L2 strength --select found best for it (docs/benchmarks.md): (a) the last layer, (b) the
+# best blocks and all 12, (c) each with the last layer; and v5's features (face and wider
+# square) as one head, for reference. (name, features, C)
+CANDIDATES = (
+    ("(a) last layer (face square)", "face", 0.01),
+    ("(b) blocks 7-9", "cls:7-9", 0.001),
+    ("(b) all 12 blocks", "cls:all", 0.01),
+    ("(c) last layer + blocks 7-9", "face,cls:7-9", 0.001),
+    ("(c) last layer + all 12 blocks", "face,cls:all", 0.01),
+    ("v5's features (face, wider square), one head", "face,wide", 2.0),
+)
 
 
+OUT = ROOT / "bench" / "out" / "diffusion" / "layers"  # the comparison's scores
 P99 = float(np.log(0.99 / 0.01))  # probability 0.99 as log-odds (the scores here are log-odds)
 
 
@@ -72,62 +91,83 @@ def worst_threshold(lo: dict[str, np.ndarray], fpr: float) -> float:
     return max(threshold_at(s, fpr) for s in lo.values() if len(s))
 
 
-def select(d: Data, shard: str = "0/1") -> None:
+def select(d: Data, shard: str = "0/1", only: str = "") -> None:
     a = d.take(part_a(d))
     print(f"part A: {int((a.y == 0).sum())} real images, {int(a.y.sum())} AI images\n")
-    print("| features | C | log-odds where the worst kind left out has 1% flagged | AI found "
-          "there (part A, out of fold) | worst kind at 0.99 |\n|---|---|---|---|---|")
-    modes = ["face"] + [f"cls:{i}" for i in range(BLOCKS)] + ["cls:all", "face,cls:all"]
+    print("| features | C | log-odds where the worst kind left out has 1% flagged (that kind) | "
+          "AI found there (part A, out of fold) | worst kind at 0.99 |\n|---|---|---|---|---|")
     i, n = map(int, shard.split("/"))
-    for mode, c in [(m, c) for m in modes for c in SELECT_C][i::n]:
+    todo = [(m, c) for m, c in SELECT if not only or f"{m}@{c}" in only.split(";")]
+    for mode, c in todo[i::n]:
         lo = left_out(a, c, mode)
-        t = worst_threshold(lo, 0.01)
+        t, kind = max((threshold_at(s, 0.01), k) for k, s in lo.items() if len(s))
         oof = oof_scores(a, c, False, mode, logit)
         worst = max((s >= P99).mean() for s in lo.values() if len(s))
-        print(f"| {mode} | {c} | {t:.2f} | {(oof[a.y == 1] >= t).mean():.3f} | {worst:.2%} |",
-              flush=True)
+        print(f"| {mode} | {c} | {t:.2f} ({kind}) | {(oof[a.y == 1] >= t).mean():.3f} | "
+              f"{worst:.2%} |", flush=True)
 
 
-def compare(d: Data) -> None:
-    b, gen, k = ~part_a(d), d.gen, kinds(d)
-    t2i, sg = (d.y == 1) & (gen != "stylegan"), gen == "stylegan"
-    rows = []
-    for name, mode, c in CANDIDATES:
-        lo = left_out(d, c, mode)
-        lo_b = {kind: s[~part_a(d.take(k == kind))] for kind, s in lo.items()}
-        oof = oof_scores(d, c, False, mode, logit)
-        rows.append((name, mode, c, lo, lo_b, oof))
-    print("| features | C | worst kind <= 1%: text-to-image / StyleGAN / all AI found | "
-          "worst <= 0.5%: found (all AI) | part B real flagged at the 1% threshold | "
+def scores(d: Data, mode: str, c: float) -> dict[str, np.ndarray]:
+    """A candidate's log-odds, cached under OUT: every real kind left out ("lo:<kind>", that
+    kind's rows), out of fold ("oof") and each generator left out ("logo:<generator>")."""
+    path = OUT / f"{mode.replace(':', '_').replace(',', '+')}@{c}.npz"
+    if path.exists():
+        return dict(np.load(path))
+    out = {f"lo:{k}": v for k, v in left_out(d, c, mode).items()}
+    out["oof"] = oof_scores(d, c, False, mode, logit)
+    for g in GENS:
+        out[f"logo:{g}"] = logo_scores(d, g, c, False, mode, logit)
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def compare(d: Data, shard: str = "0/1") -> None:
+    """The candidates' scores (this shard's share computed), then the tables once all are."""
+    i, n = map(int, shard.split("/"))
+    width = {m: design(d.take(np.arange(len(d.y)) == 0), None, m).shape[1] for _, m, _ in
+             CANDIDATES}
+    for _, mode, c in sorted(CANDIDATES, key=lambda x: width[x[1]])[i::n]:  # shards balanced
+        scores(d, mode, c)
+        print(f"scored {mode} C {c}", flush=True)
+    if n > 1 and i != n - 1:
+        return
+    b, gen, k, ai = ~part_a(d), d.gen, kinds(d), d.y == 1
+    t2i, sg = ai & (gen != "stylegan"), gen == "stylegan"
+    rows = [(name, c, scores(d, mode, c)) for name, mode, c in CANDIDATES]
+    kinds_ = sorted(q[3:] for q in rows[0][2] if q.startswith("lo:"))
+    print("\n| features | C | worst kind left out <= 1%: text-to-image / StyleGAN / all AI "
+          "found | worst <= 0.5%: all AI found | part B real flagged at the 1% threshold | "
           "part B images only, worst <= 1%: all AI found |\n|---|---|---|---|---|---|")
-    for name, _, c, lo, lo_b, oof in rows:
+    for name, c, r in rows:
+        lo = {q: r[f"lo:{q}"] for q in kinds_}
+        lo_b = {q: s[~part_a(d.take(k == q))] for q, s in lo.items()}
         t1, t05, tb = (worst_threshold(lo, 0.01), worst_threshold(lo, 0.005),
                        worst_threshold(lo_b, 0.01))
+        oof = r["oof"]
         fb = oof[b & (d.y == 0)] >= t1
         print(f"| {name} | {c} | {(oof[t2i] >= t1).mean():.3f} / {(oof[sg] >= t1).mean():.3f} / "
-              f"**{(oof[d.y == 1] >= t1).mean():.3f}** (log-odds {t1:.2f}) | "
-              f"{(oof[d.y == 1] >= t05).mean():.3f} (log-odds {t05:.2f}) | "
-              f"{fb.sum()} of {len(fb)} | "
-              f"{(oof[d.y == 1] >= tb).mean():.3f} |")
-    kinds_ = list(rows[0][3])
-    print("\nEach real kind left out, share flagged at the threshold where the probe finds 80% "
-          "of the AI images out of fold:\n")
-    print("| features | " + " | ".join(kinds_) + " |\n|---|" + "---|" * len(kinds_))
-    for name, _, _, lo, _, oof in rows:
-        t = float(np.quantile(oof[d.y == 1], 0.2))
-        print(f"| {name} (log-odds {t:.2f}) | " + " | ".join(f"{(lo[q] >= t).mean():.1%}"
-                                                      for q in kinds_) + " |")
+              f"**{(oof[ai] >= t1).mean():.3f}** (log-odds {t1:.2f}) | "
+              f"{(oof[ai] >= t05).mean():.3f} (log-odds {t05:.2f}) | {fb.sum()} of {len(fb)} | "
+              f"{(oof[ai] >= tb).mean():.3f} |")
+    for what in ("the worst kind's 1% threshold", "the threshold where 80% of the AI images "
+                 "are found out of fold"):
+        print(f"\nEach real kind left out, share flagged at {what}:\n")
+        print("| features | " + " | ".join(kinds_) + " |\n|---|" + "---|" * len(kinds_))
+        for name, _, r in rows:
+            lo = {q: r[f"lo:{q}"] for q in kinds_}
+            t = (worst_threshold(lo, 0.01) if what.startswith("the worst")
+                 else float(np.quantile(r["oof"][ai], 0.2)))
+            print(f"| {name} (log-odds {t:.2f}) | " +
+                  " | ".join(f"{(lo[q] >= t).mean():.1%}" for q in kinds_) + " |")
     print("\nLeave one generator out (threshold at 1% of part A's real images, out of fold):\n")
-    print("| features | " + " | ".join(f"{g} TPR / FPR part B" for g in GENS) +
-          " | StyleGAN TPR (held out of every run) |\n|---|" + "---|" * (len(GENS) + 1))
-    for name, mode, c, *_ in rows:
-        cells, sg_tpr = [], []
-        for g in GENS:
-            s = logo_scores(d, g, c, False, mode, logit)
-            tpr, fpr = at_part_a(d, s, gen == g, 0.01)
-            cells.append(f"{tpr:.3f} / {fpr:.2%}")
-            sg_tpr.append(at_part_a(d, s, sg, 0.01)[0])
-        print(f"| {name} | " + " | ".join(cells) + f" | {np.mean(sg_tpr):.3f} |", flush=True)
+    print("| features | " + " | ".join(f"{g}: TPR / FPR part B" for g in GENS) +
+          " | StyleGAN TPR (mean) |\n|---|" + "---|" * (len(GENS) + 1))
+    for name, _, r in rows:
+        cells = [at_part_a(d, r[f"logo:{g}"], gen == g, 0.01) for g in GENS]
+        sg_tpr = np.mean([at_part_a(d, r[f"logo:{g}"], sg, 0.01)[0] for g in GENS])
+        print(f"| {name} | " + " | ".join(f"{t:.3f} / {f:.2%}" for t, f in cells) +
+              f" | {sg_tpr:.3f} |")
 
 
 def cost(n: int = 40) -> None:
@@ -156,7 +196,10 @@ def cost(n: int = 40) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--select", action="store_true", help="the candidates, on part A only")
-    ap.add_argument("--shard", default="0/1", help="--select: i/n, every n-th candidate from i")
+    ap.add_argument("--shard", default="0/1",
+                    help="i/n: every n-th candidate from i (the comparison's tables: shard n-1, "
+                         "once the others' scores are cached)")
+    ap.add_argument("--only", default="", help="--select: these candidates, 'mode@C;mode@C'")
     ap.add_argument("--cost", action="store_true", help="time a pass with and without")
     args = ap.parse_args()
     if args.cost:
@@ -169,9 +212,9 @@ def main() -> int:
                  "--layers")
     print(f"{len(d.y)} images ({int((d.y == 0).sum())} real), {FOLDS} folds by identity\n")
     if args.select or not CANDIDATES:
-        select(d, args.shard)
+        select(d, args.shard, args.only)
     else:
-        compare(d)
+        compare(d, args.shard)
     return 0
 
 
