@@ -2,6 +2,7 @@
 
     python bench/diffusion_embed.py [--shard 0/2]          # the face square of every variant
     python bench/diffusion_embed.py --extra [--shard 0/2]  # + mirrored face square, wider crop
+    python bench/diffusion_embed.py --layers [--shard 0/2] # + per-block CLS tokens, face square
 
 Real and AI-made images go through the same steps, so the probe cannot tell them apart by
 format. Each variant is a file's bytes: variant 0 the file as it is; variant 1 a random rescale
@@ -24,6 +25,12 @@ The base pass caches the face square (x1.6 the face box, what the shipped probe 
 ``--extra`` pass adds the same square mirrored (test-time augmentation) and a wider square (x3,
 head and shoulders), so the training script can measure whether either helps. One cache file per
 image and pass (keyed by sha256): a run resumes where it stopped and shards across processes.
+
+The ``--layers`` pass (an experiment, not read by the shipped probe) runs the same encoder file
+with the residual stream's token 0 (CLS) after each of its 12 blocks added as graph outputs
+(``layers_model``), on the base pass's face squares: one encoder pass gives the final embedding,
+bit-identical to the run-time one (checked against the base cache for every crop), and the
+12 x 768 CLS tokens.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import argparse
 import io
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +164,56 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
     return [rows[j] for j in order]
 
 
-def cache_path(sha: str, extra: bool = False, aug: bool = False) -> Path:
-    return CACHE / f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}.npz"
+def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = False) -> Path:
+    return CACHE / (f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}"
+                    f"{'.layers' if layers else ''}.npz")
+
+
+BLOCKS = 12  # transformer blocks of the ViT-B/16 image tower
+# The residual stream after each block; the last block's is the graph's own second output.
+BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0"
+                      for i in range(BLOCKS - 1)) + ("onnx::Gather_1524",)
+
+
+def layers_model() -> bytes:
+    """The vetted encoder file with each block's CLS token (``cls_<i>``, (N, 768)) added as a
+    graph output: a Gather of token 0 on the residual stream, which changes no other node."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    clip_encoder.load()  # the size and hash check
+    model = onnx.load(str(clip_encoder.model_path()))
+    g = model.graph
+    made = {o for n in g.node for o in n.output}
+    if any(n not in made for n in BLOCK_OUTPUTS):
+        raise RuntimeError("the encoder graph lacks a block output this pass reads")
+    g.initializer.append(helper.make_tensor("cls_index", TensorProto.INT64, [], [0]))
+    for i, name in enumerate(BLOCK_OUTPUTS):
+        g.node.append(helper.make_node("Gather", [name, "cls_index"], [f"cls_{i}"], axis=1,
+                                       name=f"cls_gather_{i}"))
+        g.output.append(helper.make_tensor_value_info(f"cls_{i}", TensorProto.FLOAT, None))
+    return model.SerializeToString()
+
+
+@lru_cache(maxsize=1)
+def layers_session():
+    """A session on ``layers_model`` with the run-time session's options."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(layers_model(), opts, providers=["CPUExecutionProvider"])
+
+
+def embed_layers(crop: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """One pass: the unit-length final embedding (as ``clip_encoder.embed``) and the (12, 768)
+    per-block CLS tokens of one crop."""
+    out = layers_session().run(["image_embeds"] + [f"cls_{i}" for i in range(BLOCKS)],
+                               {"pixel_values": clip_encoder.pixels([crop])})
+    e = out[0] / np.maximum(np.linalg.norm(out[0], axis=1, keepdims=True), 1e-12)
+    return e[0].astype(np.float32), np.stack([o[0] for o in out[1:]]).astype(np.float32)
 
 
 def embed_one(crops: list[Image.Image]) -> np.ndarray:
@@ -185,6 +241,21 @@ def embed_aug(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
             "wide_emb": _emb([model_crop(img.image, f.box, WIDE_SCALE) if f else None
                               for img, f in vs]),
             "has_face": np.array([f is not None for _, f in vs])}
+
+
+def embed_layers_row(row: dict[str, str]) -> dict[str, np.ndarray]:
+    """The face square's per-block CLS tokens of each variant (NaN: no face), on the base pass's
+    boxes; its final embedding must equal the base pass's bit for bit (same crop, same graph)."""
+    base = np.load(cache_path(row["sha256"]))
+    cls = np.full((VARIANTS, BLOCKS, 768), np.nan, np.float32)
+    for v, img, box, _, _ in variants(row, None, base["box"]):
+        if box is None:
+            continue
+        emb, cls[v] = embed_layers(model_crop(img.image, box))
+        if not np.array_equal(emb, base["face_emb"][v]):
+            raise RuntimeError(f"{row['path']} variant {v}: the final embedding differs from the "
+                               "base pass's (other crop, or the graph is not the run-time one)")
+    return {"cls": cls}
 
 
 def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str, np.ndarray]:
@@ -216,18 +287,25 @@ def main() -> int:
                     help="the mirrored face square and the wider crop (after the base pass)")
     ap.add_argument("--aug", action="store_true",
                     help="AUG_VARIANTS augmented copies, face and wide (after the base pass)")
+    ap.add_argument("--layers", action="store_true",
+                    help="the face square's per-block CLS tokens (after the base pass)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
-    todo = [r for r in rows if not cache_path(r["sha256"], args.extra, args.aug).exists()
-            and (not (args.extra or args.aug) or cache_path(r["sha256"]).exists())]
+    later = args.extra or args.aug or args.layers
+    todo = [r for r in rows
+            if not cache_path(r["sha256"], args.extra, args.aug, args.layers).exists()
+            and (not later or cache_path(r["sha256"]).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
-    models = FaceModels()
+    models = None if args.layers else FaceModels()
     CACHE.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for k, row in enumerate(todo):
-        rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
-        path = cache_path(row["sha256"], args.extra, args.aug)
+        if args.layers:
+            rec = embed_layers_row(row)
+        else:
+            rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
+        path = cache_path(row["sha256"], args.extra, args.aug, args.layers)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
         tmp.replace(path)  # atomic: a killed run leaves no half file

@@ -170,7 +170,7 @@ def shipped(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray | None = 
 
 
 def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS,
-                mode: str = FEATURES) -> np.ndarray:
+                mode: str = FEATURES, score=prob) -> np.ndarray:
     """Scores of probes trained on the real photos and the AI images of the two text-to-image
     generators other than ``g`` (never StyleGAN), cross-fitted: each image is scored by the
     probe that left its identity's fold out."""
@@ -178,7 +178,7 @@ def logo_scores(d: Data, g: str, c: float = C, stats: bool = STATS,
     out = np.zeros(len(d.y))
     seen = (d.y == 0) | ~np.isin(d.gen, [g, "stylegan"])
     for k in range(FOLDS):
-        out[f == k] = prob(d.take(f == k), fit(d.take(seen & (f != k)), c, stats, mode))
+        out[f == k] = score(d.take(f == k), fit(d.take(seen & (f != k)), c, stats, mode))
     return out
 
 

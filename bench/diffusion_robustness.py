@@ -180,7 +180,8 @@ def transformed_scores(feats: list[dict[str, np.ndarray]], fold: np.ndarray,
 def as_data(emb: np.ndarray) -> Data:
     n = len(emb)
     z = np.zeros(n)
-    return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z)
+    return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z,
+                np.zeros((n, 0)))
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from diffusion_embed import AUG_VARIANTS, cache_path, rows_to_embed  # noqa: E402
+from diffusion_embed import AUG_VARIANTS, BLOCKS, cache_path, rows_to_embed  # noqa: E402
 from diffusion_set import HELD_OUT  # noqa: E402
 from diffusion_stats import stats_path  # noqa: E402
 
@@ -86,6 +86,7 @@ GUARD_UNSEEN = frozenset({"fairface"})
 AUG = False
 GUARD_AUG = False
 MIN_VALIDATION = 1000  # real photos (as they are) in part A at least
+CLS_DIM = 768  # width of the encoder's residual stream (the --layers pass)
 
 
 @dataclass
@@ -101,6 +102,9 @@ class Data:
     variant: np.ndarray
     path: np.ndarray
     detector: np.ndarray  # which face finder found the face: "dlib" or "blazeface"
+    # The face square's per-block CLS tokens (n, BLOCKS * 768) of the --layers pass, NaN where
+    # not embedded; (n, 0) unless ``load(layers=True)``.
+    L: np.ndarray
 
     def take(self, m: np.ndarray) -> Data:
         return Data(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
@@ -110,11 +114,13 @@ def _hash(s: str, mod: int) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % mod
 
 
-def load(aug: bool = AUG) -> Data:
+def load(aug: bool = AUG, layers: bool = False) -> Data:
     """Every image's features with a face found: variants 0 (as is) and 1 (re-encoded), and with
-    ``aug`` the augmented copies of the --aug pass where cached (variants 2 on)."""
+    ``aug`` the augmented copies of the --aug pass where cached (variants 2 on); with ``layers``
+    the per-block CLS tokens of the --layers pass where cached."""
     cols: dict[str, list] = {f: [] for f in Data.__dataclass_fields__}
     nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
+    no_cls = np.full(BLOCKS * CLS_DIM if layers else 0, np.nan, np.float32)
     for r in rows_to_embed():
         if (r["set"], r["path"]) in HELD_OUT or r["set"] in UNSEEN:
             continue
@@ -127,6 +133,9 @@ def load(aug: bool = AUG) -> Data:
         if st is None or len(st) != len(c["face_emb"]):
             st = np.full((len(c["face_emb"]), len(NAMES)), np.nan, np.float32)
         gen = "stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "")
+        lay = cache_path(sha, layers=True)
+        cls = np.load(lay)["cls"].reshape(len(c["face_emb"]), -1) if layers and lay.exists() \
+            else np.stack([no_cls] * len(c["face_emb"]))
         for v in range(len(c["face_emb"])):
             # The detector only runs where the analyser finds a face: train and measure on those.
             if not c["has_face"][v]:
@@ -137,7 +146,7 @@ def load(aug: bool = AUG) -> Data:
                            ("S", st[v]), ("y", int(r["label"] == "fake")),
                            ("set", r["set"]), ("gen", gen), ("group", r["group"]),
                            ("variant", v), ("path", r["path"]),
-                           ("detector", str(c["detector"][v]))):
+                           ("detector", str(c["detector"][v])), ("L", cls[v])):
                 cols[f].append(val)
         a = cache_path(sha, aug=True)
         if not aug or not a.exists():
@@ -150,7 +159,7 @@ def load(aug: bool = AUG) -> Data:
                            ("S", np.full(len(NAMES), np.nan, np.float32)),
                            ("y", int(r["label"] == "fake")), ("set", r["set"]), ("gen", gen),
                            ("group", r["group"]), ("variant", 2 + v), ("path", r["path"]),
-                           ("detector", "")):
+                           ("detector", ""), ("L", no_cls)):
                 cols[f].append(val)
     if not cols["X"]:
         sys.exit("no features: run bench/diffusion_embed.py first")
@@ -196,11 +205,27 @@ class Model:
 MODES = {"face": 1, "face+mirror": 2, "face,wide": 2, "face+mirror,wide": 3}
 
 
+def cls_blocks(spec: str) -> list[int]:
+    """The blocks a "cls:" part names: "cls:all", "cls:3-8" or "cls:4+6+9" (0-based)."""
+    out: list[int] = []
+    for p in spec.split(":", 1)[1].split("+"):
+        a, _, b = p.partition("-")
+        out += list(range(BLOCKS)) if p == "all" else list(range(int(a), int(b or a) + 1))
+    return out
+
+
 def design(d: Data, fill: np.ndarray | None, mode: str = FEATURES) -> np.ndarray:
-    """The probe's input: "face" the face square; "face+mirror" the mean of the face square's
-    and its mirror image's features (test-time augmentation); ",wide" appends the wider crop's."""
-    base = {"face": d.X, "face+mirror": (d.X + d.M) / 2}[mode.split(",")[0]]
-    parts = [base] + ([d.W] if mode.endswith(",wide") else [])
+    """The probe's input, parts side by side: "face" the face square; "face+mirror" the mean of
+    the face square's and its mirror image's features (test-time augmentation); "wide" the wider
+    crop's; "cls:<blocks>" the face square's CLS tokens after those blocks (``cls_blocks``;
+    the --layers pass, an experiment). E.g. "face,wide" (v5), "face,cls:4+8"."""
+    parts = []
+    for p in mode.split(","):
+        if p.startswith("cls:"):
+            n = len(d.L)
+            parts.append(d.L.reshape(n, BLOCKS, -1)[:, cls_blocks(p)].reshape(n, -1))
+        else:
+            parts.append({"face": d.X, "face+mirror": (d.X + d.M) / 2, "wide": d.W}[p])
     if fill is not None:
         parts.append(np.where(np.isnan(d.S), fill, d.S))
     return np.hstack(parts)
@@ -217,17 +242,24 @@ def fit(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES) -> Mod
     return Model(w, float(lr.intercept_[0] - (lr.coef_[0] * mu / sd).sum()), fill, mode)
 
 
+def logit(d: Data, m: Model) -> np.ndarray:
+    """The probe's log-odds: ranks where probabilities saturate at 1.0."""
+    return design(d, m.fill, m.mode) @ m.w + m.b
+
+
 def prob(d: Data, m: Model) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(design(d, m.fill, m.mode) @ m.w + m.b, -50, 50)))
+    return 1 / (1 + np.exp(-np.clip(logit(d, m), -50, 50)))
 
 
-def oof_scores(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES) -> np.ndarray:
-    """Every image scored by a probe trained without its group's fold."""
+def oof_scores(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES,
+               score=prob) -> np.ndarray:
+    """Every image scored (``score``: ``prob`` or ``logit``) by a probe trained without its
+    group's fold."""
     f = folds(d)
     train = d.variant < 2 if not AUG else np.ones(len(d.y), bool)
     out = np.zeros(len(d.y))
     for k in range(FOLDS):
-        out[f == k] = prob(d.take(f == k), fit(d.take(train & (f != k)), c, stats, mode))
+        out[f == k] = score(d.take(f == k), fit(d.take(train & (f != k)), c, stats, mode))
     return out
 
 

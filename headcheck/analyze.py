@@ -53,6 +53,9 @@ class Analysis:
     # the store keeps them, so a photo analysed by an older version of a detector, or where it
     # could not run, is known as such (headcheck.stale) and analysed again where it can.
     detectors: dict[str, str] = field(default_factory=dict)
+    # Every detector installed where the photo was analysed, name -> version, whether or not it
+    # applied: a detector installed later is then known never to have looked at the photo.
+    installed: dict[str, str] = field(default_factory=dict, repr=False)
     # Which detector made each signal: signal name -> detector name (``c2pa.ai_generated`` is
     # the ``provenance`` detector's); a ``<detector>.not_checked`` note names its detector too.
     sources: dict[str, str] = field(default_factory=dict, repr=False)
@@ -186,6 +189,7 @@ class Analyzer:
             detector_errors=found.errors,
             dense=dense_patch(rgb, frame).to_bytes(),
             detectors=found.ran,
+            installed={det.name: str(det.version) for det in self.detectors},
             sources=found.sources,
         )
 

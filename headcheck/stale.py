@@ -40,18 +40,26 @@ HEADLINE_GONE = ("Flagged by a check that is no longer installed; not counted un
                  "analysed again")
 
 
-def stale(stored: Mapping[str, str] | None, current: Mapping[str, str]) -> bool:
+def stale(stored: Mapping[str, str] | None, current: Mapping[str, str],
+          installed_then: Mapping[str, str] | None = None) -> bool:
     """Whether a photo whose analysis the detectors ``stored`` made (name -> version; None:
     stored before versions were kept) should be analysed again by the detectors ``current``:
-    versions unknown, or a detector both name at another version now, unless it is off here
-    (``off:<version>``). A detector only one side names does not count: it did not apply to the
-    photo (no face) or failed then, and analysing again would not change that."""
+    versions unknown, a detector both name at another version now, or a detector of
+    ``current`` installed since (in neither ``stored`` nor ``installed_then``, every detector
+    installed at that analysis; None: not recorded, so once, to record it). A detector off here
+    (``off:<version>``) is never a reason. One that was installed then but is not in ``stored``
+    did not apply to the photo (no face) or failed: analysing again would not change that."""
     if stored is None:
         return True
-    # A detector off here (``off:<version>``) cannot improve on
-    # what is stored, whatever that is: never a reason to analyse again, nor to replace.
-    return any(name in current and str(current[name]) != str(v)
-               and not str(current[name]).startswith(OFF) for name, v in stored.items())
+    for name, now in current.items():
+        if str(now).startswith(OFF):
+            continue  # off here: cannot improve on what is stored, whatever that is
+        if name in stored:
+            if str(stored[name]) != str(now):
+                return True
+        elif installed_then is None or name not in installed_then:
+            return True  # installed since the photo was analysed: it never looked at it
+    return False
 
 
 def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) -> list[Signal]:

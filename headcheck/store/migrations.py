@@ -124,8 +124,15 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["signals"].add_column("detector_version", str)
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    # Every detector installed when the photo was analysed, as JSON {name: version}: one that is
+    # in neither this nor ``detectors`` was installed later, and the photo is analysed again
+    # where its bytes are at hand. NULL for photos stored before: not known (headcheck.stale).
+    db["photos"].add_column("installed", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

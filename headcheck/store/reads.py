@@ -39,6 +39,13 @@ class Reads(StoreBase):
                               [photo_id]).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
+    def photo_installed(self, photo_id: int) -> dict[str, str] | None:
+        """Every detector installed when the photo was analysed (name -> version), whether or
+        not it applied; None when not known (stored before they were recorded)."""
+        row = self.db.execute("SELECT installed FROM photos WHERE id = ?",
+                              [photo_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
     def photo_row(self, photo_id: int) -> dict | None:
         rows = list(self.db.query(
             "SELECT id, sha256, width, height, format, face, analyzed_at FROM photos "

@@ -34,17 +34,24 @@ class Writes(StoreBase):
     def _upsert_photo(self, a: Analysis) -> tuple[int, bool, bool]:
         """(photo id, new photo, stored photo re-analysed)."""
         row = self.db.execute(
-            "SELECT id, analysis_version, detectors FROM photos WHERE sha256 = ?",
+            "SELECT id, analysis_version, detectors, installed FROM photos WHERE sha256 = ?",
             [a.sha256]).fetchone()
+        installed = _installed(a)
         if row and row[1] == ANALYSIS_VERSION:
             photo_id = int(row[0])
-            if not stale(json.loads(row[2]) if row[2] else None, a.detectors):
+            if not stale(json.loads(row[2]) if row[2] else None, a.detectors,
+                         json.loads(row[3]) if row[3] else None):
+                if installed is not None and row[3] != installed:
+                    # Nothing to replace, but which detectors looked at it is known now.
+                    self.db.execute("UPDATE photos SET installed = ? WHERE id = ?",
+                                    [installed, photo_id])
                 return photo_id, False, False
             # The same analysis but other detector versions (or unknown ones): the hashes,
             # keypoints and pixels are what this analysis computed again, so only the signals
             # and the detectors' versions are replaced (the index has nothing to catch up on).
-            self.db.execute("UPDATE photos SET detectors = ?, analyzed_at = ? WHERE id = ?",
-                            [json.dumps(a.detectors, sort_keys=True), now_iso(), photo_id])
+            self.db.execute(
+                "UPDATE photos SET detectors = ?, installed = ?, analyzed_at = ? WHERE id = ?",
+                [json.dumps(a.detectors, sort_keys=True), installed, now_iso(), photo_id])
             self._replace_signals(photo_id, a)
             return photo_id, False, True
         record = {
@@ -57,6 +64,7 @@ class Writes(StoreBase):
             "chip": a.chip, "embedding": None, "thumb": a.thumb, "dense": a.dense,
             "analysis_version": ANALYSIS_VERSION, "analyzed_at": now_iso(),
             "detectors": json.dumps(a.detectors, sort_keys=True),
+            "installed": installed,
         }
         # One statement whatever another writer did since the SELECT (no UNIQUE failure).
         cols = ", ".join(record)
@@ -168,3 +176,10 @@ class Writes(StoreBase):
                 "INSERT INTO store_meta (key, value) VALUES ('index_changes_trimmed', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(mark)])
         return int(gone)
+
+
+def _installed(a: Analysis) -> str | None:
+    """The analysis's installed detectors as stored JSON; None from an analysis made before it
+    recorded them (a cluster's result pickled by an older worker)."""
+    installed = getattr(a, "installed", None)
+    return None if installed is None else json.dumps(installed, sort_keys=True)

@@ -55,9 +55,14 @@ def stored(db: Path) -> tuple[str, str, list[tuple]]:
 def test_stale_compares_the_detectors_both_sides_name() -> None:
     assert stale(None, {"a": "1"})  # stored before versions were kept: unknown
     assert stale({"a": "1"}, {"a": "2"})
-    assert not stale({"a": "1"}, {"a": "1", "b": "7"})  # b did not run then (no face, off)
-    assert not stale({"a": "1", "gone": "3"}, {"a": "1"})  # gone: analysing again cannot help
-    assert not stale({}, {"a": "1"})
+    both = {"a": "1", "b": "7"}
+    assert not stale({"a": "1"}, {"a": "1", "b": "7"}, both)  # b installed, did not apply
+    assert stale({"a": "1"}, {"a": "1", "b": "7"}, {"a": "1"})  # b installed since
+    assert stale({"a": "1"}, {"a": "1", "b": "7"})  # not recorded: once, to record it
+    assert not stale({"a": "1", "gone": "3"}, {"a": "1"}, {"a": "1"})  # gone: cannot help
+    assert not stale({}, {"a": "1"}, {"a": "1"})
+    assert stale({}, {"a": "1"}, {})
+    assert not stale({}, {"a": "off:1"}, {})  # off here: never a reason
 
 
 def test_demote_turns_only_scored_stale_signals_into_notes() -> None:
@@ -179,11 +184,11 @@ def test_migration_of_a_store_made_before_versions_were_kept(tmp_path: Path) -> 
     hc = engine(db, "5")
     sha = hc.add(data, Sighting(PAGE)).analysis.sha256
     hc.close()
-    con = sqlite3.connect(db)  # back to schema 7, the columns migration 8 adds gone
+    con = sqlite3.connect(db)  # back to schema 7, the columns migrations 8 and 9 add gone
     for table, column in (("photos", "detectors"), ("signals", "detector"),
-                          ("signals", "detector_version")):
+                          ("signals", "detector_version"), ("photos", "installed")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-    con.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    con.execute("PRAGMA user_version = 7")
     con.commit()
     con.close()
 
@@ -239,3 +244,67 @@ def test_a_detector_off_is_a_version_only_where_it_was_off() -> None:
     assert not stale({"diffusion.clip_probe": "off:5"}, {"diffusion.clip_probe": "off:5"})
     # stored where it ran, off here: keep what is stored
     assert not stale({"diffusion.clip_probe": "5"}, {"diffusion.clip_probe": "off:5"})
+
+
+# -- a detector installed after the photo was stored -------------------------------------------
+class Later(Toy):
+    """A plug-in installed after the photos were stored; it needs a face."""
+
+    name, needs = "later.probe", frozenset({"pixels", "face"})
+
+    def detect(self, inp) -> list[Signal]:
+        return [Signal("later.flag", SYNTHETIC, 0.0, f"later v{self.version} looked",
+                       {"v": self.version}, "The later check looked at this photo.")]
+
+
+def faceless_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").resize((320, 240)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def installed_col(db: Path) -> list:
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("SELECT installed FROM photos ORDER BY id")]
+    finally:
+        con.close()
+
+
+def test_a_detector_installed_later_looks_at_photos_stored_before_it(tmp_path: Path) -> None:
+    db, face, faceless = tmp_path / "h.db", PHOTO.read_bytes(), faceless_jpeg()
+    hc = engine(db, "5")
+    with_face = hc.add(face, Sighting(PAGE)).added.photo_id
+    without = hc.add(faceless, Sighting(PAGE + "/2")).added.photo_id
+    assert installed_col(db) == ['{"toy.probe": "5"}'] * 2
+    hc.close()
+
+    hc = Headcheck(db, analyzer=Analyzer(detectors=[Toy("5"), Later("1")]), index_file=None)
+    assert hc.stale(with_face) and hc.stale(without)  # neither was looked at by later.probe
+    again = hc.add(face, Sighting(PAGE))
+    assert again.added.reanalysed and again.analysis.detectors["later.probe"] == "1"
+    # Only the photo with a face has later.probe's signal; both keep toy.probe's.
+    assert sorted(s[0] for s in stored(db)[2]) == ["later.flag", "toy.flag", "toy.flag"]
+    # No face: later.probe does not apply, so nothing is replaced, but the store now knows it
+    # was installed, and the photo is not analysed again at every sighting.
+    assert not hc.add(faceless, Sighting(PAGE + "/2")).added.reanalysed
+    assert not hc.stale(with_face) and not hc.stale(without)
+    assert hc.add_known(again.analysis.sha256, Sighting(PAGE)) is not None
+    hc.close()
+
+
+def test_a_store_without_the_record_is_analysed_once_to_record_it(tmp_path: Path) -> None:
+    db, faceless = tmp_path / "h.db", faceless_jpeg()
+    hc = Headcheck(db, analyzer=Analyzer(detectors=[Toy("5"), Later("1")]), index_file=None)
+    pid = hc.add(faceless, Sighting(PAGE)).added.photo_id
+    hc.store.db.execute("UPDATE photos SET installed = NULL")  # as stored before migration 9
+    hc.store.db.conn.commit()
+    assert hc.stale(pid)  # later.probe did not run: not applying or not installed, unknown
+    assert hc.add_known(hc.store.sha256_of([pid])[pid], Sighting(PAGE)) is None
+    hc.add(faceless, Sighting(PAGE))
+    assert installed_col(db) == ['{"later.probe": "1", "toy.probe": "5"}']
+    assert not hc.stale(pid)
+    hc.close()
