@@ -255,11 +255,15 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="recompute the cached scores")
     ap.add_argument("--bootstrap", type=int, default=200, metavar="N",
                     help="resamplings of identities for the gains' intervals (0: none)")
-    ap.add_argument("--tells", choices=sorted(FAMILIES), help="add only this tell's features")
+    ap.add_argument("--tells", choices=[*sorted(FAMILIES), "placebo"],
+                    help="add only this tell's features; placebo: as many columns of noise")
     args = ap.parse_args()
     d, cache = load(), CACHE
-    if args.tells:
+    if args.tells == "placebo":  # a control: what any 14 more columns do to the fits
+        d = replace(d, S=np.random.default_rng(0).standard_normal(d.S.shape).astype(np.float32))
+    elif args.tells:
         d = replace(d, S=d.S[:, [NAMES.index(n) for n in FAMILIES[args.tells]]])
+    if args.tells:
         cache = CACHE.with_name(f"{CACHE.stem}_{args.tells}.npz")
     if np.isnan(d.S).all():
         sys.exit("no tells: run bench/diffusion_stats.py first")
@@ -273,7 +277,9 @@ def main() -> int:
         sys.exit(f"{cache} was made for other data: rerun with --fresh")
     lo = {r: z[r] for r in RECIPES}
     head_auc(lo, d)
-    recipes(lo, d, veto(lo, d, FAMILIES[args.tells] if args.tells else NAMES), args.bootstrap)
+    names = FAMILIES.get(args.tells, NAMES) if args.tells != "placebo" else \
+        tuple(f"noise_{j}" for j in range(len(NAMES)))
+    recipes(lo, d, veto(lo, d, names), args.bootstrap)
     return 0
 
 

@@ -69,7 +69,7 @@ SG_FLAG_FPR = 0.0025
 SG_FLAG_FLOOR = 0.999  # 0.9 until v5.1 (see FLAG_FLOOR); the eye geometry still finds StyleGAN
 SG_FEATURES = "face"
 FEATURES = "face,wide"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
-STATS = False  # add the face_stats features to CLIP's (chosen by bench/diffusion_eval.py)
+STATS = False  # add the face_stats features to CLIP's (measured by bench/diffusion_tells.py)
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 # Sets in the manifest that the shipped probe was neither trained nor calibrated on (measured with
 # its own weights by bench/diffusion_unseen.py). None since v5.
