@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from diffusion_loso import KINDS  # noqa: E402
 from diffusion_set import local_path, read_manifest  # noqa: E402
 from diffusion_train import (  # noqa: E402
     FEATURES,
@@ -250,21 +251,52 @@ def compare(d: Data, only: str = "") -> None:
               f"{min(r['t1']):.3f} |", flush=True)
 
 
-def tells(d: Data) -> None:
+def tells(d: Data, full: bool = False) -> None:
     """Each face_stats feature alone: AUC of AI images against real ones (0.5 = no information,
-    below 0.5 = AI images score lower), per generator and against the studio portraits alone."""
-    real, port = d.y == 0, d.set == "portraits"
-    print("\nThe seed's tells, each alone (AUC, all variants; real = all real images):\n")
-    cols = [*GENS, "stylegan"]
-    print("| feature | " + " | ".join(cols) + " | all AI vs portraits only | missing |\n|"
-          + "---|" * (len(cols) + 3))
-    for j, name in enumerate(NAMES):
-        v = d.S[:, j]
+    below 0.5 = AI images score lower), each cell "as is / re-encoded": per AI source against
+    every real image, then every AI image against each real set (with ``full``: each source
+    against each set), and the share of images where the tell is missing; then the low end of
+    each ROC: AI found at 1% / 5% of all real images and of the worst real set."""
+    kind = np.array([KINDS.get(s, s) for s in d.set])
+    kinds = sorted(set(kind[d.y == 0]))
+    srcs = [*GENS, "stylegan"]
+
+    def cell(v: np.ndarray, real: np.ndarray, fake: np.ndarray) -> str:
         ok = ~np.isnan(v)
-        row = [f"{auc(v[real & ok], v[(d.gen == g) & ok]):.3f}" for g in cols]
-        row.append(f"{auc(v[port & ok], v[(d.y == 1) & ok]):.3f}")
-        row.append(f"{(~ok).mean():.0%}")
-        print(f"| {name} | " + " | ".join(row) + " |")
+        parts = [(v[real & ok & (d.variant == x)], v[fake & ok & (d.variant == x)]) for x in (0, 1)]
+        return " / ".join(f"{auc(r, f):.2f}" if len(r) and len(f) else "-" for r, f in parts)
+
+    def table(title: str, cols: list[tuple[str, np.ndarray, np.ndarray]], missing: bool) -> None:
+        print(f"\n{title}\n\n| tell | " + " | ".join(c[0] for c in cols) +
+              (" | missing: real / AI |" if missing else " |") + "\n|" +
+              "---|" * (len(cols) + 1 + missing))
+        for j, name in enumerate(NAMES):
+            v = d.S[:, j]
+            row = [cell(v, r, f) for _, r, f in cols]
+            if missing:
+                row.append(" / ".join(f"{np.isnan(v[d.y == c]).mean():.0%}" for c in (0, 1)))
+            print(f"| {name} | " + " | ".join(row) + " |")
+
+    real, ai = d.y == 0, d.y == 1
+    table("The seed's tells, each AI source against every real image (AUC, as is / re-encoded):",
+          [(g, real, d.gen == g) for g in srcs], True)
+    table("Every AI image against each real set (AUC, as is / re-encoded):",
+          [(k, kind == k, ai) for k in kinds], False)
+    for g in srcs if full else ():
+        table(f"{g} against each real set (AUC, as is / re-encoded):",
+              [(k, kind == k, d.gen == g) for k in kinds], False)
+    print("\nThe low end of each ROC (both versions; each tell turned the way its AUC points; a "
+          "missing tell flags nothing): AI images found where 1% / 5% of all real images, or of "
+          "the worst real set, lie beyond\n\n| tell | AUC | found @ 1% of all real | @ 5% | "
+          "found @ 1% of every real set | @ 5% |\n|---|---|---|---|---|---|")
+    for j, name in enumerate(NAMES):
+        a = auc(d.S[real, j][~np.isnan(d.S[real, j])], d.S[ai, j][~np.isnan(d.S[ai, j])])
+        v = np.nan_to_num(d.S[:, j] * (1 if a >= 0.5 else -1), nan=-np.inf)
+        cells = [tpr_at_fpr(v[real], v[ai], f)[0] for f in (0.01, 0.05)]
+        cells += [float((v[ai] > max(tpr_at_fpr(v[kind == k], v[ai], f)[1] for k in kinds)).mean())
+                  for f in (0.01, 0.05)]
+        print(f"| {name} | {max(a, 1 - a):.2f}{'' if a >= 0.5 else ' (AI lower)'} | "
+              + " | ".join(f"{c:.3f}" for c in cells) + " |")
 
 
 def stylegan_combined(d: Data, oof: np.ndarray, sg: np.ndarray,

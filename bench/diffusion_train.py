@@ -69,7 +69,7 @@ SG_FLAG_FPR = 0.0025
 SG_FLAG_FLOOR = 0.999  # 0.9 until v5.1 (see FLAG_FLOOR); the eye geometry still finds StyleGAN
 SG_FEATURES = "face"
 FEATURES = "face,wide"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
-STATS = False  # add the face_stats features to CLIP's (chosen by bench/diffusion_eval.py)
+STATS = False  # add the face_stats features to CLIP's (measured by bench/diffusion_tells.py)
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl"}
 # Sets in the manifest that the shipped probe was neither trained nor calibrated on (measured with
 # its own weights by bench/diffusion_unseen.py). None since v5.
@@ -284,16 +284,17 @@ def stylegan_oof(d: Data) -> np.ndarray:
     return out
 
 
-def guard_oof(d: Data) -> tuple[np.ndarray, np.ndarray]:
+def guard_oof(d: Data, stats: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of v4's recipe (both heads; NaN where a head does not score), trained
-    as v4 was: without the sets it never saw, on the same folds as v5."""
+    as v4 was: without the sets it never saw, on the same folds as v5 (``stats``: its
+    text-to-image head reads the face_stats too, as bench/diffusion_tells.py measures)."""
     f = folds(d)
     seen = ~np.isin(d.set, list(GUARD_UNSEEN)) & ((d.variant < 2) | GUARD_AUG)
     sg_part = stylegan_part(d)
     p, p_sg = np.zeros(len(d.y)), np.full(len(d.y), np.nan)
     for k in range(FOLDS):
         te = f == k
-        p[te] = prob(d.take(te), fit(d.take(seen & ~te), GUARD_RECIPE["c"], False,
+        p[te] = prob(d.take(te), fit(d.take(seen & ~te), GUARD_RECIPE["c"], stats,
                                      GUARD_RECIPE["mode"]))
         m = te & sg_part
         p_sg[m] = prob(d.take(m), fit(d.take(seen & sg_part & ~te), GUARD_RECIPE["sg_c"], False,
@@ -301,18 +302,19 @@ def guard_oof(d: Data) -> tuple[np.ndarray, np.ndarray]:
     return p, p_sg
 
 
-def fit_heads(d: Data, train: np.ndarray, aug: bool = AUG,
-              guard_aug: bool = GUARD_AUG) -> tuple[Model, Model, Model, Model]:
+def fit_heads(d: Data, train: np.ndarray, aug: bool = AUG, guard_aug: bool = GUARD_AUG,
+              stats: bool = STATS, guard_stats: bool = False) -> tuple[Model, Model, Model, Model]:
     """The shipped recipe's four heads trained on the rows ``train``: the text-to-image head,
     the StyleGAN head, then the guard's two (v4's recipe, without the sets v4 never saw); the
-    augmented copies only where ``aug`` (the probe) or ``guard_aug`` (the guard) say so."""
+    augmented copies only where ``aug`` (the probe) or ``guard_aug`` (the guard) say so, the
+    face_stats in the text-to-image heads where ``stats`` (the probe) or ``guard_stats`` say so."""
     sg = stylegan_part(d)
     plain = d.variant < 2
     seen = train & ~np.isin(d.set, list(GUARD_UNSEEN)) & (plain | guard_aug)
     train = train & (plain | aug)
     g = GUARD_RECIPE
-    return (fit(d.take(train)), fit(d.take(train & sg), SG_C, False, SG_FEATURES),
-            fit(d.take(seen), g["c"], False, g["mode"]),
+    return (fit(d.take(train), stats=stats), fit(d.take(train & sg), SG_C, False, SG_FEATURES),
+            fit(d.take(seen), g["c"], guard_stats, g["mode"]),
             fit(d.take(seen & sg), g["sg_c"], False, g["sg_mode"]))
 
 
