@@ -10,6 +10,12 @@ head at its threshold, and the guard's too. Prints, per transformation, the real
 and unsure and the AI faces found (per generator), at the shipped thresholds.
 
     python bench/diffusion_robustness.py [--per-set 30] [--per-gen 30] [--shard i/n]
+    python bench/diffusion_robustness.py --layers [--shard i/n]  # bench/diffusion_layers.py's
+
+With ``--layers`` the same images and transformations are scored by the candidates of
+bench/diffusion_layers.py (one probe each, trained without the image's fold, the face square's
+per-block CLS tokens from bench/diffusion_embed.py's ``embed_layers``), each at the threshold
+where its worst real kind left out of training has 1% flagged (that script's cached scores).
 
 Features are cached per image and transformation under bench/out/diffusion/robust/ (out of git),
 so shards can run side by side and a second run only prints.
@@ -33,18 +39,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import diffusion_set  # noqa: E402
-from diffusion_embed import OUT, rows_to_embed  # noqa: E402
+from diffusion_embed import BLOCKS, OUT, embed_layers, rows_to_embed  # noqa: E402
+from diffusion_layers import CANDIDATES, scores, worst_threshold  # noqa: E402
 from diffusion_train import (  # noqa: E402
+    CLS_DIM,
     FOLDS,
     GENERATORS,
     PROBE_OUT,
     Data,
     _hash,
+    fit,
     fit_heads,
     flags_at,
     folds,
     in_part_a,
     load,
+    logit,
     score_heads,
     shipped_thresholds,
 )
@@ -133,9 +143,10 @@ def kind(r: dict[str, str]) -> str:
     return "AI " + ("stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "?"))
 
 
-def features(r: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
-    """Per transformation: the face square's and the wider square's features (NaN: no face)."""
-    path = CACHE / f"{r['sha256']}.npz"
+def features(r: dict[str, str], models: FaceModels, layers: bool = False) -> dict[str, np.ndarray]:
+    """Per transformation: the face square's and the wider square's features, or with
+    ``layers`` the face square's per-block CLS tokens (NaN: no face)."""
+    path = CACHE / f"{r['sha256']}{'.layers' if layers else ''}.npz"
     if path.exists():
         c = np.load(path)
         return {name: c[str(i)] for i, name in enumerate(TRANSFORMS)}
@@ -148,9 +159,12 @@ def features(r: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
         img = base if f is None else load_image(f(base.image.convert("RGB"), box0))
         face = models.find_face(img.array())
         if face is None or min(img.width, img.height) < MIN_SIDE:
-            out[name] = np.full((2, clip_encoder.EMBED_DIM), np.nan, np.float32)
-            continue
-        out[name] = np.stack([clip_encoder.embed([model_crop(img.image, face.box)])[0],
+            out[name] = np.full((BLOCKS, CLS_DIM) if layers else (2, clip_encoder.EMBED_DIM),
+                                np.nan, np.float32)
+        elif layers:
+            out[name] = embed_layers(model_crop(img.image, face.box))[1]
+        else:
+            out[name] = np.stack([clip_encoder.embed([model_crop(img.image, face.box)])[0],
                               clip_encoder.embed([model_crop(img.image, face.box, WIDE_SCALE)])[0]])
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{str(i): out[name] for i, name in enumerate(TRANSFORMS)})
@@ -177,11 +191,48 @@ def transformed_scores(feats: list[dict[str, np.ndarray]], fold: np.ndarray,
     return sc, face
 
 
-def as_data(emb: np.ndarray) -> Data:
+def as_data(emb: np.ndarray, cls: np.ndarray | None = None) -> Data:
     n = len(emb)
     z = np.zeros(n)
     return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z,
-                np.zeros((n, 0)))
+                np.zeros((n, 0)) if cls is None else cls.reshape(n, -1))
+
+
+def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
+                 cls: list[dict[str, np.ndarray]]) -> None:
+    """Per transformation and candidate of bench/diffusion_layers.py: real photos flagged and
+    AI faces found, out of fold, at the candidate's worst-kind-left-out 1% threshold."""
+    d = load(layers=True)
+    f, fold = folds(d), np.array([_hash(r["group"], FOLDS) for r in rows])
+    real = np.array([r["label"] == "real" for r in rows])
+    cands = []
+    for name, mode, c in CANDIDATES:
+        lo = {k[3:]: v for k, v in scores(d, mode, c).items() if k.startswith("lo:")}
+        cands.append((name, worst_threshold(lo, 0.01),
+                      [fit(d.take(f != k), c, False, mode) for k in range(FOLDS)]))
+    print("real: photos flagged of those with a face found; AI: share found (faces found); "
+          "each candidate at its worst-kind-left-out 1% threshold\n")
+    print("| transformation | " + " | ".join(c[0] for c in cands) + " |\n|---|" +
+          "---|" * len(cands))
+    named: list[str] = []
+    for t in TRANSFORMS:
+        emb = np.stack([x[t] for x in feats])
+        lay = np.stack([x[t] for x in cls])
+        face = ~np.isnan(emb[:, 0, 0]) & ~np.isnan(lay[:, 0, 0])
+        cells = []
+        for cname, thr, models in cands:
+            s = np.full(len(rows), -np.inf)
+            for k in range(FOLDS):
+                m = (fold == k) & face
+                if m.any():
+                    s[m] = logit(as_data(emb[m], lay[m]), models[k])
+            hit = s >= thr
+            named += [f"{t}, {cname}: {rows[j]['set']}/{Path(rows[j]['path']).name}"
+                      for j in np.flatnonzero(hit & real)]
+            cells.append(f"{int((hit & real).sum())} of {int((real & face).sum())} / "
+                         f"{hit[~real & face].mean():.2f}")
+        print(f"| {t} | " + " | ".join(cells) + " |", flush=True)
+    print("\nreal photos flagged: " + ("; ".join(named) or "none"))
 
 
 def main() -> int:
@@ -189,6 +240,8 @@ def main() -> int:
     ap.add_argument("--per-set", type=int, default=30)
     ap.add_argument("--per-gen", type=int, default=30)
     ap.add_argument("--shard", default="0/1", help="i/n: embed every n-th image from the i-th")
+    ap.add_argument("--layers", action="store_true",
+                    help="bench/diffusion_layers.py's candidates (per-block CLS tokens)")
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
@@ -197,6 +250,11 @@ def main() -> int:
     rows = sample(args.per_set, args.per_gen)
     models = FaceModels()
     feats = [features(r, models) for r in rows[i::n]]
+    if args.layers:
+        cls = [features(r, models, layers=True) for r in rows[i::n]]
+        if n == 1:
+            layers_table(rows, feats, cls)
+        return 0
     if n > 1:
         print(f"shard {args.shard}: {len(feats)} images embedded")
         return 0
