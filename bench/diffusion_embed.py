@@ -175,14 +175,17 @@ BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0"
                       for i in range(BLOCKS - 1)) + ("onnx::Gather_1524",)
 
 
-def layers_model() -> bytes:
-    """The vetted encoder file with each block's CLS token (``cls_<i>``, (N, 768)) added as a
-    graph output: a Gather of token 0 on the residual stream, which changes no other node."""
+def layers_model(kernels: str = "fast") -> bytes:
+    """The vetted encoder file (with ``kernels`` "exact", as ``clip_encoder.exact_model`` makes
+    it) with each block's CLS token (``cls_<i>``, (N, 768)) added as a graph output: a Gather of
+    token 0 on the residual stream, which changes no other node."""
     import onnx
     from onnx import TensorProto, helper
 
-    clip_encoder.load()  # the size and hash check
-    model = onnx.load(str(clip_encoder.model_path()))
+    clip_encoder.load(kernels)  # the size and hash check
+    path = clip_encoder.model_path()
+    model = (onnx.load(str(path)) if kernels == "fast" else
+             onnx.load_from_string(clip_encoder.exact_model(path)))
     g = model.graph
     made = {o for n in g.node for o in n.output}
     if any(n not in made for n in BLOCK_OUTPUTS):
@@ -195,8 +198,8 @@ def layers_model() -> bytes:
     return model.SerializeToString()
 
 
-@lru_cache(maxsize=1)
-def layers_session():
+@lru_cache(maxsize=2)
+def layers_session(kernels: str = "fast"):
     """A session on ``layers_model`` with the run-time session's options."""
     import onnxruntime as ort
 
@@ -204,13 +207,13 @@ def layers_session():
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(layers_model(), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(layers_model(kernels), opts, providers=["CPUExecutionProvider"])
 
 
-def embed_layers(crop: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+def embed_layers(crop: Image.Image, kernels: str = "fast") -> tuple[np.ndarray, np.ndarray]:
     """One pass: the unit-length final embedding (as ``clip_encoder.embed``) and the (12, 768)
     per-block CLS tokens of one crop."""
-    out = layers_session().run(["image_embeds"] + [f"cls_{i}" for i in range(BLOCKS)],
+    out = layers_session(kernels).run(["image_embeds"] + [f"cls_{i}" for i in range(BLOCKS)],
                                {"pixel_values": clip_encoder.pixels([crop])})
     e = out[0] / np.maximum(np.linalg.norm(out[0], axis=1, keepdims=True), 1e-12)
     return e[0].astype(np.float32), np.stack([o[0] for o in out[1:]]).astype(np.float32)
