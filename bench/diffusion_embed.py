@@ -3,6 +3,7 @@
     python bench/diffusion_embed.py [--shard 0/2]          # the face square of every variant
     python bench/diffusion_embed.py --extra [--shard 0/2]  # + mirrored face square, wider crop
     python bench/diffusion_embed.py --layers [--shard 0/2] # + per-block CLS tokens, face square
+    python bench/diffusion_embed.py --layers --wide [--shard 0/2]  # ... of the wider square
 
 Real and AI-made images go through the same steps, so the probe cannot tell them apart by
 format. Each variant is a file's bytes: variant 0 the file as it is; variant 1 a random rescale
@@ -30,7 +31,8 @@ The ``--layers`` pass (an experiment, not read by the shipped probe) runs the sa
 with the residual stream's token 0 (CLS) after each of its 12 blocks added as graph outputs
 (``layers_model``), on the base pass's face squares: one encoder pass gives the final embedding,
 bit-identical to the run-time one (checked against the base cache for every crop), and the
-12 x 768 CLS tokens.
+12 x 768 CLS tokens. With ``--wide`` the same for the wider square (its final embedding checked
+against the --extra pass's).
 """
 
 from __future__ import annotations
@@ -164,9 +166,10 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
     return [rows[j] for j in order]
 
 
-def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = False) -> Path:
+def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = False,
+               wide: bool = False) -> Path:
     return CACHE / (f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}"
-                    f"{'.layers' if layers else ''}.npz")
+                    f"{'.layers' if layers else ''}{'_wide' if wide else ''}.npz")
 
 
 BLOCKS = 12  # transformer blocks of the ViT-B/16 image tower
@@ -246,16 +249,19 @@ def embed_aug(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
             "has_face": np.array([f is not None for _, f in vs])}
 
 
-def embed_layers_row(row: dict[str, str]) -> dict[str, np.ndarray]:
-    """The face square's per-block CLS tokens of each variant (NaN: no face), on the base pass's
-    boxes; its final embedding must equal the base pass's bit for bit (same crop, same graph)."""
+def embed_layers_row(row: dict[str, str], wide: bool = False) -> dict[str, np.ndarray]:
+    """The face square's (``wide``: the wider square's) per-block CLS tokens of each variant
+    (NaN: no face), on the base pass's boxes; its final embedding must equal the cached one bit
+    for bit (same crop, same graph)."""
     base = np.load(cache_path(row["sha256"]))
+    ref = np.load(cache_path(row["sha256"], extra=True))["wide_emb"] if wide else base["face_emb"]
     cls = np.full((VARIANTS, BLOCKS, 768), np.nan, np.float32)
     for v, img, box, _, _ in variants(row, None, base["box"]):
         if box is None:
             continue
-        emb, cls[v] = embed_layers(model_crop(img.image, box))
-        if not np.array_equal(emb, base["face_emb"][v]):
+        emb, cls[v] = embed_layers(model_crop(img.image, box, WIDE_SCALE) if wide
+                                   else model_crop(img.image, box))
+        if not np.array_equal(emb, ref[v]):
             raise RuntimeError(f"{row['path']} variant {v}: the final embedding differs from the "
                                "base pass's (other crop, or the graph is not the run-time one)")
     return {"cls": cls}
@@ -292,12 +298,14 @@ def main() -> int:
                     help="AUG_VARIANTS augmented copies, face and wide (after the base pass)")
     ap.add_argument("--layers", action="store_true",
                     help="the face square's per-block CLS tokens (after the base pass)")
+    ap.add_argument("--wide", action="store_true",
+                    help="--layers: of the wider square (after the --extra pass)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
     later = args.extra or args.aug or args.layers
     todo = [r for r in rows
-            if not cache_path(r["sha256"], args.extra, args.aug, args.layers).exists()
+            if not cache_path(r["sha256"], args.extra, args.aug, args.layers, args.wide).exists()
             and (not later or cache_path(r["sha256"]).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
     models = None if args.layers else FaceModels()
@@ -305,10 +313,10 @@ def main() -> int:
     t0 = time.time()
     for k, row in enumerate(todo):
         if args.layers:
-            rec = embed_layers_row(row)
+            rec = embed_layers_row(row, args.wide)
         else:
             rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
-        path = cache_path(row["sha256"], args.extra, args.aug, args.layers)
+        path = cache_path(row["sha256"], args.extra, args.aug, args.layers, args.wide)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
         tmp.replace(path)  # atomic: a killed run leaves no half file

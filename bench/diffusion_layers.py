@@ -65,7 +65,9 @@ SELECT = ([("face", c) for c in (0.01, 0.1, 1.0)] + [(f"cls:{i}", 0.01) for i in
           + [(m, c) for m in ("cls:7-9", "face,cls:7-9") for c in (0.001, 0.01, 0.1)]
           + [("cls:8", 0.001), ("cls:8", 0.1), ("face,cls:8", 0.01)]
           # Round three, after the comparison: round two's best C (0.001) was the grid's edge.
-          + [(m, c) for m in ("cls:7-9", "face,cls:7-9") for c in (0.0001, 0.0003)])
+          + [(m, c) for m in ("cls:7-9", "face,cls:7-9") for c in (0.0001, 0.0003)]
+          # Round four: the wider square's blocks (--layers --wide), each alone.
+          + [(f"wcls:{i}", 0.01) for i in range(BLOCKS)])
 # Chosen by --select (part A only) before any figure of the comparison was seen, each at the
 # L2 strength --select found best for it (docs/benchmarks.md): (a) the last layer, (b) the
 # best blocks and all 12, (c) each with the last layer; and v5's features (face and wider
@@ -91,6 +93,9 @@ def kinds(d: Data) -> np.ndarray:
 def left_out(d: Data, c: float, mode: str) -> dict[str, np.ndarray]:
     """Per real kind: its rows scored (log-odds) by a probe trained on every other row of ``d``
     (the re-encodings too; never its own kind)."""
+    if "wcls:" in mode and np.isnan(d.LW).any():
+        sys.exit(f"{mode}: images lack the wider square's CLS tokens: run "
+                 "bench/diffusion_embed.py --layers --wide")
     k = kinds(d)
     return {kind: logit(d.take(k == kind), fit(d.take(k != kind), c, False, mode))
             for kind in sorted(set(k[d.y == 0]))}

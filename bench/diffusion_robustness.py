@@ -195,7 +195,7 @@ def as_data(emb: np.ndarray, cls: np.ndarray | None = None) -> Data:
     n = len(emb)
     z = np.zeros(n)
     return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z,
-                np.zeros((n, 0)) if cls is None else cls.reshape(n, -1))
+                np.zeros((n, 0)) if cls is None else cls.reshape(n, -1), np.zeros((n, 0)))
 
 
 def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],

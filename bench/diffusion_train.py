@@ -105,6 +105,7 @@ class Data:
     # The face square's per-block CLS tokens (n, BLOCKS * 768) of the --layers pass, NaN where
     # not embedded; (n, 0) unless ``load(layers=True)``.
     L: np.ndarray
+    LW: np.ndarray  # ... of the wider square (--layers --wide)
 
     def take(self, m: np.ndarray) -> Data:
         return Data(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
@@ -133,9 +134,10 @@ def load(aug: bool = AUG, layers: bool = False) -> Data:
         if st is None or len(st) != len(c["face_emb"]):
             st = np.full((len(c["face_emb"]), len(NAMES)), np.nan, np.float32)
         gen = "stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "")
-        lay = cache_path(sha, layers=True)
-        cls = np.load(lay)["cls"].reshape(len(c["face_emb"]), -1) if layers and lay.exists() \
-            else np.stack([no_cls] * len(c["face_emb"]))
+        cls, wcls = (np.load(lay)["cls"].reshape(len(c["face_emb"]), -1)
+                     if layers and lay.exists() else np.stack([no_cls] * len(c["face_emb"]))
+                     for lay in (cache_path(sha, layers=True), cache_path(sha, layers=True,
+                                                                          wide=True)))
         for v in range(len(c["face_emb"])):
             # The detector only runs where the analyser finds a face: train and measure on those.
             if not c["has_face"][v]:
@@ -146,7 +148,7 @@ def load(aug: bool = AUG, layers: bool = False) -> Data:
                            ("S", st[v]), ("y", int(r["label"] == "fake")),
                            ("set", r["set"]), ("gen", gen), ("group", r["group"]),
                            ("variant", v), ("path", r["path"]),
-                           ("detector", str(c["detector"][v])), ("L", cls[v])):
+                           ("detector", str(c["detector"][v])), ("L", cls[v]), ("LW", wcls[v])):
                 cols[f].append(val)
         a = cache_path(sha, aug=True)
         if not aug or not a.exists():
@@ -159,7 +161,7 @@ def load(aug: bool = AUG, layers: bool = False) -> Data:
                            ("S", np.full(len(NAMES), np.nan, np.float32)),
                            ("y", int(r["label"] == "fake")), ("set", r["set"]), ("gen", gen),
                            ("group", r["group"]), ("variant", 2 + v), ("path", r["path"]),
-                           ("detector", ""), ("L", no_cls)):
+                           ("detector", ""), ("L", no_cls), ("LW", no_cls)):
                 cols[f].append(val)
     if not cols["X"]:
         sys.exit("no features: run bench/diffusion_embed.py first")
@@ -218,12 +220,13 @@ def design(d: Data, fill: np.ndarray | None, mode: str = FEATURES) -> np.ndarray
     """The probe's input, parts side by side: "face" the face square; "face+mirror" the mean of
     the face square's and its mirror image's features (test-time augmentation); "wide" the wider
     crop's; "cls:<blocks>" the face square's CLS tokens after those blocks (``cls_blocks``;
-    the --layers pass, an experiment). E.g. "face,wide" (v5), "face,cls:4+8"."""
+    the --layers pass, an experiment), "wcls:<blocks>" the wider square's. E.g. "face,wide"
+    (v5), "face,cls:4+8"."""
     parts = []
     for p in mode.split(","):
-        if p.startswith("cls:"):
-            n = len(d.L)
-            parts.append(d.L.reshape(n, BLOCKS, -1)[:, cls_blocks(p)].reshape(n, -1))
+        if p.startswith(("cls:", "wcls:")):
+            L = d.L if p.startswith("cls:") else d.LW
+            parts.append(L.reshape(len(L), BLOCKS, -1)[:, cls_blocks(p)].reshape(len(L), -1))
         else:
             parts.append({"face": d.X, "face+mirror": (d.X + d.M) / 2, "wide": d.W}[p])
     if fill is not None:
