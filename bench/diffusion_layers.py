@@ -67,7 +67,10 @@ SELECT = ([("face", c) for c in (0.01, 0.1, 1.0)] + [(f"cls:{i}", 0.01) for i in
           # Round three, after the comparison: round two's best C (0.001) was the grid's edge.
           + [(m, c) for m in ("cls:7-9", "face,cls:7-9") for c in (0.0001, 0.0003)]
           # Round four: the wider square's blocks (--layers --wide), each alone.
-          + [(f"wcls:{i}", 0.01) for i in range(BLOCKS)])
+          + [(f"wcls:{i}", 0.01) for i in range(BLOCKS)]
+          # Round five, by round two's rule: the wider square's three best blocks (6-8), with and
+          # without the face square's 7-9.
+          + [(m, c) for m in ("wcls:6-8", "cls:7-9,wcls:6-8") for c in (0.001, 0.01)])
 # Chosen by --select (part A only) before any figure of the comparison was seen, each at the
 # L2 strength --select found best for it (docs/benchmarks.md): (a) the last layer, (b) the
 # best blocks and all 12, (c) each with the last layer; and v5's features (face and wider
@@ -79,6 +82,9 @@ CANDIDATES = (
     ("(c) last layer + blocks 7-9", "face,cls:7-9", 0.001),
     ("(c) last layer + all 12 blocks", "face,cls:all", 0.01),
     ("v5's features (face, wider square), one head", "face,wide", 2.0),
+    # Added after rounds four and five (the wider square's CLS tokens, two encoder passes as v5).
+    ("(b) wider square, blocks 6-8", "wcls:6-8", 0.01),
+    ("(b) face blocks 7-9 + wider square blocks 6-8", "cls:7-9,wcls:6-8", 0.001),
 )
 
 

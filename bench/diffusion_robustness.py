@@ -143,10 +143,12 @@ def kind(r: dict[str, str]) -> str:
     return "AI " + ("stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "?"))
 
 
-def features(r: dict[str, str], models: FaceModels, layers: bool = False) -> dict[str, np.ndarray]:
+def features(r: dict[str, str], models: FaceModels, layers: bool = False,
+             wide: bool = False) -> dict[str, np.ndarray]:
     """Per transformation: the face square's and the wider square's features, or with
-    ``layers`` the face square's per-block CLS tokens (NaN: no face)."""
-    path = CACHE / f"{r['sha256']}{'.layers' if layers else ''}.npz"
+    ``layers`` the face square's (``wide``: the wider square's) per-block CLS tokens (NaN: no
+    face)."""
+    path = CACHE / f"{r['sha256']}{'.layers' if layers else ''}{'_wide' if wide else ''}.npz"
     if path.exists():
         c = np.load(path)
         return {name: c[str(i)] for i, name in enumerate(TRANSFORMS)}
@@ -162,7 +164,8 @@ def features(r: dict[str, str], models: FaceModels, layers: bool = False) -> dic
             out[name] = np.full((BLOCKS, CLS_DIM) if layers else (2, clip_encoder.EMBED_DIM),
                                 np.nan, np.float32)
         elif layers:
-            out[name] = embed_layers(model_crop(img.image, face.box))[1]
+            out[name] = embed_layers(model_crop(img.image, face.box, WIDE_SCALE) if wide
+                                     else model_crop(img.image, face.box))[1]
         else:
             out[name] = np.stack([clip_encoder.embed([model_crop(img.image, face.box)])[0],
                               clip_encoder.embed([model_crop(img.image, face.box, WIDE_SCALE)])[0]])
@@ -191,15 +194,16 @@ def transformed_scores(feats: list[dict[str, np.ndarray]], fold: np.ndarray,
     return sc, face
 
 
-def as_data(emb: np.ndarray, cls: np.ndarray | None = None) -> Data:
+def as_data(emb: np.ndarray, cls: np.ndarray | None = None,
+            wcls: np.ndarray | None = None) -> Data:
     n = len(emb)
     z = np.zeros(n)
     return Data(emb[:, 0], emb[:, 0], emb[:, 1], np.zeros((n, 0)), z, z, z, z, z, z, z,
-                np.zeros((n, 0)) if cls is None else cls.reshape(n, -1), np.zeros((n, 0)))
+                *(np.zeros((n, 0)) if c is None else c.reshape(n, -1) for c in (cls, wcls)))
 
 
 def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
-                 cls: list[dict[str, np.ndarray]]) -> None:
+                 cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]]) -> None:
     """Per transformation and candidate of bench/diffusion_layers.py: real photos flagged and
     AI faces found, out of fold, at the candidate's worst-kind-left-out 1% threshold."""
     d = load(layers=True)
@@ -217,15 +221,15 @@ def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
     named: list[str] = []
     for t in TRANSFORMS:
         emb = np.stack([x[t] for x in feats])
-        lay = np.stack([x[t] for x in cls])
-        face = ~np.isnan(emb[:, 0, 0]) & ~np.isnan(lay[:, 0, 0])
+        lay, wlay = np.stack([x[t] for x in cls]), np.stack([x[t] for x in wcls])
+        face = ~np.isnan(emb[:, 0, 0]) & ~np.isnan(lay[:, 0, 0]) & ~np.isnan(wlay[:, 0, 0])
         cells = []
         for cname, thr, models in cands:
             s = np.full(len(rows), -np.inf)
             for k in range(FOLDS):
                 m = (fold == k) & face
                 if m.any():
-                    s[m] = logit(as_data(emb[m], lay[m]), models[k])
+                    s[m] = logit(as_data(emb[m], lay[m], wlay[m]), models[k])
             hit = s >= thr
             named += [f"{t}, {cname}: {rows[j]['set']}/{Path(rows[j]['path']).name}"
                       for j in np.flatnonzero(hit & real)]
@@ -252,8 +256,9 @@ def main() -> int:
     feats = [features(r, models) for r in rows[i::n]]
     if args.layers:
         cls = [features(r, models, layers=True) for r in rows[i::n]]
+        wcls = [features(r, models, layers=True, wide=True) for r in rows[i::n]]
         if n == 1:
-            layers_table(rows, feats, cls)
+            layers_table(rows, feats, cls, wcls)
         return 0
     if n > 1:
         print(f"shard {args.shard}: {len(feats)} images embedded")
