@@ -206,11 +206,8 @@ def layers_session(kernels: str = "fast"):
     """A session on ``layers_model`` with the run-time session's options."""
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(layers_model(kernels), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(layers_model(kernels), clip_encoder.session_options(),
+                                providers=["CPUExecutionProvider"])
 
 
 def embed_layers(crop: Image.Image, kernels: str = "fast") -> tuple[np.ndarray, np.ndarray]:

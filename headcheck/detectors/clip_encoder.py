@@ -88,23 +88,30 @@ def exact_model(path: Path) -> bytes:
     return model.SerializeToString()
 
 
+def session_options():
+    """onnxruntime options of every encoder session: one thread a run. The analyser runs one
+    process per core, and on a busy 2-core machine a single thread was faster per image (0.31 s)
+    than two (0.49 s); a spare core runs a second pass beside it instead (``Beside``)."""
+    import onnxruntime as ort  # imported here: loading it costs ~0.3 s
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
 @lru_cache(maxsize=len(KERNELS))
 def _session(kernels: str = "fast"):
-    import onnxruntime as ort  # imported here: loading it costs ~0.3 s
+    import onnxruntime as ort
 
     if kernels not in KERNELS:
         raise ValueError(f"unknown encoder kernels {kernels!r}; known: {', '.join(KERNELS)}")
     path = model_path()
     if path.stat().st_size != MODEL_SIZE or _ends_sha256(path) != MODEL_ENDS_SHA256:
         raise EncoderUnavailable(f"{path} is not the vetted encoder (size or hash differs)")
-    opts = ort.SessionOptions()
-    # One thread: the analyser already runs one process per core, and on a busy 2-core machine
-    # a single thread was faster per image (0.31 s) than two (0.49 s).
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
     model = str(path) if kernels == "fast" else exact_model(path)
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
 
 
 def load(kernels: str = "fast") -> None:
