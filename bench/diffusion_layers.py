@@ -212,6 +212,33 @@ def nested(d: Data) -> None:
             above = ", ".join(f"{k} {v:.1%}" for k, v in share.items() if v > 0)
             print(f"| {name} | {fpr:.1%} | **{share[worst]:.2%}** ({worst}) | {above} | "
                   f"{min(found):.3f}-{max(found):.3f} |")
+    nested_and(d, scores(d, "wcls:6-8", 0.01), scores(d, "face,wide", 2.0))
+
+
+def nested_and(d: Data, a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    """Both heads must flag (``a``: the CLS tokens', ``b``: the last layer's, as a guard): the
+    pair of thresholds that finds most AI images with every OTHER kind left out within budget,
+    and the held-out kind's share there."""
+    ai = d.y == 1
+    steps = np.linspace(0, 0.6, 61)  # thresholds at quantiles of the AI images' scores
+    grid = [(x, y) for x in np.quantile(a["oof"][ai], steps)
+            for y in (-np.inf, *np.quantile(b["oof"][ai], steps))]
+    found = {g: ((a["oof"][ai] >= g[0]) & (b["oof"][ai] >= g[1])).mean() for g in grid}
+    kinds_ = [q[3:] for q in a if q.startswith("lo:")]
+    share = {(k, g): ((a[f"lo:{k}"] >= g[0]) & (b[f"lo:{k}"] >= g[1])).mean()
+             for k in kinds_ for g in grid}
+    for fpr in (0.01, 0.005):
+        held, got = {}, []
+        for k in kinds_:
+            g = max((g for g in grid if all(share[q, g] <= fpr for q in kinds_ if q != k)),
+                    key=found.get)
+            held[k] = share[k, g]
+            got.append(found[g])
+        worst = max(held, key=held.get)
+        print(f"| wider square's blocks 6-8 and v5's features, both must flag | {fpr:.1%} | "
+              f"**{held[worst]:.2%}** ({worst}) | "
+              + ", ".join(f"{k} {v:.1%}" for k, v in held.items() if v > 0) +
+              f" | {min(got):.3f}-{max(got):.3f} |")
 
 
 def guard_flags(d: Data) -> dict[str, np.ndarray]:
