@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__, dense, face, geometry, match, verify
 from ..analyze import ANALYSIS_VERSION
 from ..hashkinds import KIND, KINDS, REGION_KINDS
+from ..stale import OFF
 from ..store import Store
 
 
@@ -104,6 +105,27 @@ def thresholds() -> list[Threshold]:
     return out
 
 
+def detector_coverage(runs: list[tuple[str, str, int]], photos: int) -> list[tuple[str, str]]:
+    """One row per detector: how many stored photos each version checked, how many it applied to
+    but was off for, and how many it did not check at all. A label's prevalence counts only what
+    its detectors checked, so this is what the "synthetic" figure is a lower bound of."""
+    by: dict[str, list[tuple[str, int]]] = {}
+    for name, version, n in runs:
+        by.setdefault(name, []).append((version, n))
+    rows = []
+    for name, seen in sorted(by.items()):
+        ran = [f"v{v}: {n:,}" for v, n in seen if not v.startswith(OFF)]
+        off = sum(n for v, n in seen if v.startswith(OFF))
+        unchecked = photos - sum(n for _, n in seen)
+        parts = ["checked " + ", ".join(ran) if ran else "checked none"]
+        if off:
+            parts.append(f"off on the analysing machine for {off:,}")
+        parts.append(f"not checked {unchecked:,} (it did not apply, e.g. no face; it failed; or "
+                     "the photo was analysed before it was installed or its version recorded)")
+        rows.append((f"detector {name} (photos)", "; ".join(parts)))
+    return rows
+
+
 def versions(store: Store) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -112,6 +134,7 @@ def versions(store: Store) -> list[tuple[str, str]]:
         ("headcheck (this report)", __version__),
         ("analysis version (this software)", str(ANALYSIS_VERSION)),
         ("analysis versions in the store", analysis or "no photos"),
+        *detector_coverage(store.detector_runs(), store.photo_count()),
         ("store schema", str(store.schema_version())),
         ("Python", platform.python_version()),
         ("SQLite", sqlite3.sqlite_version),

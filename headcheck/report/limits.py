@@ -36,7 +36,8 @@ DETECTION_LIMITS = (
           "threshold far more often); small, grayscale, sharpened or noisy copies (most pass); "
           "other generators and post-processing (all its AI training faces are sample-sheet "
           "tiles); photos without a face the analyser finds; machines where no encoder kernels "
-          "compute the features it was trained on (it then stays off)",
+          "compute the features it was trained on (it then stays off); photos analysed before "
+          "it was installed (the Software table counts the photos each detector checked)",
           "recall 46% of 1,563 AI images at 0 of 2,156 held-out real images flagged; at most "
           "0.7% of a kind of real photo left out of training flagged (bench/diffusion_loso.py); "
           "most of the AI faces it misses are reported unsure; StyleGAN with eye geometry 95.6% "

@@ -128,6 +128,15 @@ class Research(StoreBase):
         return self.db.execute(
             "SELECT analysis_version, count(*) FROM photos GROUP BY analysis_version").fetchall()
 
+    def detector_runs(self) -> list[tuple[str, str, int]]:
+        """(detector, version recorded for it, photos), from ``photos.detectors``: the version
+        that ran, or ``off:<version>`` where it applied but was off on the analysing machine.
+        A photo without an entry for a detector was not checked by it (not applicable, failed,
+        or analysed before it was installed or before versions were kept)."""
+        return [(str(k), str(v), int(n)) for k, v, n in self.db.execute(
+            "SELECT je.key, je.value, count(*) FROM photos, json_each(photos.detectors) je "
+            "WHERE photos.detectors IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")]
+
     def schema_version(self) -> int:
         return schema_version(self.db)
 

@@ -235,3 +235,44 @@ def test_progress_is_shown_only_when_asked(sample_db: Path, tmp_path: Path,
     assert "judging photos" in err and "15/15" in err and "writing report" in err
     build_report(sample_db, tmp_path / "b", ReportOptions(write_tables=False))  # not a terminal
     assert capsys.readouterr().err == ""
+
+
+def test_the_report_says_how_many_photos_each_detector_checked(built, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from headcheck.analyze import Analyzer
+    from headcheck.detectors.stylegan import StyleGanGeometry
+    from headcheck.engine import Headcheck
+    from headcheck.report.gathering import detector_coverage, versions
+    from headcheck.store import Sighting
+    from tests.conftest import real
+
+    result, out = built
+    # The sample: every photo has a face, so every detector checked all 15.
+    row = dict(result.data.gathering.versions)["detector diffusion.clip_probe (photos)"]
+    assert row.startswith("checked v") and "not checked 0 " in row
+    assert "detector diffusion.clip_probe (photos)" in (out / "index.html").read_text()
+    # A photo without a face is not checked by a detector that needs one, and says so.
+    buf = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").resize((320, 240)).save(buf, "JPEG")
+    db = tmp_path / "h.db"
+    hc = Headcheck(db, analyzer=Analyzer(detectors=[StyleGanGeometry()]), index_file=None)
+    hc.add(real("2369151434").read_bytes(), Sighting("https://a.example/1"))
+    hc.add(buf.getvalue(), Sighting("https://a.example/2"))
+    hc.close()
+    store = Store(db)
+    try:
+        rows = dict(versions(store))
+    finally:
+        store.close()
+    version = StyleGanGeometry.version
+    assert rows["detector geometry.stylegan (photos)"].startswith(f"checked v{version}: 1; "
+                                                                   "not checked 1 (")
+    # Off where the photo was analysed: counted apart from those checked.
+    (made,) = detector_coverage([("d", "2", 5), ("d", "off:2", 3)], 10)
+    assert made == ("detector d (photos)", "checked v2: 5; off on the analysing machine for 3; "
+                    "not checked 2 (it did not apply, e.g. no face; it failed; or the photo was "
+                    "analysed before it was installed or its version recorded)")
+    assert "checked none" in detector_coverage([("d", "off:2", 3)], 3)[0][1]
