@@ -116,8 +116,8 @@ class Headcheck:
         """Whether the stored photo was analysed by another version of a detector this analyser
         runs, or by versions not recorded: where its bytes are at hand, analyse it again
         (``add``); ``headcheck.stale``."""
-        return stale(self.store.photo_detectors(photo_id), self.analyzer.versions(),
-                     self.store.photo_installed(photo_id))
+        ran, installed = self.store.photo_analysed_by(photo_id)
+        return stale(ran, self.analyzer.versions(), installed)
 
     def check(self, data: bytes, page_url: str | None = None,
               profile_name: str | None = None) -> CheckResult:

@@ -35,16 +35,16 @@ class Reads(StoreBase):
     def photo_detectors(self, photo_id: int) -> dict[str, str] | None:
         """The detectors that ran on the stored analysis (name -> version); None when not
         known (stored before they were recorded, or no such photo)."""
-        row = self.db.execute("SELECT detectors FROM photos WHERE id = ?",
-                              [photo_id]).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        return self.photo_analysed_by(photo_id)[0]
 
-    def photo_installed(self, photo_id: int) -> dict[str, str] | None:
-        """Every detector installed when the photo was analysed (name -> version), whether or
-        not it applied; None when not known (stored before they were recorded)."""
-        row = self.db.execute("SELECT installed FROM photos WHERE id = ?",
-                              [photo_id]).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+    def photo_analysed_by(self, photo_id: int
+                          ) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+        """``photo_detectors``, and every detector installed when the photo was analysed
+        (name -> version), whether or not it applied; each None when not known (stored before
+        it was recorded, or no such photo)."""
+        ran, installed = self.db.execute("SELECT detectors, installed FROM photos WHERE id = ?",
+                                         [photo_id]).fetchone() or (None, None)
+        return (json.loads(ran) if ran else None, json.loads(installed) if installed else None)
 
     def photo_row(self, photo_id: int) -> dict | None:
         rows = list(self.db.query(
