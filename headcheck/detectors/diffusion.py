@@ -119,6 +119,12 @@ class Features:
     def blocks(self, name: str) -> set[int]:
         return {b for p in self.parts if p.name == name for b in p.blocks}
 
+    @property
+    def token_blocks(self) -> list[int]:
+        """The blocks of every token part: those its probe's ``encoder_check.cls`` records
+        (``clip_encoder.reference_tokens(spec.token_blocks)``)."""
+        return sorted(self.blocks("cls") | self.blocks("wcls"))
+
     def face_index(self) -> slice | np.ndarray:
         """Where the parts of the face square's pass sit in the weights: a slice where they come
         first (as in "face,wide": the gate's arithmetic then is what it always was)."""

@@ -105,6 +105,11 @@ def test_feature_specs_and_their_widths(spec: str, width: int) -> None:
     assert parse_features(spec).width == width
 
 
+def test_a_spec_names_the_blocks_its_encoder_check_records() -> None:
+    assert parse_features("cls:7-9,wcls:6-8").token_blocks == [6, 7, 8, 9]
+    assert parse_features("face,wide").token_blocks == []
+
+
 @pytest.mark.parametrize("spec", ["faces", "cls:7-12", "cls:9-7", "cls:", "cls7", "wide:1",
                                   "face,face", "cls:7,cls:8", "face,face+mirror", "cls:8+7",
                                   "face,,wide", ""])
