@@ -138,6 +138,8 @@ class Features:
     def vector(self, passes: Passes, wide: bool = True) -> np.ndarray:
         """The head's input (``wide`` False: the face square's parts only)."""
         vs = [passes.part(p) for p in self.parts if wide or not p.wide]
+        if not vs:  # "wcls:6-8" without ``wide``: nothing of the face square
+            return np.zeros(0, np.float32)
         return vs[0] if len(vs) == 1 else np.concatenate(vs)  # one part: the array itself
 
 

@@ -297,3 +297,13 @@ def test_a_gate_is_kept_only_where_it_was_computed_for_the_token_probe(photos,
     use_probe(other | {"wide_gate": gate | {"probe_sha256": wide_gate_sha256(other)}})
     assert diffusion.probe().spec.face_index().tolist() == list(range(3 * D, 3 * D + E))
     assert all_scores(image, box, gate=True) is None
+    # A head on the wider square's tokens alone: the gate's bound is all there is.
+    wide_only = copy.deepcopy(raw)
+    wide_only["features"], wide_only["weights"] = "wcls:6-8", raw["weights"][E:]
+    wide_only["wide_gate"]["probe_sha256"] = wide_gate_sha256(wide_only)
+    use_probe(wide_only)
+    assert all_scores(image, box, gate=True) is None
+    wide_only["wide_gate"]["residual_bound"] = 1000.0
+    wide_only["wide_gate"]["probe_sha256"] = wide_gate_sha256(wide_only)
+    use_probe(wide_only)
+    assert all_scores(image, box, gate=True) == all_scores(image, box, gate=False)
