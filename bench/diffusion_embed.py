@@ -29,7 +29,8 @@ image and pass (keyed by sha256): a run resumes where it stopped and shards acro
 
 The ``--layers`` pass (an experiment, not read by the shipped probe) runs the same encoder file
 with the residual stream's token 0 (CLS) after each of its 12 blocks added as graph outputs
-(``layers_model``), on the base pass's face squares: one encoder pass gives the final embedding,
+(``clip_encoder.tokens_model``: the detector's graph for a probe that reads them), on the base
+pass's face squares: one encoder pass gives the final embedding,
 bit-identical to the run-time one (checked against the base cache for every crop), and the
 12 x 768 CLS tokens. With ``--wide`` the same for the wider square (its final embedding checked
 against the --extra pass's).
@@ -41,7 +42,6 @@ import argparse
 import io
 import sys
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -172,51 +172,14 @@ def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = 
                     f"{'.layers' if layers else ''}{'_wide' if wide else ''}.npz")
 
 
-BLOCKS = 12  # transformer blocks of the ViT-B/16 image tower
-# The residual stream after each block; the last block's is the graph's own second output.
-BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0"
-                      for i in range(BLOCKS - 1)) + ("onnx::Gather_1524",)
-
-
-def layers_model(kernels: str = "fast") -> bytes:
-    """The vetted encoder file (with ``kernels`` "exact", as ``clip_encoder.exact_model`` makes
-    it) with each block's CLS token (``cls_<i>``, (N, 768)) added as a graph output: a Gather of
-    token 0 on the residual stream, which changes no other node."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    clip_encoder.load(kernels)  # the size and hash check
-    path = clip_encoder.model_path()
-    model = (onnx.load(str(path)) if kernels == "fast" else
-             onnx.load_from_string(clip_encoder.exact_model(path)))
-    g = model.graph
-    made = {o for n in g.node for o in n.output}
-    if any(n not in made for n in BLOCK_OUTPUTS):
-        raise RuntimeError("the encoder graph lacks a block output this pass reads")
-    g.initializer.append(helper.make_tensor("cls_index", TensorProto.INT64, [], [0]))
-    for i, name in enumerate(BLOCK_OUTPUTS):
-        g.node.append(helper.make_node("Gather", [name, "cls_index"], [f"cls_{i}"], axis=1,
-                                       name=f"cls_gather_{i}"))
-        g.output.append(helper.make_tensor_value_info(f"cls_{i}", TensorProto.FLOAT, None))
-    return model.SerializeToString()
-
-
-@lru_cache(maxsize=2)
-def layers_session(kernels: str = "fast"):
-    """A session on ``layers_model`` with the run-time session's options."""
-    import onnxruntime as ort
-
-    return ort.InferenceSession(layers_model(kernels), clip_encoder.session_options(),
-                                providers=["CPUExecutionProvider"])
+BLOCKS = clip_encoder.BLOCKS
 
 
 def embed_layers(crop: Image.Image, kernels: str = "fast") -> tuple[np.ndarray, np.ndarray]:
-    """One pass: the unit-length final embedding (as ``clip_encoder.embed``) and the (12, 768)
-    per-block CLS tokens of one crop."""
-    out = layers_session(kernels).run(["image_embeds"] + [f"cls_{i}" for i in range(BLOCKS)],
-                               {"pixel_values": clip_encoder.pixels([crop])})
-    e = out[0] / np.maximum(np.linalg.norm(out[0], axis=1, keepdims=True), 1e-12)
-    return e[0].astype(np.float32), np.stack([o[0] for o in out[1:]]).astype(np.float32)
+    """One pass (``clip_encoder.embed_tokens``, the run-time token graph): the unit-length final
+    embedding (as ``clip_encoder.embed``) and the (12, 768) per-block CLS tokens of one crop."""
+    e, cls = clip_encoder.embed_tokens([crop], range(BLOCKS), kernels)
+    return e[0].astype(np.float32), cls[0]
 
 
 def embed_one(crops: list[Image.Image]) -> np.ndarray:

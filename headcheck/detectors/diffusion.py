@@ -39,16 +39,22 @@ synthetic counts it yields are a lower bound. Its features come from an INT8 enc
 kernels differ between CPUs: the probe records what its training machine computed for a fixed
 input; a machine whose fast kernels compute something else runs exact integer kernels
 instead, and the detector stays off only where those too fall short (``check_encoder``).
+
+Each head may read other features (``parse_features``): besides the two squares' final
+embeddings, the raw CLS tokens of intermediate transformer blocks of either square ("cls:7-9",
+"wcls:6-8"), taken from the same encoder pass (``clip_encoder.embed_tokens``) for a probe that
+reads them; v5.1 reads none and runs the plain graph.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -68,8 +74,129 @@ log = logging.getLogger(__name__)
 
 PROBE_FILE = "data/diffusion_probe.json"
 MIN_SIDE = 32  # below this there is too little of a face to judge
-FEATURES = ("face", "face+mirror", "face,wide", "face+mirror,wide")
 WIDE_SCALE = 3.0  # the wider square (head and shoulders): x3 the face box
+# What a head reads (its JSON "features"): parts side by side, comma-joined, in the order named.
+# "face": the face square's final embedding; "face+mirror": its mean with the mirrored square's;
+# "wide": the wider square's; "cls:<blocks>" / "wcls:<blocks>": the raw CLS tokens of the face
+# (wider) square after those blocks (0-based; "7-9", "8", "4+6+9" or "all", increasing), 768 floats
+# each. FEATURES lists the specs without tokens that probes up to v5.1 read.
+FEATURES = ("face", "face+mirror", "face,wide", "face+mirror,wide")
+EMBEDDING_PARTS = ("face", "face+mirror", "wide")
+TOKEN_PARTS = ("cls", "wcls")
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # one of EMBEDDING_PARTS or TOKEN_PARTS
+    blocks: tuple[int, ...] = ()  # a token part's blocks, increasing
+
+    @property
+    def wide(self) -> bool:
+        """Whether it comes from the wider square's encoder pass."""
+        return self.name in ("wide", "wcls")
+
+    @property
+    def width(self) -> int:
+        return (clip_encoder.CLS_DIM * len(self.blocks) if self.name in TOKEN_PARTS
+                else clip_encoder.EMBED_DIM)
+
+
+@dataclass(frozen=True)
+class Features:
+    """A parsed features spec (``parse_features``)."""
+
+    spec: str
+    parts: tuple[Part, ...]
+
+    @property
+    def width(self) -> int:
+        return sum(p.width for p in self.parts)
+
+    @property
+    def reads_wide(self) -> bool:
+        return any(p.wide for p in self.parts)
+
+    def blocks(self, name: str) -> set[int]:
+        return {b for p in self.parts if p.name == name for b in p.blocks}
+
+    @property
+    def token_blocks(self) -> list[int]:
+        """The blocks of every token part: those its probe's ``encoder_check.cls`` records
+        (``clip_encoder.reference_tokens(spec.token_blocks)``)."""
+        return sorted(self.blocks("cls") | self.blocks("wcls"))
+
+    def face_index(self) -> slice | np.ndarray:
+        """Where the parts of the face square's pass sit in the weights: a slice where they come
+        first (as in "face,wide": the gate's arithmetic then is what it always was)."""
+        idx, at = [], 0
+        for p in self.parts:
+            if not p.wide:
+                idx.extend(range(at, at + p.width))
+            at += p.width
+        return slice(0, len(idx)) if idx == list(range(len(idx))) else np.asarray(idx)
+
+    def vector(self, passes: Passes, wide: bool = True) -> np.ndarray:
+        """The head's input (``wide`` False: the face square's parts only)."""
+        vs = [passes.part(p) for p in self.parts if wide or not p.wide]
+        if not vs:  # "wcls:6-8" without ``wide``: nothing of the face square
+            return np.zeros(0, np.float32)
+        return vs[0] if len(vs) == 1 else np.concatenate(vs)  # one part: the array itself
+
+
+def _blocks(text: str) -> tuple[int, ...]:
+    if text == "all":
+        return tuple(range(clip_encoder.BLOCKS))
+    out: list[int] = []
+    for piece in text.split("+"):
+        a, dash, b = piece.partition("-")
+        lo, hi = int(a), int(b) if dash else int(a)
+        out += range(lo, hi + 1)
+    if not out or out != sorted(set(out)) or not 0 <= out[0] <= out[-1] < clip_encoder.BLOCKS:
+        raise ValueError(text)
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def parse_features(spec: str) -> Features:
+    """A features spec (see FEATURES above), or ValueError naming it."""
+    parts: list[Part] = []
+    try:
+        for piece in spec.split(","):
+            name, colon, blocks = piece.partition(":")
+            if colon and name in TOKEN_PARTS:
+                parts.append(Part(name, _blocks(blocks)))
+            elif not colon and name in EMBEDDING_PARTS:
+                parts.append(Part(name))
+            else:
+                raise ValueError(piece)
+    except ValueError:
+        parts = []
+    names = [p.name for p in parts]
+    if not parts or len(set(names)) != len(names) or {"face", "face+mirror"} <= set(names):
+        raise ValueError(f"{PROBE_FILE} reads features this detector cannot make: {spec!r}")
+    return Features(spec, tuple(parts))
+
+
+@dataclass
+class Passes:
+    """One photo's encoder outputs, each crop's pass run at most once: the face square's final
+    embedding and CLS tokens (by block), the mean of its and the mirrored square's embedding,
+    the wider square's embedding and tokens (None / empty where no head reads them)."""
+
+    face: np.ndarray
+    face_tokens: dict[int, np.ndarray] = field(default_factory=dict)
+    mirrored: np.ndarray | None = None
+    wide: np.ndarray | None = None
+    wide_tokens: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def part(self, p: Part) -> np.ndarray:
+        if p.name in TOKEN_PARTS:
+            tokens = self.face_tokens if p.name == "cls" else self.wide_tokens
+            return np.concatenate([tokens[b] for b in p.blocks])
+        out = {"face": self.face, "face+mirror": self.mirrored, "wide": self.wide}[p.name]
+        if out is None:
+            raise RuntimeError(f"the {p.name} features were not computed")
+        return out
 
 
 @dataclass(frozen=True)
@@ -79,6 +206,11 @@ class Head:
     weights: np.ndarray
     bias: float
     flag: float
+    features: str = "face"  # what it reads (parse_features)
+
+    @property
+    def spec(self) -> Features:
+        return parse_features(self.features)
 
     def probability(self, x: np.ndarray) -> float:
         z = float(x @ self.weights + self.bias)
@@ -89,14 +221,15 @@ class Head:
 class Guard:
     """A previous probe's heads: the photo is flagged only if one of them flags it too."""
 
-    head: Head  # on the same features as the probe's text-to-image head
-    stylegan: Head | None  # on the face square's features
+    head: Head  # by default on the same features as the probe's text-to-image head
+    stylegan: Head | None  # by default on the face square's features
     version: str
 
-    def flags(self, x: np.ndarray, face: np.ndarray) -> bool:
+    def flags(self, x: np.ndarray, sg_x: np.ndarray | None) -> bool:
+        """``x``, ``sg_x``: what its head and its StyleGAN head read."""
         return (self.head.probability(x) >= self.head.flag
-                or (self.stylegan is not None
-                    and self.stylegan.probability(face) >= self.stylegan.flag))
+                or (self.stylegan is not None and sg_x is not None
+                    and self.stylegan.probability(sg_x) >= self.stylegan.flag))
 
 
 @dataclass(frozen=True)
@@ -115,6 +248,23 @@ class WideGate:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """A probe's encoder passes: the face square's (always) with the CLS tokens of
+    ``face_blocks``, the mirrored square's, the wider square's with ``wide_blocks``'."""
+
+    face_blocks: tuple[int, ...]
+    mirror: bool
+    wide: bool
+    wide_blocks: tuple[int, ...]
+
+    @property
+    def tokens(self) -> bool:
+        """Whether every pass runs on the token graph (clip_encoder.embed_tokens): only where a
+        head reads tokens, so a probe without them loads and runs just the plain graph."""
+        return bool(self.face_blocks or self.wide_blocks)
+
+
+@dataclass(frozen=True)
 class Probe:
     weights: np.ndarray  # (512,) on CLIP, then len(stats_fill) on face_stats when those are used
     bias: float
@@ -124,11 +274,29 @@ class Probe:
     meta: dict[str, Any]
     stats_fill: np.ndarray | None = None  # stand-ins for face_stats NaNs; None: CLIP only
     stylegan: Head | None = None  # a second head on the CLIP features alone
-    # What the text-to-image head reads (FEATURES): the face square's CLIP features, or their
-    # mean with the mirrored square's ("+mirror"), then the wider square's (",wide") appended.
+    # What the text-to-image head reads (parse_features): e.g. "face,wide" (v5), "wcls:6-8".
     features_mode: str = "face"
     guard: Guard | None = None
     wide_gate: WideGate | None = None  # None: the wide pass always runs
+
+    @property
+    def spec(self) -> Features:
+        return parse_features(self.features_mode)
+
+    def head_features(self) -> list[Features]:
+        """What each head the detector scores reads: the probe's and its guard's."""
+        heads = [self.stylegan]
+        if self.guard is not None:
+            heads += [self.guard.head, self.guard.stylegan]
+        return [self.spec] + [h.spec for h in heads if h is not None]
+
+    def needs(self) -> Needs:
+        """The encoder passes the heads read, and the CLS blocks of each."""
+        specs = self.head_features()
+        return Needs(tuple(sorted(set().union(*(f.blocks("cls") for f in specs)))),
+                     any(p.name == "face+mirror" for f in specs for p in f.parts),
+                     any(f.reads_wide for f in specs),
+                     tuple(sorted(set().union(*(f.blocks("wcls") for f in specs)))))
 
     def features(self, emb: np.ndarray, stats: np.ndarray | None) -> np.ndarray:
         if self.stats_fill is None or stats is None:
@@ -146,8 +314,22 @@ def probe() -> Probe:
     return load_probe(json.loads(resources.files("headcheck").joinpath(PROBE_FILE).read_text()))
 
 
+def _head(raw: dict[str, Any], features: str, flag: float, what: str) -> Head:
+    """A head from its record; its weights must fit what it reads."""
+    spec = parse_features(str(raw.get("features", features)))
+    if len(raw["weights"]) != spec.width:
+        raise ValueError(f"{PROBE_FILE}: {what} has {len(raw['weights'])} weights, but its "
+                         f"features {spec.spec!r} are {spec.width} wide")
+    return Head(np.asarray(raw["weights"], dtype=np.float32), float(raw["bias"]), flag,
+                spec.spec)
+
+
 def load_probe(raw: dict[str, Any]) -> Probe:
-    """A probe from its JSON record."""
+    """A probe from its JSON record. Each head may name its features (``"features"``, see
+    ``parse_features``); by default the StyleGAN heads read "face" and the guard's head the
+    probe's. ValueError for features this detector cannot make or weights that do not fit them."""
+    mode = parse_features(str(raw.get("features", "face"))).spec
+    main = _head(raw, mode, float(raw["thresholds"]["flag"]), "the text-to-image head")
     weights = list(raw["weights"])
     fill = None
     if "face_stats" in raw:
@@ -156,44 +338,60 @@ def load_probe(raw: dict[str, Any]) -> Probe:
         weights += raw["face_stats"]["weights"]
         fill = np.asarray(raw["face_stats"]["fill"], dtype=np.float32)
     sg = raw.get("stylegan_head")
-    head = (Head(np.asarray(sg["weights"], dtype=np.float32), float(sg["bias"]),
-                 float(sg["flag"])) if sg else None)
-    mode = str(raw.get("features", "face"))
-    if mode not in FEATURES:
-        raise ValueError(f"{PROBE_FILE} reads features this detector cannot make: {mode}")
+    head = _head(sg, "face", float(sg["flag"]), "the StyleGAN head") if sg else None
     guard = None
     if (g := raw.get("guard")) is not None:
-        if g.get("features", "face") != mode or len(g["weights"]) != len(raw["weights"]):
-            raise ValueError(f"{PROBE_FILE}: its guard reads other features than the probe")
         gsg = g.get("stylegan_head")
-        guard = Guard(Head(np.asarray(g["weights"], dtype=np.float32), float(g["bias"]),
-                           float(g["flag"])),
-                      Head(np.asarray(gsg["weights"], dtype=np.float32), float(gsg["bias"]),
-                           float(gsg["flag"])) if gsg else None,
+        guard = Guard(_head(g, mode, float(g["flag"]), "the guard's head"),
+                      _head(gsg, "face", float(gsg["flag"]), "the guard's StyleGAN head")
+                      if gsg else None,
                       str(g["version"]))
-    gate = None
-    if (wg := raw.get("wide_gate")) is not None and mode.endswith(",wide"):
-        if wg.get("probe_sha256") == wide_gate_sha256(raw):
-            gate = WideGate(np.asarray(wg["weights"], dtype=np.float32), float(wg["bias"]),
-                            float(wg["residual_bound"]))
-        else:  # computed for other weights: rerun bench/diffusion_gate.py
-            log.warning("%s: its wide_gate was computed for another probe; not gating",
-                        PROBE_FILE)
-    return Probe(np.asarray(weights, dtype=np.float32), float(raw["bias"]),
-                 float(raw["thresholds"]["flag"]), float(raw["thresholds"]["unsure"]),
-                 str(raw["version"]),
-                 {k: v for k, v in raw.items() if k not in ("weights", "face_stats",
-                                                            "stylegan_head", "guard",
-                                                            "wide_gate")},
-                 fill, head, mode, guard, gate)
+    pr = Probe(np.asarray(weights, dtype=np.float32), float(raw["bias"]),
+               float(raw["thresholds"]["flag"]), float(raw["thresholds"]["unsure"]),
+               str(raw["version"]),
+               {k: v for k, v in raw.items() if k not in ("weights", "face_stats",
+                                                          "stylegan_head", "guard",
+                                                          "wide_gate")},
+               fill, head, mode, guard)
+    _check_token_record(pr)
+    if (wg := raw.get("wide_gate")) is None or not main.spec.reads_wide:
+        return pr
+    if any(h.spec.reads_wide for h in (head, guard and guard.stylegan) if h):
+        # The gate decides before the wide pass on the StyleGAN heads' probabilities.
+        log.warning("%s: a StyleGAN head reads the wider square; not gating", PROBE_FILE)
+        return pr
+    if wg.get("probe_sha256") != wide_gate_sha256(raw):
+        # computed for other weights: rerun bench/diffusion_gate.py
+        log.warning("%s: its wide_gate was computed for another probe; not gating", PROBE_FILE)
+        return pr
+    return dataclasses.replace(pr, wide_gate=WideGate(
+        np.asarray(wg["weights"], dtype=np.float32), float(wg["bias"]),
+        float(wg["residual_bound"])))
+
+
+def _check_token_record(pr: Probe) -> None:
+    """A probe that reads CLS tokens and records the encoder's reference features must record
+    the tokens of every block it reads: the embedding alone would not show that this machine's
+    kernels compute its tokens (``kernels_cosine``)."""
+    check, need = pr.meta.get("encoder_check"), pr.needs()
+    if check is None or not need.tokens:
+        return
+    recorded = {int(b) for b in check.get("cls", {})}
+    if missing := sorted(set(need.face_blocks + need.wide_blocks) - recorded):
+        raise ValueError(f"{PROBE_FILE}: its encoder_check lacks the CLS tokens of blocks "
+                         f"{missing} (record them with clip_encoder.reference_tokens)")
 
 
 def wide_gate_sha256(raw: dict[str, Any]) -> str:
-    """What a probe JSON's ``wide_gate`` is valid for: its text-to-image head (weights, bias) and
-    the thresholds its bound was chosen at (bench/diffusion_gate.py records it; the detector
-    gates only where it matches)."""
-    head = json.dumps([raw["weights"], raw["bias"], raw.get("face_stats"),
-                       raw["thresholds"]["unsure"], raw["thresholds"]["flag"]], sort_keys=True)
+    """What a probe JSON's ``wide_gate`` is valid for: its text-to-image head (weights, bias,
+    and its features where they are not one of FEATURES, whose hashes predate the key) and the
+    thresholds its bound was chosen at (bench/diffusion_gate.py records it; the detector gates
+    only where it matches)."""
+    fields = [raw["weights"], raw["bias"], raw.get("face_stats"),
+              raw["thresholds"]["unsure"], raw["thresholds"]["flag"]]
+    if (features := raw.get("features", "face")) not in FEATURES:
+        fields.append(features)
+    head = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(head.encode()).hexdigest()
 
 
@@ -212,13 +410,26 @@ ENCODER_SAME_COSINE = 0.9999  # float rounding apart, the features the probe was
 @lru_cache(maxsize=len(clip_encoder.KERNELS))
 def kernels_cosine(kernels: str) -> float:
     """The cosine between these kernels' features of the reference input here and the probe's
-    record of them (NaN for a probe without the record)."""
-    ref = probe().meta.get("encoder_check")
+    record of them (NaN for a probe without the record). For a probe that reads CLS tokens, the
+    smallest of the embedding's and each recorded block's token's (``encoder_check.cls``), all
+    from the token graph it runs."""
+    pr = probe()
+    ref = pr.meta.get("encoder_check")
     if ref is None:
         return float("nan")
-    here = clip_encoder.embed([clip_encoder.reference_input()], kernels)[0]
     want = np.asarray(ref["embedding"], dtype=np.float32)
-    return float(here @ want / max(float(np.linalg.norm(want)), 1e-12))
+    recorded = ref.get("cls", {}) if pr.needs().tokens else {}
+    if not recorded:  # the probe reads no tokens: the plain graph, as it runs
+        here = clip_encoder.embed([clip_encoder.reference_input()], kernels)[0]
+        return float(here @ want / max(float(np.linalg.norm(want)), 1e-12))
+    blocks = sorted(int(b) for b in recorded)
+    emb, tokens = clip_encoder.embed_tokens([clip_encoder.reference_input()], blocks, kernels)
+    cosines = [float(emb[0] @ want / max(float(np.linalg.norm(want)), 1e-12))]
+    for b, t in zip(blocks, tokens[0], strict=True):
+        rec = np.asarray(recorded[str(b)], dtype=np.float32)
+        cosines.append(float(t @ rec / max(float(np.linalg.norm(t) * np.linalg.norm(rec)),
+                                           1e-12)))
+    return min(cosines)
 
 
 @lru_cache(maxsize=1)
@@ -269,6 +480,16 @@ def scores(image: Image.Image, box: tuple[int, int, int, int] | None) -> tuple[f
     return all_scores(image, box)[:2]
 
 
+def _encode(crops: list[Image.Image], blocks: tuple[int, ...] | None, kernels: str
+            ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """One crop's pass: its embedding and its CLS tokens by block (``blocks`` None: the plain
+    graph, no tokens)."""
+    if blocks is None:
+        return clip_encoder.embed(crops, kernels)[0], {}
+    emb, tokens = clip_encoder.embed_tokens(crops, blocks, kernels)
+    return emb[0], dict(zip(blocks, tokens[0], strict=True))
+
+
 def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None, gate: bool = False
                ) -> tuple[float, float, bool, float] | None:
     """``scores``, whether the probe's guard flags the face too (True without a guard), and the
@@ -278,46 +499,71 @@ def all_scores(image: Image.Image, box: tuple[int, int, int, int] | None, gate: 
     pr = probe()
     check_encoder()
     kernels = encoder_kernels()
-    wide_mode = pr.features_mode.endswith(",wide")
+    need = pr.needs()
+    tokens = need.tokens  # one graph for every pass: the token one only where a head reads tokens
     # With an idle core the wide pass starts now, beside the face pass (one-photo latency:
     # two passes in the time of one); the gate may then stop it. Same features either way.
-    beside = clip_encoder.Beside([model_crop(image, box, WIDE_SCALE)], kernels) \
-        if wide_mode and cores.spare() else None
+    beside = clip_encoder.Beside([model_crop(image, box, WIDE_SCALE)], kernels,
+                                 need.wide_blocks if tokens else None) \
+        if need.wide and cores.spare() else None
     try:
-        face = clip_encoder.embed([model_crop(image, box)], kernels)[0]
-        x = face
-        if pr.features_mode.startswith("face+mirror"):
-            x = (face + clip_encoder.embed([mirror_crop(image, box)], kernels)[0]) / 2
+        face, face_tokens = _encode([model_crop(image, box)],
+                                    need.face_blocks if tokens else None, kernels)
+        passes = Passes(face, face_tokens)
+        if need.mirror:
+            mirror = _encode([mirror_crop(image, box)], () if tokens else None, kernels)[0]
+            passes.mirrored = (face + mirror) / 2
         stats = face_stats.face_stats(image, box) if pr.stats_fill is not None and box else None
-        p_sg = pr.stylegan.probability(face) if pr.stylegan is not None else 0.0
-        g = pr.guard
-        guard_sg = (g.stylegan.probability(face) if g is not None and g.stylegan is not None
-                    else 0.0)
-        if gate and not wide_pass_needed(pr, face, x, stats, p_sg, guard_sg):
-            return None
-        wide = None
+        if gate and pr.wide_gate is not None:
+            # The gate's heads read the face square only (load_probe keeps no gate otherwise).
+            g = pr.guard
+            p_sg = pr.stylegan.probability(pr.stylegan.spec.vector(passes)) \
+                if pr.stylegan is not None else 0.0
+            guard_sg = (g.stylegan.probability(g.stylegan.spec.vector(passes))
+                        if g is not None and g.stylegan is not None else 0.0)
+            if not wide_pass_needed(pr, face, pr.spec.vector(passes, wide=False), stats, p_sg,
+                                    guard_sg):
+                return None
         if beside is not None:
-            wide = beside.result()[0]
-        elif wide_mode:
-            wide = clip_encoder.embed([model_crop(image, box, WIDE_SCALE)], kernels)[0]
-        return scores_of(pr, face, x, wide, stats)
+            passes.wide = beside.result()[0]
+            passes.wide_tokens = dict(zip(need.wide_blocks, beside.tokens()[0], strict=True))
+        elif need.wide:
+            passes.wide, passes.wide_tokens = _encode(
+                [model_crop(image, box, WIDE_SCALE)], need.wide_blocks if tokens else None,
+                kernels)
+        return scores_from(pr, passes, stats)
     finally:
         if beside is not None:
             beside.cancel()  # a no-op once its result was read
 
 
+def scores_from(pr: Probe, passes: Passes, stats: np.ndarray | None
+                ) -> tuple[float, float, bool, float]:
+    """``all_scores`` from one photo's encoder outputs and face_stats: each head reads its
+    features (a spec two heads share is built once)."""
+    built: dict[str, np.ndarray] = {}
+
+    def x(features: str) -> np.ndarray:
+        if features not in built:
+            built[features] = parse_features(features).vector(passes)
+        return built[features]
+
+    g = pr.guard
+    sg, gsg = pr.stylegan, g.stylegan if g is not None else None
+    return (pr.probability(x(pr.features_mode), stats),
+            sg.probability(x(sg.features)) if sg is not None else 0.0,
+            g.flags(x(g.head.features), x(gsg.features) if gsg is not None else None)
+            if g is not None else True,
+            gsg.probability(x(gsg.features)) if gsg is not None else 0.0)
+
+
 def scores_of(pr: Probe, face: np.ndarray, x: np.ndarray, wide: np.ndarray | None,
               stats: np.ndarray | None) -> tuple[float, float, bool, float]:
-    """``all_scores`` from the features: the face square's (``face``), what the text-to-image
-    head reads of it (``x``: the face square's, or its mean with the mirrored one's), the wider
-    square's (None where the probe does not read it) and face_stats."""
-    if wide is not None:
-        x = np.concatenate([x, wide])
-    g = pr.guard
-    return (pr.probability(x, stats),
-            pr.stylegan.probability(face) if pr.stylegan is not None else 0.0,
-            g.flags(x, face) if g is not None else True,
-            g.stylegan.probability(face) if g is not None and g.stylegan is not None else 0.0)
+    """``scores_from`` for a probe without tokens, from the features: the face square's
+    (``face``), what the text-to-image head reads of it (``x``: the face square's, or its mean
+    with the mirrored one's), the wider square's (None where the probe does not read it) and
+    face_stats."""
+    return scores_from(pr, Passes(face, mirrored=x, wide=wide), stats)
 
 
 # The gate: the wider square's encoder pass (half the detector's cost) runs only where it can
@@ -341,19 +587,21 @@ def scores_of(pr: Probe, face: np.ndarray, x: np.ndarray, wide: np.ndarray | Non
 def wide_pass_needed(pr: Probe, face: np.ndarray, x: np.ndarray, stats: np.ndarray | None,
                      p_sg: float, guard_sg: float) -> bool:
     """Whether the wider square's features can change the detector's output for a face whose
-    square's features are ``face`` (``x``: what the head reads of it, see ``scores_of``) and
+    square's embedding is ``face`` (``x``: what the head reads of its pass, the parts of the
+    face square in the order named, e.g. the face square's or its mean with the mirrored one's:
+    ``Features.vector(passes, wide=False)``) and
     StyleGAN-head probabilities ``p_sg`` (the probe's) and ``guard_sg`` (its guard's)."""
     gate = pr.wide_gate
-    if gate is None or not pr.features_mode.endswith(",wide"):
+    if gate is None or not pr.spec.reads_wide:
         return True
     if pr.stylegan is not None and p_sg >= pr.stylegan.flag:
         return True  # would flag through the StyleGAN head: the guard's face,wide head decides
     if min(p_sg, guard_sg) >= NEAR_STYLEGAN_HEADS:
         return True  # the near-StyleGAN rule may fire: its evidence carries p
-    d = len(x)
-    z = float(x @ pr.weights[:d]) + pr.bias + gate.wide_bound(face)
+    spec = pr.spec
+    z = float(x @ pr.weights[spec.face_index()]) + pr.bias + gate.wide_bound(face)
     if pr.stats_fill is not None and stats is not None:
-        z += float(np.where(np.isnan(stats), pr.stats_fill, stats) @ pr.weights[2 * d:])
+        z += float(np.where(np.isnan(stats), pr.stats_fill, stats) @ pr.weights[spec.width:])
     lowest = min(pr.unsure, pr.flag)
     return z >= math.log(lowest / (1.0 - lowest))
 
@@ -384,8 +632,7 @@ class DiffusionDetector:
         the probe was trained on), or None. Loads the encoder and the probe: the analyser's
         ``warm`` asks this at start, so it is also this detector's warm-up."""
         try:
-            clip_encoder.load()
-            probe()
+            clip_encoder.load(tokens=probe().needs().tokens)
             check_encoder()  # picks the kernels that reproduce the probe's features here
         except clip_encoder.EncoderUnavailable as exc:
             return str(exc)
