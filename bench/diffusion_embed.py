@@ -4,6 +4,8 @@
     python bench/diffusion_embed.py --extra [--shard 0/2]  # + mirrored face square, wider crop
     python bench/diffusion_embed.py --layers [--shard 0/2] # + per-block CLS tokens, face square
     python bench/diffusion_embed.py --layers --wide [--shard 0/2]  # ... of the wider square
+    python bench/diffusion_embed.py --pad [--shard 0/2]    # + an aligned face chip, black-padded
+    python bench/diffusion_embed.py --aug --layers [--shard 0/2]  # the --aug copies' CLS tokens
 
 Real and AI-made images go through the same steps, so the probe cannot tell them apart by
 format. Each variant is a file's bytes: variant 0 the file as it is; variant 1 a random rescale
@@ -34,6 +36,15 @@ pass's face squares: one encoder pass gives the final embedding,
 bit-identical to the run-time one (checked against the base cache for every crop), and the
 12 x 768 CLS tokens. With ``--wide`` the same for the wider square (its final embedding checked
 against the --extra pass's).
+
+The ``--pad`` pass adds PAD_VARIANTS copies per image cut the way face datasets cut aligned
+face chips (FairFace: dlib's face chip, padding 1.25, 448 px): a square around the face, tilted,
+shifted, black wherever it leaves the photo (``pad_bytes``). Real photos come as such chips (our
+casual set is one), and rotated or letterboxed uploads have flat borders too; no AI tile here
+has them, so a probe can learn "black border = real", and a probe trained without such photos
+can score them anywhere. Real and AI-made images get the same chip. Each copy takes the
+run-time path (decode, face finder, both squares) and one --layers-style pass per square: the
+final embeddings and every block's CLS tokens.
 """
 
 from __future__ import annotations
@@ -113,6 +124,60 @@ def augment_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
+PAD_VARIANTS = 1  # the --pad pass: variant 4
+PAD_SIDE = 448  # FairFace's chip side
+
+
+def pad_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
+    """An aligned face chip of ``img`` around face ``box`` (see the module doc): its JPEG bytes.
+    The square is 1.6-3.2x the face box (FairFace's files: 2.2-3.3x, median 2.7), tilted up to
+    25 degrees, its centre shifted up to a tenth of its side; outside the photo it is black."""
+    x, y, w, h = box
+    side = max(w, h) * rng.uniform(1.6, 3.2)
+    f = PAD_SIDE / side  # rescale first (antialiased), so the chip itself is cut at scale 1
+    small = img.convert("RGB").resize(
+        (max(1, round(img.width * f)), max(1, round(img.height * f))),
+        Image.Resampling.LANCZOS if f < 1 else Image.Resampling.BICUBIC)
+    cx = (x + w / 2) * f + rng.uniform(-0.1, 0.1) * PAD_SIDE
+    cy = (y + h / 2) * f + rng.uniform(-0.1, 0.1) * PAD_SIDE
+    a = np.deg2rad(rng.uniform(-25, 25))
+    cos, sin, half = float(np.cos(a)), float(np.sin(a)), PAD_SIDE / 2
+    # Output pixel (u, v) samples input (cx, cy) + R(a) (u - half, v - half).
+    coeffs = (cos, -sin, cx - cos * half + sin * half, sin, cos, cy - sin * half - cos * half)
+    chip = small.transform((PAD_SIDE, PAD_SIDE), Image.Transform.AFFINE, coeffs,
+                           Image.Resampling.BICUBIC, fillcolor=(0, 0, 0))
+    buf = io.BytesIO()
+    chip.save(buf, format="JPEG", quality=int(rng.integers(75, 96)))
+    return buf.getvalue()
+
+
+def embed_pad(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """Each chip's (``pad_bytes``) final embeddings and per-block CLS tokens of both squares, on
+    the run-time path (NaN: no face); only where variant 0 has a face (the chip is cut around
+    it)."""
+    base = np.load(cache_path(row["sha256"]))
+    n = PAD_VARIANTS
+    out = {"face_emb": np.full((n, clip_encoder.EMBED_DIM), np.nan, np.float32),
+           "wide_emb": np.full((n, clip_encoder.EMBED_DIM), np.nan, np.float32),
+           "cls": np.full((n, BLOCKS, 768), np.nan, np.float32),
+           "wcls": np.full((n, BLOCKS, 768), np.nan, np.float32),
+           "has_face": np.zeros(n, bool)}
+    if not base["has_face"][0]:
+        return out
+    img0 = load_image(local_path(row).read_bytes())
+    rng = np.random.default_rng(int(row["sha256"][24:36], 16))
+    for v in range(n):
+        img = load_image(pad_bytes(img0.image, tuple(int(b) for b in base["box"][0]), rng))
+        face = models.find_face(img.array())
+        if face is None or min(img.width, img.height) < MIN_SIDE:
+            continue
+        out["face_emb"][v], out["cls"][v] = embed_layers(model_crop(img.image, face.box))
+        out["wide_emb"][v], out["wcls"][v] = embed_layers(
+            model_crop(img.image, face.box, WIDE_SCALE))
+        out["has_face"][v] = True
+    return out
+
+
 def aug_variants(row: dict[str, str], models: FaceModels, box0) -> list[tuple]:
     """(decoded image, face or None) per augmented copy, reproducibly from the sha256; the
     copies are made from variant 0's decode and its face box ``box0``."""
@@ -167,9 +232,10 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
 
 
 def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = False,
-               wide: bool = False) -> Path:
+               wide: bool = False, pad: bool = False) -> Path:
     return CACHE / (f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}"
-                    f"{'.layers' if layers else ''}{'_wide' if wide else ''}.npz")
+                    f"{'.layers' if layers else ''}{'_wide' if wide else ''}"
+                    f"{'.pad' if pad else ''}.npz")
 
 
 BLOCKS = clip_encoder.BLOCKS
@@ -207,6 +273,29 @@ def embed_aug(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
             "wide_emb": _emb([model_crop(img.image, f.box, WIDE_SCALE) if f else None
                               for img, f in vs]),
             "has_face": np.array([f is not None for _, f in vs])}
+
+
+def embed_aug_layers(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """The --aug copies' per-block CLS tokens of both squares (``cls``, ``wcls``; NaN: no face),
+    on the copies the --aug pass made (the same seed, the same face finder); their final
+    embeddings must equal that pass's bit for bit."""
+    ref = np.load(cache_path(row["sha256"], aug=True))
+    out = {k: np.full((AUG_VARIANTS, BLOCKS, 768), np.nan, np.float32) for k in ("cls", "wcls")}
+    if not ref["has_face"].any():
+        return out
+    base = np.load(cache_path(row["sha256"]))
+    for v, (img, face) in enumerate(aug_variants(row, models, tuple(int(b) for b in
+                                                                     base["box"][0]))):
+        if face is None:
+            continue
+        for key, emb_key, crop in (("cls", "face_emb", model_crop(img.image, face.box)),
+                                   ("wcls", "wide_emb",
+                                    model_crop(img.image, face.box, WIDE_SCALE))):
+            emb, out[key][v] = embed_layers(crop)
+            if not np.array_equal(emb, ref[emb_key][v]):
+                raise RuntimeError(f"{row['path']} copy {v}: the final embedding differs from "
+                                   "the --aug pass's")
+    return out
 
 
 def embed_layers_row(row: dict[str, str], wide: bool = False) -> dict[str, np.ndarray]:
@@ -260,23 +349,32 @@ def main() -> int:
                     help="the face square's per-block CLS tokens (after the base pass)")
     ap.add_argument("--wide", action="store_true",
                     help="--layers: of the wider square (after the --extra pass)")
+    ap.add_argument("--pad", action="store_true",
+                    help="PAD_VARIANTS aligned, black-padded face chips (after the base pass)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
-    later = args.extra or args.aug or args.layers
+    later = args.extra or args.aug or args.layers or args.pad
     todo = [r for r in rows
-            if not cache_path(r["sha256"], args.extra, args.aug, args.layers, args.wide).exists()
-            and (not later or cache_path(r["sha256"]).exists())]
+            if not cache_path(r["sha256"], args.extra, args.aug, args.layers, args.wide,
+                              args.pad).exists()
+            and (not later or cache_path(r["sha256"]).exists())
+            and not (args.aug and args.layers and not cache_path(r["sha256"], aug=True).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
-    models = None if args.layers else FaceModels()
+    models = None if args.layers and not args.aug else FaceModels()
     CACHE.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for k, row in enumerate(todo):
-        if args.layers:
+        if args.pad:
+            rec = embed_pad(row, models)
+        elif args.layers and args.aug:
+            rec = embed_aug_layers(row, models)
+        elif args.layers:
             rec = embed_layers_row(row, args.wide)
         else:
             rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
-        path = cache_path(row["sha256"], args.extra, args.aug, args.layers, args.wide)
+        path = cache_path(row["sha256"], args.extra, args.aug, args.layers, args.wide,
+                          args.pad)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
         tmp.replace(path)  # atomic: a killed run leaves no half file

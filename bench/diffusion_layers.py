@@ -5,6 +5,7 @@
     python bench/diffusion_layers.py                       # the comparison
     python bench/diffusion_layers.py --guarded             # ... behind the shipped guard (v4)
     python bench/diffusion_layers.py --nested              # thresholds set without the kind
+    python bench/diffusion_layers.py --nested --pad        # ... trained with the face chips too
     python bench/diffusion_layers.py --cost                # time of a pass, with and without
     python bench/diffusion_layers.py --reference A.npz [--against B.npz]  # across CPUs
 
@@ -35,12 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import diffusion_train as T  # noqa: E402
 from diffusion_eval import GENS, at_part_a, logo_scores  # noqa: E402
 from diffusion_loso import KINDS  # noqa: E402
 from diffusion_train import (  # noqa: E402
     BLOCKS,
     FLAG_FLOOR,
     FOLDS,
+    PAD_VARIANT,
     SG_FLAG_FLOOR,
     Data,
     design,
@@ -89,6 +92,11 @@ CANDIDATES = (
 )
 
 
+# Trained with the --pad pass's face chips too (--nested --pad): the last layer, v5's features
+# and the two CLS candidates whose held-out casual photos were flagged least.
+PAD_CANDIDATES = tuple(x for x in CANDIDATES
+                       if x[1] in ("face", "face,wide", "wcls:6-8", "cls:7-9,wcls:6-8"))
+
 OUT = ROOT / "bench" / "out" / "diffusion" / "layers"  # the comparison's scores
 P99 = float(np.log(0.99 / 0.01))  # probability 0.99 as log-odds (the scores here are log-odds)
 
@@ -99,13 +107,19 @@ def kinds(d: Data) -> np.ndarray:
 
 def left_out(d: Data, c: float, mode: str) -> dict[str, np.ndarray]:
     """Per real kind: its rows scored (log-odds) by a probe trained on every other row of ``d``
-    (the re-encodings too; never its own kind)."""
+    (the re-encodings and any --pad chips too; never its own kind): "<kind>" its images as they
+    are and re-encoded, "pad:<kind>" its chips where ``d`` has them."""
     if "wcls:" in mode and np.isnan(d.LW).any():
         sys.exit(f"{mode}: images lack the wider square's CLS tokens: run "
                  "bench/diffusion_embed.py --layers --wide")
-    k = kinds(d)
-    return {kind: logit(d.take(k == kind), fit(d.take(k != kind), c, False, mode))
-            for kind in sorted(set(k[d.y == 0]))}
+    k, chip, copy = kinds(d), d.variant >= PAD_VARIANT, d.variant >= 2
+    out = {}
+    for kind in sorted(set(k[d.y == 0])):
+        s = logit(d.take(k == kind), fit(d.take(k != kind), c, False, mode))
+        out[kind] = s[~copy[k == kind]]
+        if chip[k == kind].any():
+            out[f"pad:{kind}"] = s[chip[k == kind]]
+    return out
 
 
 def worst_threshold(lo: dict[str, np.ndarray], fpr: float) -> float:
@@ -131,14 +145,22 @@ def select(d: Data, shard: str = "0/1", only: str = "") -> None:
 
 def scores(d: Data, mode: str, c: float) -> dict[str, np.ndarray]:
     """A candidate's log-odds, cached under OUT: every real kind left out ("lo:<kind>", that
-    kind's rows), out of fold ("oof") and each generator left out ("logo:<generator>")."""
+    kind's rows), out of fold ("oof") and each generator left out ("logo:<generator>"). With
+    --pad chips in ``d``: every probe trained with them too, the chips scored apart
+    ("lo:pad:<kind>", "oofpad"), and no generator left out (not needed by --nested)."""
     path = OUT / f"{mode.replace(':', '_').replace(',', '+')}@{c}.npz"
     if path.exists():
         return dict(np.load(path))
     out = {f"lo:{k}": v for k, v in left_out(d, c, mode).items()}
-    out["oof"] = oof_scores(d, c, False, mode, logit)
-    for g in GENS:
-        out[f"logo:{g}"] = logo_scores(d, g, c, False, mode, logit)
+    chip, copy = d.variant >= PAD_VARIANT, d.variant >= 2
+    if copy.any():
+        T.AUG = True  # oof_scores then trains on every variant, the copies included
+        s = oof_scores(d, c, False, mode, logit)
+        out["oof"], out["oofpad"] = s[~copy], s[chip]
+    else:
+        out["oof"] = oof_scores(d, c, False, mode, logit)
+        for g in GENS:
+            out[f"logo:{g}"] = logo_scores(d, g, c, False, mode, logit)
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out
@@ -192,27 +214,56 @@ def compare(d: Data, shard: str = "0/1") -> None:
               f" | {sg_tpr:.3f} |")
 
 
-def nested(d: Data) -> None:
+def nested(d: Data, candidates=CANDIDATES) -> None:
     """The comparison's thresholds are set on every kind left out, the checked one included. Here
     each kind is checked at the threshold the OTHER kinds left out set (their worst at 1% and
-    0.5%): what the next kind of real photo would meet, and what is found there."""
-    ai = d.y == 1
+    0.5%): what the next kind of real photo would meet, and what is found there. With --pad
+    chips: thresholds from the images as they are and re-encoded; the held-out kind's chips
+    are counted apart, and FairFace's photos split by whether its own crop padded them."""
+    copy, with_pad = d.variant >= 2, (d.variant >= PAD_VARIANT).any()
+    ai = d.y[~copy] == 1
+    padded = padded_fairface(d.take(~copy & (kinds(d) == "fairface")))
     print("| features | budget | held-out kind flagged: worst (kind) | every kind above 0 | "
-          "all AI found at those thresholds (min-max) |\n|---|---|---|---|---|")
-    for name, mode, c in CANDIDATES:
+          "FairFace held out: padded / not padded by its crop | "
+          + ("held-out kind's chips: worst (kind) | " if with_pad else "") +
+          "all AI found at those thresholds (min-max) |\n|---|---|---|---|---|---|"
+          + ("---|" if with_pad else ""))
+    for name, mode, c in candidates:
         r = scores(d, mode, c)
-        lo = {q[3:]: s for q, s in r.items() if q.startswith("lo:")}
+        lo = {q[3:]: s for q, s in r.items() if q.startswith("lo:") and "pad:" not in q}
         for fpr in (0.01, 0.005):
-            share, found = {}, []
+            share, found, chips, t_ff = {}, [], {}, 0.0
             for k, s in lo.items():
                 t = worst_threshold({q: o for q, o in lo.items() if q != k}, fpr)
                 share[k] = (s >= t).mean()
                 found.append((r["oof"][ai] >= t).mean())
+                if f"lo:pad:{k}" in r:
+                    chips[k] = (r[f"lo:pad:{k}"] >= t).mean()
+                if k == "fairface":
+                    t_ff = t
             worst = max(share, key=share.get)
             above = ", ".join(f"{k} {v:.1%}" for k, v in share.items() if v > 0)
+            ff = lo["fairface"] >= t_ff
+            cell = (f"| {max(chips.values()):.2%} ({max(chips, key=chips.get)}) "
+                    if with_pad else "")
             print(f"| {name} | {fpr:.1%} | **{share[worst]:.2%}** ({worst}) | {above} | "
+                  f"{ff[padded].mean():.1%} / {ff[~padded].mean():.1%} {cell}| "
                   f"{min(found):.3f}-{max(found):.3f} |")
-    nested_and(d, scores(d, "wcls:6-8", 0.01), scores(d, "face,wide", 2.0))
+    if not copy.any():
+        nested_and(d, scores(d, "wcls:6-8", 0.01), scores(d, "face,wide", 2.0))
+
+
+def padded_fairface(ff: Data) -> np.ndarray:
+    """Per FairFace row: whether FairFace's own crop padded the photo with black (over 2% of
+    its pixels darker than 8 of 255: a small or tilted photo's chip)."""
+    from diffusion_set import local_path
+    from PIL import Image
+
+    share = {}
+    for p in set(ff.path):
+        a = np.asarray(Image.open(local_path({"set": "fairface", "path": p})).convert("L"))
+        share[p] = float((a < 8).mean())
+    return np.array([share[p] > 0.02 for p in ff.path])
 
 
 def nested_and(d: Data, a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -334,6 +385,10 @@ def main() -> int:
     ap.add_argument("--guarded", action="store_true", help="the candidates behind v4's guard")
     ap.add_argument("--nested", action="store_true",
                     help="each kind at the threshold the other kinds set (after the comparison)")
+    ap.add_argument("--pad", action="store_true",
+                    help="--nested: every probe trained with the --pad pass's face chips too")
+    ap.add_argument("--aug", action="store_true",
+                    help="--nested: ... with the --aug pass's copies too (their CLS tokens)")
     ap.add_argument("--reference", type=Path, help="save the reference input's features here")
     ap.add_argument("--against", type=Path, help="--reference: compare with this file's")
     args = ap.parse_args()
@@ -343,7 +398,10 @@ def main() -> int:
     if args.cost:
         cost()
         return 0
-    d = load(layers=True)
+    global OUT
+    if args.pad or args.aug:
+        OUT = OUT / ("pad" if not args.aug else "aug" if not args.pad else "aug+pad")
+    d = load(aug=args.aug, layers=True, pad=args.pad)
     missing = np.isnan(d.L).any(axis=1)
     if missing.any():
         sys.exit(f"{missing.sum()} images lack the CLS tokens: run bench/diffusion_embed.py "
@@ -352,7 +410,7 @@ def main() -> int:
     if args.guarded:
         guarded(d)
     elif args.nested:
-        nested(d)
+        nested(d, PAD_CANDIDATES if args.pad or args.aug else CANDIDATES)
     elif args.select or not CANDIDATES:
         select(d, args.shard, args.only)
     else:

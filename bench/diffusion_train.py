@@ -31,7 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from diffusion_embed import AUG_VARIANTS, BLOCKS, cache_path, rows_to_embed  # noqa: E402
+from diffusion_embed import (  # noqa: E402
+    AUG_VARIANTS,
+    BLOCKS,
+    PAD_VARIANTS,
+    cache_path,
+    rows_to_embed,
+)
 from diffusion_set import HELD_OUT  # noqa: E402
 from diffusion_stats import stats_path  # noqa: E402
 
@@ -87,6 +93,7 @@ AUG = False
 GUARD_AUG = False
 MIN_VALIDATION = 1000  # real photos (as they are) in part A at least
 CLS_DIM = 768  # width of the encoder's residual stream (the --layers pass)
+PAD_VARIANT = 2 + AUG_VARIANTS  # the first --pad chip's variant number
 
 
 @dataclass
@@ -115,10 +122,11 @@ def _hash(s: str, mod: int) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % mod
 
 
-def load(aug: bool = AUG, layers: bool = False) -> Data:
+def load(aug: bool = AUG, layers: bool = False, pad: bool = False) -> Data:
     """Every image's features with a face found: variants 0 (as is) and 1 (re-encoded), and with
     ``aug`` the augmented copies of the --aug pass where cached (variants 2 on); with ``layers``
-    the per-block CLS tokens of the --layers pass where cached."""
+    the per-block CLS tokens of the --layers pass where cached; with ``pad`` (and ``layers``)
+    the --pad pass's face chips (variant PAD_VARIANT on)."""
     cols: dict[str, list] = {f: [] for f in Data.__dataclass_fields__}
     nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
     no_cls = np.full(BLOCKS * CLS_DIM if layers else 0, np.nan, np.float32)
@@ -150,10 +158,25 @@ def load(aug: bool = AUG, layers: bool = False) -> Data:
                            ("variant", v), ("path", r["path"]),
                            ("detector", str(c["detector"][v])), ("L", cls[v]), ("LW", wcls[v])):
                 cols[f].append(val)
+        p = cache_path(sha, pad=True)
+        if pad and layers and p.exists():
+            p = np.load(p)
+            for v in range(PAD_VARIANTS):
+                if not p["has_face"][v]:
+                    continue
+                for f, val in (("X", p["face_emb"][v]), ("M", nan), ("W", p["wide_emb"][v]),
+                               ("S", np.full(len(NAMES), np.nan, np.float32)),
+                               ("y", int(r["label"] == "fake")), ("set", r["set"]),
+                               ("gen", gen), ("group", r["group"]), ("variant", PAD_VARIANT + v),
+                               ("path", r["path"]), ("detector", ""),
+                               ("L", p["cls"][v].reshape(-1)), ("LW", p["wcls"][v].reshape(-1))):
+                    cols[f].append(val)
         a = cache_path(sha, aug=True)
         if not aug or not a.exists():
             continue
         a = np.load(a)
+        al = cache_path(sha, aug=True, layers=True)  # --aug --layers: the copies' CLS tokens
+        acls = np.load(al) if layers and al.exists() else None
         for v in range(AUG_VARIANTS):
             if not a["has_face"][v]:
                 continue
@@ -161,7 +184,9 @@ def load(aug: bool = AUG, layers: bool = False) -> Data:
                            ("S", np.full(len(NAMES), np.nan, np.float32)),
                            ("y", int(r["label"] == "fake")), ("set", r["set"]), ("gen", gen),
                            ("group", r["group"]), ("variant", 2 + v), ("path", r["path"]),
-                           ("detector", ""), ("L", no_cls), ("LW", no_cls)):
+                           ("detector", ""),
+                           ("L", acls["cls"][v].reshape(-1) if acls else no_cls),
+                           ("LW", acls["wcls"][v].reshape(-1) if acls else no_cls)):
                 cols[f].append(val)
     if not cols["X"]:
         sys.exit("no features: run bench/diffusion_embed.py first")

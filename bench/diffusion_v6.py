@@ -1,0 +1,229 @@
+"""Probe v6: a text-to-image head on intermediate CLIP blocks, trained with processed copies.
+
+    python bench/diffusion_embed.py --layers; --layers --wide; --aug; --aug --layers  # features
+    python bench/diffusion_v6.py            # the evaluation (docs/benchmarks.md, "Probe v6")
+    python bench/diffusion_v6.py --write    # ... then write headcheck/data/diffusion_probe.json
+
+The head reads the CLS tokens after blocks 7-9 of the face square and 6-8 of the wider square
+(``FEATURES``; bench/diffusion_layers.py chose them on part A only) and is trained on every
+image as it is, re-encoded and as two copies processed the way profile pages process photos
+(bench/diffusion_embed.py --aug: avatar sizes, grayscale, sharpening, noise, colour, WebP /
+JPEG), real and AI-made alike, all AI images (text-to-image and StyleGAN) against all real ones.
+
+Its flag threshold is set by real photos of a kind the head never saw: each real kind is left
+out of training in turn and its photos of part A scored; the threshold is the lowest at which
+no kind has more than ``FLAG_FPR`` of them above it. 0.5%, half the issue's 1% budget: with the
+threshold set by the other kinds only, the kind left out stays within 1% (the "nested" table;
+at 1% set by the others, the casual photos left out reach 1.6%). Part B's photos chose nothing:
+they report it. The StyleGAN path is v5.1's, unchanged (v5's StyleGAN head behind v4's guard,
+and the near-eyes rule); its left-out flags are counted with the head's (a photo is flagged by
+either).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import diffusion_train as T  # noqa: E402
+from diffusion_eval import GENS  # noqa: E402
+from diffusion_loso import KINDS  # noqa: E402
+
+FEATURES = "cls:7-9,wcls:6-8"
+C = 0.001  # chosen for these features by bench/diffusion_layers.py --select (part A only)
+FLAG_FPR = 0.005  # of each real kind left out (part A), the worst one binding
+UNSURE_FPR = 0.02  # likewise: the unsure band starts here
+VERSION = "6"
+
+
+def kinds(d: T.Data) -> np.ndarray:
+    return np.array([KINDS.get(s, s) for s in d.set])
+
+
+def load() -> T.Data:
+    d = T.load(aug=True, layers=True)
+    missing = np.isnan(d.L).any(axis=1) | np.isnan(d.LW).any(axis=1)
+    if missing.any():
+        sys.exit(f"{missing.sum()} images lack CLS tokens: run bench/diffusion_embed.py --layers, "
+                 "--layers --wide and --aug --layers")
+    return d
+
+
+def fit(d: T.Data) -> T.Model:
+    return T.fit(d, C, False, FEATURES)
+
+
+def sg_path(heads: tuple[T.Model, ...], d: T.Data) -> np.ndarray:
+    """Where v5.1's StyleGAN path flags (its StyleGAN head, and v4's guard, at the floors)."""
+    s = T.score_heads(heads, d)
+    return (s[1] >= T.SG_FLAG_FLOOR) & ((s[2] >= T.FLAG_FLOOR) | (s[3] >= T.SG_FLAG_FLOOR))
+
+
+def left_out(d: T.Data) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per real kind, its photos (as they are and re-encoded) scored by the head trained without
+    the kind (log-odds), whether v5.1's StyleGAN path trained without it flags them, and which
+    are in part A."""
+    k, plain = kinds(d), d.variant < 2
+    out = {}
+    for kind in sorted(set(k[d.y == 0])):
+        rows = d.take((k == kind) & plain)
+        s = T.logit(rows, fit(d.take(k != kind)))
+        out[kind] = (s, sg_path(T.fit_heads(d, k != kind), rows), T.part_a(rows))
+    return out
+
+
+def oof(d: T.Data, train: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold log-odds of every image as it is and re-encoded (by identity fold), each probe
+    trained on the other folds' rows of ``train`` (default: all, the copies too)."""
+    f, plain = T.folds(d), d.variant < 2
+    train = np.ones(len(d.y), bool) if train is None else train
+    out = np.full(len(d.y), np.nan)
+    for i in range(T.FOLDS):
+        out[(f == i) & plain] = T.logit(d.take((f == i) & plain), fit(d.take(train & (f != i))))
+    return out[plain]
+
+
+def threshold(lo: dict, fpr: float, part: str = "a", skip: str = "") -> float:
+    """The lowest log-odds at which no real kind left out (but ``skip``) has more than ``fpr``
+    of its photos of ``part`` ("a", "b" or "all") above it."""
+    def rows(s, a):
+        return s[a] if part == "a" else s[~a] if part == "b" else s
+    return max(T.threshold_at(rows(s, a), fpr) for k, (s, _, a) in lo.items() if k != skip)
+
+
+def prob(z: float) -> float:
+    return float(1 / (1 + np.exp(-z)))
+
+
+def evaluate(d: T.Data) -> tuple[float, float]:
+    """Prints the tables of docs/benchmarks.md ("Probe v6"); returns the flag and unsure
+    thresholds (log-odds)."""
+    lo = left_out(d)
+    flag, unsure = threshold(lo, FLAG_FPR), threshold(lo, UNSURE_FPR)
+    plain = d.take(d.variant < 2)
+    ai, gen, b = plain.y == 1, plain.gen, ~T.part_a(plain)
+    s = oof(d)
+    heads_sg = np.zeros(len(plain.y), bool)  # v5.1's StyleGAN path out of fold
+    f = T.folds(plain)
+    fd = T.folds(d)
+    for i in range(T.FOLDS):
+        heads_sg[f == i] = sg_path(T.fit_heads(d, fd != i), plain.take(f == i))
+    hit = (s >= flag) | heads_sg
+    print(f"{len(d.y)} images ({int((d.variant >= 2).sum())} processed copies); scored: "
+          f"{len(plain.y)} as they are and re-encoded ({int((plain.y == 0).sum())} real, "
+          f"{int(ai.sum())} AI)\n")
+    print(f"flag threshold: log-odds {flag:.3f} (probability {prob(flag):.6f}), where the worst "
+          f"real kind left out has {FLAG_FPR:.1%} of its part A photos above it; unsure from "
+          f"{unsure:.3f} ({prob(unsure):.6f}, {UNSURE_FPR:.0%})\n")
+    print("| real kind left out | photos | flagged, part A (set the threshold) | flagged, part B "
+          "| by the head / by the StyleGAN path | unsure |\n|---|---|---|---|---|---|")
+    for k, (sc, sgp, a) in lo.items():
+        h = (sc >= flag) | sgp
+        print(f"| {k} | {len(sc)} | {h[a].mean():.2%} | **{h[~a].mean():.2%}** "
+              f"({h[~a].sum()} of {(~a).sum()}) | {(sc >= flag).sum()} / {sgp.sum()} | "
+              f"{((sc >= unsure) & ~h).sum()} |")
+    print("\n| out of fold (every kind in training) | found | of |\n|---|---|---|")
+    for name, m in (("all AI images", ai), ("text-to-image", ai & (gen != "stylegan")),
+                    *((g, gen == g) for g in GENS), ("StyleGAN (the head)", gen == "stylegan")):
+        print(f"| {name} | **{hit[m].mean():.3f}** (head alone {(s[m] >= flag).mean():.3f}) | "
+              f"{m.sum()} |")
+    print(f"| real photos of part B flagged | {hit[b & ~ai].sum()} | {(b & ~ai).sum()} |")
+    print(f"| real photos of part B unsure | {((s >= unsure) & ~hit)[b & ~ai].sum()} | "
+          f"{(b & ~ai).sum()} |")
+    print(f"| AI images unsure | {((s >= unsure) & ~hit)[ai].sum()} | {ai.sum()} |")
+    print("\nNested: each kind at the threshold the OTHER kinds set (their part A photos; "
+          "what the next kind of real photo, unlike all of ours, meets):\n")
+    print("| budget of the others | kind left out: flagged (worst) | every kind above 0 | "
+          "AI found (min-max) |\n|---|---|---|---|")
+    for fpr in (0.01, FLAG_FPR, 0.0025):
+        share, found = {}, []
+        for k, (sc, sgp, _) in lo.items():
+            t = threshold(lo, fpr, skip=k)
+            share[k] = ((sc >= t) | sgp).mean()
+            found.append(((s >= t) | heads_sg)[ai].mean())
+        w = max(share, key=share.get)
+        print(f"| {fpr:.2%} | **{share[w]:.2%}** ({w}) | "
+              + ", ".join(f"{k} {v:.2%}" for k, v in share.items() if v > 0)
+              + f" | {min(found):.3f}-{max(found):.3f} |")
+    print("\nLeave one generator out (trained on the real photos and two text-to-image "
+          "generators, no StyleGAN; at the flag threshold above, and at the thresholds where "
+          "1% / 0.5% of part A's real photos score above it out of fold):\n")
+    print("| held out | found at the flag threshold | at 1% of part A | FPR part B | "
+          "at 0.5% | FPR part B | StyleGAN found at the flag threshold |\n|---|---|---|---|---|"
+          "---|---|")
+    real_a = (plain.y == 0) & ~b
+    for g in GENS:
+        sg = oof(d, (d.y == 0) | ~np.isin(d.gen, [g, "stylegan"]))
+        cells = []
+        for fpr in (0.01, 0.005):
+            t = T.threshold_at(sg[real_a], fpr)
+            cells.append(f"{(sg[gen == g] >= t).mean():.3f} | {(sg[b & ~ai] >= t).mean():.2%}")
+        print(f"| {g} | **{(sg[gen == g] >= flag).mean():.3f}** | " + " | ".join(cells) +
+              f" | {(sg[gen == 'stylegan'] >= flag).mean():.3f} |")
+    stylegan_combined(d, s, heads_sg, flag)
+    return flag, unsure
+
+
+def stylegan_combined(d: T.Data, s: np.ndarray, heads_sg: np.ndarray, flag: float) -> None:
+    """StyleGAN faces held out of the eye geometry's reference (odd-numbered), as they are: the
+    eye-geometry detector, the head (out of fold), the near-eyes rule (both StyleGAN heads from
+    NEAR_STYLEGAN_HEADS out of fold, eyes within NEAR_STYLEGAN_EYES) and v5.1's StyleGAN path."""
+    from diffusion_set import local_path, read_manifest
+    from PIL import Image
+
+    from headcheck.detectors.diffusion import NEAR_STYLEGAN_EYES, NEAR_STYLEGAN_HEADS
+    from headcheck.face import FaceModels
+    from headcheck.geometry import geometry_distance, stylegan_signal
+
+    plain = d.take(d.variant < 2)
+    p_sg = T.stylegan_oof(plain)
+    _, g_sg = T.guard_oof(plain)
+    models = FaceModels()
+    rows = {r["path"]: r for r in read_manifest() if r["set"] == "stylegan2"}
+    odd = np.array([p.endswith(("1.jpg", "3.jpg", "5.jpg", "7.jpg", "9.jpg")) for p in plain.path])
+    m = np.flatnonzero((plain.set == "stylegan2") & (plain.variant == 0) & odd)
+    n = {"geometry": 0, "head": 0, "near": 0, "path": 0, "geometry or head": 0,
+         "geometry, head or near-eyes rule (v6)": 0, "... or v5.1's StyleGAN path": 0}
+    for i in m:
+        img = Image.open(local_path(rows[plain.path[i]])).convert("RGB")
+        face = models.find_face(np.asarray(img))
+        geo = stylegan_signal(face, img.width, img.height) is not None
+        dist = geometry_distance(face, img.width, img.height) if face else None
+        near = bool(min(p_sg[i], g_sg[i]) >= NEAR_STYLEGAN_HEADS and dist is not None
+                    and dist <= NEAR_STYLEGAN_EYES)
+        head = bool(s[i] >= flag)
+        for k, v in (("geometry", geo), ("head", head), ("near", near), ("path", heads_sg[i]),
+                     ("geometry or head", geo or head),
+                     ("geometry, head or near-eyes rule (v6)", geo or head or near),
+                     ("... or v5.1's StyleGAN path", geo or head or near or heads_sg[i])):
+            n[k] += bool(v)
+    print(f"\nStyleGAN, {len(m)} faces held out of the geometry's reference, as they are:\n")
+    print("| found by | share |\n|---|---|")
+    for k, v in n.items():
+        print(f"| {k} | {v / len(m):.3f} ({v} of {len(m)}) |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", action="store_true", help="write the probe after the evaluation")
+    args = ap.parse_args()
+    d = load()
+    flag, unsure = evaluate(d)
+    if args.write:
+        write(d, flag, unsure)
+    return 0
+
+
+def write(d: T.Data, flag: float, unsure: float) -> None:
+    raise SystemExit("not yet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
