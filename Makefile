@@ -48,19 +48,25 @@ evaluate: setup
 	$(BIN)/python bench/portraits_eval.py
 
 # The diffusion detector: rebuild its image set from data/diffusion/manifest.csv (needs the
-# fetched repository snapshots and ../shared), compute CLIP features (face square, then the
-# mirrored and wider squares), train, evaluate. The probe is tied to the machine's encoder
-# features (docs/design.md): train where the detector will run. The seed's tells
-# (bench/diffusion_stats.py) are not used by the shipped probe and are left out here.
+# fetched repository snapshots and ../shared), compute CLIP features (face square; the mirrored
+# and wider squares; every block's CLS tokens of both; two processed copies of every image and
+# their tokens), then train and evaluate probe v6 (bench/diffusion_v6.py, which also prints its
+# figures). The probe is tied to the machine's encoder features (docs/design.md): train where
+# the detector will run. The seed's tells (bench/diffusion_stats.py) and the previous recipe's
+# scripts (bench/diffusion_train.py, diffusion_eval.py, diffusion_gate.py: probe v5.1) are not
+# part of it.
 train-diffusion: setup
 	$(BIN)/python bench/diffusion_set.py build
 	$(BIN)/python bench/diffusion_embed.py
 	$(BIN)/python bench/diffusion_embed.py --extra
-	$(BIN)/python bench/diffusion_train.py
-	$(BIN)/python bench/diffusion_gate.py
+	$(BIN)/python bench/diffusion_embed.py --layers
+	$(BIN)/python bench/diffusion_embed.py --layers --wide
+	$(BIN)/python bench/diffusion_embed.py --aug
+	$(BIN)/python bench/diffusion_embed.py --aug --layers
+	$(BIN)/python bench/diffusion_v6.py --write
 
 evaluate-diffusion: setup
-	$(BIN)/python bench/diffusion_eval.py
+	$(BIN)/python bench/diffusion_v6.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).files data/report

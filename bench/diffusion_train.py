@@ -373,7 +373,9 @@ def guard_record() -> dict:
     if "guard" in g:
         return g["guard"]
     if g["version"] != "4" or g.get("features") != FEATURES or "face_stats" in g:
-        sys.exit(f"{PROBE_OUT} is neither v4 nor guarded by it: no guard to carry")
+        sys.exit(f"{PROBE_OUT} is neither v4 nor guarded by it (probe v6 and later: "
+                 "bench/diffusion_v6.py --write); this script is v5.1's recipe, kept for the "
+                 "figures that compare with it")
     return {"version": g["version"], "features": g["features"], "flag": g["thresholds"]["flag"],
             "unsure": g["thresholds"]["unsure"], "bias": g["bias"], "weights": g["weights"],
             "stylegan_head": {k: g["stylegan_head"][k] for k in ("flag", "bias", "weights")},

@@ -43,3 +43,28 @@ def encode(im: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format=fmt, **kw)
     return buf.getvalue()
+
+
+# Probe v5.1 as it shipped (its file kept beside the detector's fixtures): the guard, the wide
+# pass's gate and the near-eyes rule, which the shipped probe (v6) does not use, stay tested on
+# the probe that has them.
+PREVIOUS_PROBE = ROOT / "tests" / "fixtures" / "diffusion" / "probe_v5.1.json"
+
+
+@pytest.fixture
+def previous_probe(monkeypatch: pytest.MonkeyPatch):
+    """The diffusion detector runs probe v5.1 for this test (its encoder caches cleared before
+    and after); returns it."""
+    import json
+
+    from headcheck.detectors import diffusion
+
+    def clear() -> None:
+        diffusion.kernels_cosine.cache_clear()
+        diffusion.encoder_kernels.cache_clear()
+
+    pr = diffusion.load_probe(json.loads(PREVIOUS_PROBE.read_text()))
+    monkeypatch.setattr(diffusion, "probe", lambda: pr)
+    clear()
+    yield pr
+    clear()

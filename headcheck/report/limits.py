@@ -29,19 +29,19 @@ DETECTION_LIMITS = (
           "recall 90% of 50 held-out StyleGAN faces; 0% of 81 text-to-image faces; 0% of 72 "
           "real photos and 1.0% of 668 square crops of them flagged (bench/geometry_eval.py)"),
     Limit("synthetic", "CLIP probe for diffusion-made faces",
-          "faces like those of FLUX.1 and SDXL (the generators it was trained on) and, with its "
-          "StyleGAN head, some StyleGAN faces that eye geometry misses",
-          "about half even of those (it flags only where under 1% of real photos of a kind it "
-          "never saw score: casual snapshots and retouched stock portraits reach its old "
-          "threshold far more often); small, grayscale, sharpened or noisy copies (most pass); "
-          "other generators and post-processing (all its AI training faces are sample-sheet "
-          "tiles); photos without a face the analyser finds; machines where no encoder kernels "
-          "compute the features it was trained on (it then stays off); photos analysed before "
-          "it was installed (the Software table counts the photos each detector checked)",
-          "recall 46% of 1,563 AI images at 0 of 2,156 held-out real images flagged; at most "
-          "0.7% of a kind of real photo left out of training flagged (bench/diffusion_loso.py); "
-          "most of the AI faces it misses are reported unsure; StyleGAN with eye geometry 95.6% "
-          "(bench/diffusion_eval.py)"),
+          "faces like those of FLUX.1 and SDXL (the generators it was trained on) and about half "
+          "of StyleGAN faces, also as small, re-encoded copies (it was trained on such copies)",
+          "generators it never saw score lower (most of those land in the unsure band); other "
+          "post-processing (all its AI training faces are sample-sheet tiles); small, grayscale, "
+          "sharpened or noisy copies of faces it would flag as they are (fewer pass than "
+          "before, not measured for this version); photos without a face the analyser finds; "
+          "machines where no encoder kernels compute the features it was trained on (it then "
+          "stays off); photos analysed before it was installed (the Software table counts the "
+          "photos each detector checked)",
+          "recall 82% of 1,563 AI images (text-to-image 87%) at 0 of 2,156 held-out real images "
+          "flagged; at most 0.6% of a kind of real photo left out of training flagged; a "
+          "generator left out of training: 22-87% at the same threshold; StyleGAN with eye "
+          "geometry 97.8% (bench/diffusion_v6.py)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",

@@ -122,7 +122,9 @@ def test_a_spec_the_detector_cannot_make_is_refused_by_name(spec: str) -> None:
 
 
 def test_weights_that_do_not_fit_their_features_are_refused() -> None:
-    raw = shipped_raw()
+    from tests.conftest import PREVIOUS_PROBE
+
+    raw = json.loads(PREVIOUS_PROBE.read_text())  # v5.1: every kind of head
     with pytest.raises(ValueError, match="text-to-image head has 1024 weights"):
         load_probe(raw | {"features": "cls:7-9"})
     sg = copy.deepcopy(raw)
@@ -247,8 +249,9 @@ def test_a_token_probe_must_record_the_tokens_it_reads() -> None:
     assert load_probe(token_probe(check=False)).meta.get("encoder_check") is None
 
 
-def test_the_shipped_probe_builds_no_token_graph_and_scores_as_before(photos) -> None:
-    pr = diffusion.probe()
+def test_a_probe_on_final_embeddings_builds_no_token_graph_and_scores_as_before(
+        photos, previous_probe) -> None:
+    pr = diffusion.probe()  # v5.1
     assert not pr.needs().tokens and pr.spec.spec == "face,wide"
     assert pr.wide_gate is not None
     clip_encoder._tokens_session.cache_clear()
@@ -268,6 +271,22 @@ def test_the_shipped_probe_builds_no_token_graph_and_scores_as_before(photos) ->
                 g.stylegan.probability(face))
         assert all_scores(image, box) == want
     assert clip_encoder._tokens_session.cache_info().currsize == 0  # v5.1: the plain graph only
+
+
+def test_the_shipped_probe_scores_the_tokens_it_names(photos) -> None:
+    # v6: the face square's blocks 7-9 and the wider square's 6-8, raw, side by side; the
+    # StyleGAN head on the face square's final embedding (the same pass).
+    pr = diffusion.probe()
+    assert pr.spec.spec == "cls:7-9,wcls:6-8" and pr.guard is None and pr.wide_gate is None
+    for image, f in photos.values():
+        face, ft = clip_encoder.embed_tokens([model_crop(image, f.box)], [7, 8, 9])
+        _, wt = clip_encoder.embed_tokens([model_crop(image, f.box, WIDE_SCALE)], [6, 7, 8])
+        x = np.concatenate([ft[0].reshape(-1), wt[0].reshape(-1)])
+        assert pr.stylegan is not None
+        p, p_sg, guard, guard_sg = all_scores(image, f.box)
+        assert p == pytest.approx(pr.probability(x), abs=1e-6)
+        assert p_sg == pytest.approx(pr.stylegan.probability(face[0]), abs=1e-6)
+        assert guard and guard_sg == 0.0
 
 
 def test_a_gate_is_kept_only_where_it_was_computed_for_the_token_probe(photos,

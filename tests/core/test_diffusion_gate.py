@@ -46,6 +46,13 @@ def shipped_raw() -> dict:
     return json.loads(resources.files("headcheck").joinpath(PROBE_FILE).read_text())
 
 
+def gated_raw() -> dict:
+    """Probe v5.1, the last one with a gate (tests/conftest.py ``previous_probe``)."""
+    from tests.conftest import PREVIOUS_PROBE
+
+    return json.loads(PREVIOUS_PROBE.read_text())
+
+
 @pytest.fixture(scope="module")
 def photos() -> dict[str, tuple]:
     models = FaceModels()
@@ -56,7 +63,16 @@ def photos() -> dict[str, tuple]:
     return out
 
 
-def test_a_skipped_wide_pass_changes_no_signal(photos, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shipped_probe_has_no_gate_and_always_runs_the_wide_pass(photos) -> None:
+    # v6 reads the wider square's CLS tokens: no bound was computed for it (the gate script
+    # reads final embeddings), so every photo gets both passes.
+    assert "wide_gate" not in shipped_raw() and probe().wide_gate is None
+    for image, face in photos.values():
+        assert all_scores(image, face.box, gate=True) is not None
+
+
+def test_a_skipped_wide_pass_changes_no_signal(photos, previous_probe,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     skipped = []
     for name, (image, face) in photos.items():
         monkeypatch.setenv("HEADCHECK_DIFFUSION_GATE", "0")
@@ -77,10 +93,8 @@ def test_a_skipped_wide_pass_changes_no_signal(photos, monkeypatch: pytest.Monke
 
 
 def test_a_probe_without_the_key_or_with_a_stale_one_never_gates(
-        photos, monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = shipped_raw()
-    if "wide_gate" not in raw:
-        pytest.fail("the shipped probe has no wide_gate: run bench/diffusion_gate.py")
+        photos, previous_probe, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = gated_raw()
     keyless = {k: v for k, v in raw.items() if k != "wide_gate"}
     stale = copy.deepcopy(raw)
     stale["thresholds"]["unsure"] = 0.999  # chosen at other thresholds: not valid here
@@ -105,11 +119,11 @@ def _gate_script() -> ModuleType:
     return module
 
 
-def test_the_gate_script_writes_what_the_detector_reads() -> None:
-    raw = shipped_raw()
-    # The shipped key was computed for the shipped head and thresholds, and the detector uses it.
+def test_the_gate_script_writes_what_the_detector_reads(previous_probe) -> None:
+    raw = gated_raw()
+    # v5.1's key was computed for its head and thresholds, and the detector uses it.
     assert raw["wide_gate"]["probe_sha256"] == wide_gate_sha256(raw)
-    gate = probe().wide_gate
+    gate = previous_probe.wide_gate
     assert gate is not None
     assert np.array_equal(gate.weights, np.asarray(raw["wide_gate"]["weights"], np.float32))
     assert gate.residual_bound == raw["wide_gate"]["residual_bound"]
