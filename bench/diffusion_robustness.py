@@ -11,11 +11,16 @@ and unsure and the AI faces found (per generator), at the shipped thresholds.
 
     python bench/diffusion_robustness.py [--per-set 30] [--per-gen 30] [--shard i/n]
     python bench/diffusion_robustness.py --layers [--shard i/n]  # bench/diffusion_layers.py's
+    python bench/diffusion_robustness.py --v6 [--shard i/n]  # probe v6 (bench/diffusion_v6.py)
 
 With ``--layers`` the same images and transformations are scored by the candidates of
 bench/diffusion_layers.py (one probe each, trained without the image's fold, the face square's
 per-block CLS tokens from bench/diffusion_embed.py's ``embed_layers``), each at the threshold
 where its worst real kind left out of training has 1% flagged (that script's cached scores).
+With ``--v6`` they are scored by probe v6's recipe (``diffusion_v6.fit`` on every row of
+``diffusion_v6.load()``, processed copies included, but the image's fold's) and v5's StyleGAN
+head as v6 carries it (unsure only), at the shipped probe's flag and unsure thresholds. (The
+default mode is v5.1's recipe: it needs a v5 probe, guard and all.)
 
 Features are cached per image and transformation under bench/out/diffusion/robust/ (out of git),
 so shards can run side by side and a second run only prints.
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import diffusion_set  # noqa: E402
+import diffusion_v6  # noqa: E402
 from diffusion_embed import BLOCKS, OUT, embed_layers, rows_to_embed  # noqa: E402
 from diffusion_layers import CANDIDATES, scores, worst_threshold  # noqa: E402
 from diffusion_train import (  # noqa: E402
@@ -46,6 +52,8 @@ from diffusion_train import (  # noqa: E402
     FOLDS,
     GENERATORS,
     PROBE_OUT,
+    SG_C,
+    SG_FEATURES,
     Data,
     _hash,
     fit,
@@ -57,6 +65,7 @@ from diffusion_train import (  # noqa: E402
     logit,
     score_heads,
     shipped_thresholds,
+    stylegan_part,
 )
 
 from headcheck.detectors import clip_encoder  # noqa: E402
@@ -202,6 +211,25 @@ def as_data(emb: np.ndarray, cls: np.ndarray | None = None,
                 *(np.zeros((n, 0)) if c is None else c.reshape(n, -1) for c in (cls, wcls)))
 
 
+def oof_logits(models: list, fold: np.ndarray, face: np.ndarray, d: Data) -> np.ndarray:
+    """Each image's log-odds by the model of its fold (``models[k]`` trained without fold k);
+    -inf where no face was found."""
+    s = np.full(len(fold), -np.inf)
+    for k, m in enumerate(models):
+        sel = (fold == k) & face
+        if sel.any():
+            s[sel] = logit(d.take(sel), m)
+    return s
+
+
+def tokens(feats, cls, wcls, t: str) -> tuple[Data, np.ndarray]:
+    """Transformation ``t``'s features of every image as Data, and which had a face found."""
+    emb = np.stack([x[t] for x in feats])
+    lay, wlay = np.stack([x[t] for x in cls]), np.stack([x[t] for x in wcls])
+    face = ~np.isnan(emb[:, 0, 0]) & ~np.isnan(lay[:, 0, 0]) & ~np.isnan(wlay[:, 0, 0])
+    return as_data(np.nan_to_num(emb), np.nan_to_num(lay), np.nan_to_num(wlay)), face
+
+
 def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
                  cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]]) -> None:
     """Per transformation and candidate of bench/diffusion_layers.py: real photos flagged and
@@ -220,23 +248,67 @@ def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
           "---|" * len(cands))
     named: list[str] = []
     for t in TRANSFORMS:
-        emb = np.stack([x[t] for x in feats])
-        lay, wlay = np.stack([x[t] for x in cls]), np.stack([x[t] for x in wcls])
-        face = ~np.isnan(emb[:, 0, 0]) & ~np.isnan(lay[:, 0, 0]) & ~np.isnan(wlay[:, 0, 0])
+        data, face = tokens(feats, cls, wcls, t)
         cells = []
         for cname, thr, models in cands:
-            s = np.full(len(rows), -np.inf)
-            for k in range(FOLDS):
-                m = (fold == k) & face
-                if m.any():
-                    s[m] = logit(as_data(emb[m], lay[m], wlay[m]), models[k])
-            hit = s >= thr
+            hit = oof_logits(models, fold, face, data) >= thr
             named += [f"{t}, {cname}: {rows[j]['set']}/{Path(rows[j]['path']).name}"
                       for j in np.flatnonzero(hit & real)]
             cells.append(f"{int((hit & real).sum())} of {int((real & face).sum())} / "
                          f"{hit[~real & face].mean():.2f}")
         print(f"| {t} | " + " | ".join(cells) + " |", flush=True)
     print("\nreal photos flagged: " + ("; ".join(named) or "none"))
+
+
+# probe v5.1 at its floors, the default mode's figures in docs/benchmarks.md: real photos
+# flagged, text-to-image and StyleGAN faces found
+V51 = dict(zip(TRANSFORMS, ((0, .45), (1, .18), (0, .07), (0, .29), (0, .46), (0, .03), (0, .50),
+                            (0, .35), (0, .17), (0, .21), (0, .32), (1, .35)), strict=True))
+
+
+def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
+             cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]]) -> None:
+    """Per transformation: probe v6's recipe out of fold at the shipped probe's thresholds."""
+    probe = json.loads(PROBE_OUT.read_text())
+    flag, unsure = probe["thresholds"]["flag"], probe["thresholds"]["unsure"]
+    sg_flag = probe["stylegan_head"]["flag"]
+    d = diffusion_v6.load()
+    f, sg = folds(d), stylegan_part(d) & (d.variant < 2)  # v5's StyleGAN head: no copies
+    heads = [diffusion_v6.fit(d.take(f != k)) for k in range(FOLDS)]
+    sg_heads = [fit(d.take(sg & (f != k)), SG_C, False, SG_FEATURES) for k in range(FOLDS)]
+    fold = np.array([_hash(r["group"], FOLDS) for r in rows])
+    kinds = np.array([kind(r) for r in rows])
+    real = np.array([k.startswith("real") for k in kinds])
+    gens = sorted({k for k in kinds if not k.startswith("real")})
+    print(f"{len(rows)} part-B images; probe v{probe['version']}'s recipe out of fold: flag "
+          f"{flag}, unsure {unsure} (or v5's StyleGAN head from {sg_flag}: unsure only)\n")
+    print("| transformation | real flagged | real unsure | " + " | ".join(gens) +
+          " | text-to-image | AI all | v5.1: real flagged / AI all |\n|---|---|---|" +
+          "---|" * (len(gens) + 3))
+    named, total, n_real = [], 0, 0
+    for t in TRANSFORMS:
+        data, face = tokens(feats, cls, wcls, t)
+        p = 1 / (1 + np.exp(-oof_logits(heads, fold, face, data)))
+        hit = p >= flag
+        unsure_real = real & ~hit & ((p >= unsure) |
+                                     (oof_logits(sg_heads, fold, face, data) >= logit_of(sg_flag)))
+        seen = [(kinds == g) & face for g in gens]
+        seen += [~real & face & (kinds != "AI stylegan"), ~real & face]
+        total, n_real = total + int((hit & real).sum()), n_real + int((real & face).sum())
+        print(f"| {t} | {int((hit & real).sum())} of {int((real & face).sum())} | "
+              f"{int(unsure_real.sum())} | " +
+              " | ".join(f"{hit[m].mean():.2f} ({int(m.sum())})" for m in seen) +
+              f" | {V51[t][0]} / {V51[t][1]:.2f} |", flush=True)
+        named += [f"{t}: {rows[j]['set']}/{rows[j]['path']} ({p[j]:.4f})"
+                  for j in np.flatnonzero(hit & real)]
+    print("\nreal: photos flagged, of those with a face found; AI: share flagged (faces found)")
+    print(f"real transformed images flagged: {total} of {n_real} (v5.1 at its floors: "
+          f"{sum(v[0] for v in V51.values())} of ~2,700)")
+    print("real photos flagged: " + ("; ".join(named) or "none"))
+
+
+def logit_of(p: float) -> float:
+    return float(np.log(p / (1 - p)))
 
 
 def main() -> int:
@@ -246,6 +318,7 @@ def main() -> int:
     ap.add_argument("--shard", default="0/1", help="i/n: embed every n-th image from the i-th")
     ap.add_argument("--layers", action="store_true",
                     help="bench/diffusion_layers.py's candidates (per-block CLS tokens)")
+    ap.add_argument("--v6", action="store_true", help="probe v6's recipe at its thresholds")
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
@@ -254,16 +327,18 @@ def main() -> int:
     rows = sample(args.per_set, args.per_gen)
     models = FaceModels()
     feats = [features(r, models) for r in rows[i::n]]
-    if args.layers:
+    if args.layers or args.v6:
         cls = [features(r, models, layers=True) for r in rows[i::n]]
         wcls = [features(r, models, layers=True, wide=True) for r in rows[i::n]]
         if n == 1:
-            layers_table(rows, feats, cls, wcls)
+            (v6_table if args.v6 else layers_table)(rows, feats, cls, wcls)
         return 0
     if n > 1:
         print(f"shard {args.shard}: {len(feats)} images embedded")
         return 0
     probe = json.loads(PROBE_OUT.read_text())
+    if "guard" not in probe:
+        sys.exit(f"{PROBE_OUT} is probe v{probe['version']}, not v5 (guarded): use --v6")
     unsure = probe["thresholds"]["unsure"]
     t = shipped_thresholds()
     guard = probe.get("guard")
