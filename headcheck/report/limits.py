@@ -41,8 +41,8 @@ DETECTION_LIMITS = (
           "photos each detector checked)",
           "recall 82% of 1,563 AI images (text-to-image 87%) at 0 of 2,156 held-out real images "
           "flagged; at most 0.6% of a kind of real photo left out of training flagged; a "
-          "generator left out of training: 22-87% at the same threshold; StyleGAN with eye "
-          "geometry 97.8% (bench/diffusion_v6.py)"),
+          "generator left out of training: 65-97% (the recipe without it, its own threshold); "
+          "StyleGAN with eye geometry 97.8% (bench/diffusion_v6.py)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",
