@@ -29,7 +29,6 @@ from diffusion_train import (  # noqa: E402
     FEATURES,
     FOLDS,
     MODES,
-    PROBE_OUT,
     STATS,
     C,
     Data,
@@ -40,6 +39,7 @@ from diffusion_train import (  # noqa: E402
     oof_scores,
     part_a,
     prob,
+    recipe_probe_path,
     stylegan_oof,
     threshold_at,
 )
@@ -85,7 +85,7 @@ def flagged(oof: np.ndarray, sg: np.ndarray, guard: np.ndarray | None = None) ->
     """What the shipped detector flags: either head at its threshold (NaN: head not scored),
     and, for a probe with a guard, only where the guard (``guard``: its out-of-fold flags)
     flags too."""
-    p = json.loads(PROBE_OUT.read_text())
+    p = json.loads(recipe_probe_path().read_text())
     hit = oof >= p["thresholds"]["flag"]
     if "stylegan_head" in p:
         hit |= np.nan_to_num(sg, nan=0.0) >= p["stylegan_head"]["flag"]
@@ -97,7 +97,7 @@ def flagged(oof: np.ndarray, sg: np.ndarray, guard: np.ndarray | None = None) ->
 def guard_flags(d: Data) -> tuple[np.ndarray, np.ndarray]:
     """The guard's recipe (v4's), cross-fitted on the same folds: its flags at its own
     thresholds, and its text-to-image scores."""
-    g = json.loads(PROBE_OUT.read_text())["guard"]
+    g = json.loads(recipe_probe_path().read_text())["guard"]
     p, p_sg = guard_oof(d)
     hit = (p >= g["flag"]) | (np.nan_to_num(p_sg) >= g["stylegan_head"]["flag"])
     return hit, p
@@ -107,7 +107,7 @@ def versus_guard(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray,
                  gp: np.ndarray) -> None:
     """The shipped probe against its guard alone (v4, trained as v4 was: without the casual
     photos), on the same out-of-fold folds: real images flagged per set of part B, recall."""
-    p = json.loads(PROBE_OUT.read_text())
+    p = json.loads(recipe_probe_path().read_text())
     g = p["guard"]
     b = (d.y == 0) & ~part_a(d)
     alone = flagged(oof, sg)
@@ -129,7 +129,7 @@ def versus_guard(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray,
 
 
 def shipped(d: Data, oof: np.ndarray, sg: np.ndarray, ghit: np.ndarray | None = None) -> None:
-    p = json.loads(PROBE_OUT.read_text())
+    p = json.loads(recipe_probe_path().read_text())
     flag, unsure = p["thresholds"]["flag"], p["thresholds"]["unsure"]
     b = ~part_a(d)
     real_b = (d.y == 0) & b
@@ -368,7 +368,8 @@ def main() -> int:
     data_table(d)
     oof = oof_scores(d)
     sg = stylegan_oof(d)
-    ghit, gp = guard_flags(d) if "guard" in json.loads(PROBE_OUT.read_text()) else (None, None)
+    guarded = "guard" in json.loads(recipe_probe_path().read_text())
+    ghit, gp = guard_flags(d) if guarded else (None, None)
     shipped(d, oof, sg, ghit)
     if ghit is not None:
         versus_guard(d, oof, sg, ghit, gp)

@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from diffusion_train import (  # noqa: E402
-    PROBE_OUT,
     fit_heads,
     flags_at,
     guard_oof,
     load,
     oof_scores,
+    recipe_probe_path,
     score_heads,
     shipped_thresholds,
     stylegan_oof,
@@ -56,10 +56,10 @@ def main() -> int:
     ap.add_argument("--views", action="store_true",
                     help="also a photo flagged only where its re-encoded copy is flagged too")
     args = ap.parse_args()
-    probe = json.loads(PROBE_OUT.read_text())
+    probe = json.loads(recipe_probe_path().read_text())
     guard = probe.get("guard")
     if guard is None:
-        sys.exit(f"{PROBE_OUT} has no guard: this script measures the guarded recipe (v5 on)")
+        sys.exit(f"{recipe_probe_path()} has no guard: this script measures the guarded recipe")
     shipped = shipped_thresholds()
     unsure = probe["thresholds"]["unsure"]
     d = load()

@@ -63,6 +63,7 @@ from diffusion_train import (  # noqa: E402
     in_part_a,
     load,
     logit,
+    recipe_probe_path,
     score_heads,
     shipped_thresholds,
     stylegan_part,
@@ -336,7 +337,7 @@ def main() -> int:
     if n > 1:
         print(f"shard {args.shard}: {len(feats)} images embedded")
         return 0
-    probe = json.loads(PROBE_OUT.read_text())
+    probe = json.loads(recipe_probe_path().read_text())
     if "guard" not in probe:
         sys.exit(f"{PROBE_OUT} is probe v{probe['version']}, not v5 (guarded): use --v6")
     unsure = probe["thresholds"]["unsure"]

@@ -46,6 +46,15 @@ from headcheck.detectors.face_stats import NAMES  # noqa: E402
 
 EMB_DIR = ROOT / "bench" / "out" / "diffusion"
 PROBE_OUT = ROOT / "headcheck" / "data" / "diffusion_probe.json"
+# Probe v5.1 as it shipped: this script's recipe (v5's heads behind v4's guard). Since v6
+# (bench/diffusion_v6.py) the shipped probe has no guard; the scripts that measure this recipe
+# (diffusion_eval.py, diffusion_loso.py, diffusion_robustness.py without --v6) read its file.
+V51_PROBE = ROOT / "tests" / "fixtures" / "diffusion" / "probe_v5.1.json"
+
+
+def recipe_probe_path() -> Path:
+    """The file of this recipe's probe: the shipped one while it is guarded, else v5.1's."""
+    return PROBE_OUT if "guard" in json.loads(PROBE_OUT.read_text()) else V51_PROBE
 FOLDS = 5
 # L2 strength on standardised features: among 0.05, 0.2, 0.5 and 2.0 (v4: 0.05), the one with the
 # best out-of-fold recall behind the guard (docs/benchmarks.md); weak, as the guard keeps precision.
@@ -360,7 +369,7 @@ def flags_at(sc: np.ndarray, t: tuple[float, float, float, float]) -> np.ndarray
 
 def shipped_thresholds() -> tuple[float, float, float, float]:
     """The four heads' flag thresholds of the shipped probe (the guard's 0, 0 without one)."""
-    p = json.loads(PROBE_OUT.read_text())
+    p = json.loads(recipe_probe_path().read_text())
     g = p.get("guard")
     return (p["thresholds"]["flag"], p["stylegan_head"]["flag"],
             g["flag"] if g else 0.0, g["stylegan_head"]["flag"] if g else 0.0)
@@ -369,7 +378,7 @@ def shipped_thresholds() -> tuple[float, float, float, float]:
 def guard_record() -> dict:
     """v4's heads and thresholds, as the v5 probe carries them: the shipped probe's guard, or
     the shipped probe itself where it is v4 (it has none)."""
-    g = json.loads(PROBE_OUT.read_text())
+    g = json.loads(recipe_probe_path().read_text())
     if "guard" in g:
         return g["guard"]
     if g["version"] != "4" or g.get("features") != FEATURES or "face_stats" in g:
@@ -439,9 +448,11 @@ def main() -> int:
             "bias": round(sg.b, 6), "weights": [round(float(x), 6) for x in sg.w]},
         "guard": guard,
     }
-    PROBE_OUT.write_text(json.dumps(probe, indent=1) + "\n")
+    # Never over the shipped probe once it is v6 or later (its own script writes it).
+    out = PROBE_OUT if recipe_probe_path() == PROBE_OUT else EMB_DIR / "diffusion_probe_v5.json"
+    out.write_text(json.dumps(probe, indent=1) + "\n")
     print(f"flag {flag:.4f} unsure {unsure:.4f} StyleGAN flag {sg_flag:.4f}; {len(d.y)} images; "
-          f"wrote {PROBE_OUT}")
+          f"wrote {out}")
     return 0
 
 
