@@ -540,6 +540,24 @@ NEAR_STYLEGAN_EYES = 5.0
 NEAR_STYLEGAN_HEADS = 0.99
 
 
+# On a CPU whose kernels do not reproduce the probe's own features (the exact kernels run there,
+# cosine under ENCODER_SAME_COSINE), scores move: on an emulated AVX2 CPU the main head's
+# log-odds moved by up to 1.32 on 12 photos (docs/benchmarks.md, probe v6). There the flag
+# threshold rises by this margin, so a real photo just under it here is not flagged there; what
+# falls between is reported unsure.
+OTHER_CPU_MARGIN = 1.5  # log-odds
+
+
+def flag_threshold(flag: float) -> float:
+    """The flag threshold on this machine: the probe's, raised by OTHER_CPU_MARGIN where its
+    features are not reproduced exactly here."""
+    cos = encoder_cosine()
+    if not cos < ENCODER_SAME_COSINE:  # the same features (or a probe without the record)
+        return flag
+    z = math.log(flag / (1.0 - flag)) + OTHER_CPU_MARGIN
+    return round(1.0 / (1.0 + math.exp(-z)), 6)
+
+
 def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
                 near_stylegan: float | None = None) -> list[Signal]:
     """The signal for probabilities ``p`` (text-to-image head) and ``p_stylegan`` (StyleGAN
@@ -548,7 +566,8 @@ def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
     eyes' distance from the StyleGAN spot where it is near and both StyleGAN heads score high
     (``diffusion_signals``), else None."""
     pr = probe()
-    evidence = {"probability": round(p, 6), "flag_threshold": pr.flag,
+    flag = flag_threshold(pr.flag)
+    evidence = {"probability": round(p, 6), "flag_threshold": flag,
                 "unsure_threshold": pr.unsure, "model": clip_encoder.MODEL_NAME,
                 "probe_version": pr.version}
     if pr.stylegan is not None:
@@ -557,7 +576,7 @@ def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
     if pr.guard is not None:
         evidence |= {"guard_version": pr.guard.version, "guard_flags": guard}
     sg_high = pr.stylegan is not None and p_stylegan >= pr.stylegan.flag
-    would_flag = p >= pr.flag or (sg_high and pr.stylegan.flags)
+    would_flag = p >= flag or (sg_high and pr.stylegan.flags)
     if near_stylegan is not None and pr.stylegan is not None and not (would_flag and guard):
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, round(p_stylegan, 4),
@@ -576,11 +595,11 @@ def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
             "not flag it; the label is unchanged",
             {**evidence, "band": "unsure"},
             "Unsure: the face has some traits of AI-generated faces, not enough to flag it.")]
-    if p >= pr.flag:
+    if p >= flag:
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, round(p, 4),
             f"the face looks AI-generated to a CLIP probe (probability {p:.4f}; it flags from "
-            f"{pr.flag:.4f}, which under 1% of real photos of kinds it never saw reach)",
+            f"{flag:.4f}, which under 1% of real photos of kinds it never saw reach)",
             {**evidence, "band": "flag", "head": "text-to-image"},
             "The face looks AI-generated: it resembles faces made by image generators "
             "(text-to-image models, StyleGAN).")]
@@ -589,7 +608,7 @@ def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
             "diffusion.clip_probe", SYNTHETIC, 0.0,
             f"unsure: the CLIP probe's StyleGAN head scores the face {p_stylegan:.4f} (from "
             f"{pr.stylegan.flag:.4f}), which alone never flags; its main head "
-            f"{p:.4f}, under its flag threshold ({pr.flag:.4f}); the label is unchanged",
+            f"{p:.4f}, under its flag threshold ({flag:.4f}); the label is unchanged",
             {**evidence, "band": "unsure", "head": "stylegan"},
             "Unsure: the face has some traits of StyleGAN-made faces, not enough to flag it.")]
     if sg_high:
@@ -604,7 +623,7 @@ def signals_for(p: float, p_stylegan: float = 0.0, guard: bool = True,
         return [Signal(
             "diffusion.clip_probe", SYNTHETIC, 0.0,
             f"unsure: the CLIP probe scores the face {p:.4f}, between its unsure "
-            f"({pr.unsure:.4f}) and flag ({pr.flag:.4f}) thresholds; the label is unchanged",
+            f"({pr.unsure:.4f}) and flag ({flag:.4f}) thresholds; the label is unchanged",
             {**evidence, "band": "unsure"},
             "Unsure: the face has some traits of AI-generated faces, not enough to flag it.")]
     return []

@@ -477,3 +477,23 @@ def test_a_photo_stored_where_the_probe_was_off_is_checked_where_it_runs(
                     if r.kind == "synthetic"] == [("diffusion.clip_probe", True)]
         finally:
             hc.close()
+
+
+def test_on_a_cpu_that_computes_other_features_the_flag_threshold_rises(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import math
+
+    from headcheck.detectors import diffusion
+
+    pr = probe()
+    assert diffusion.flag_threshold(pr.flag) == pr.flag  # this machine: the probe's features
+    monkeypatch.setattr(diffusion, "encoder_cosine", lambda: 0.995)  # the exact kernels elsewhere
+    raised = diffusion.flag_threshold(pr.flag)
+    logit = math.log(raised / (1 - raised)) - math.log(pr.flag / (1 - pr.flag))
+    assert logit == pytest.approx(diffusion.OTHER_CPU_MARGIN, abs=1e-3)
+    # A score that flags here is only unsure there; past the raised threshold it flags.
+    (s,) = diffusion.signals_for(pr.flag)
+    assert s.score == 0 and s.evidence["band"] == "unsure"
+    assert s.evidence["flag_threshold"] == raised and judge([s], []).label == "none"
+    (f,) = diffusion.signals_for(raised)
+    assert f.evidence["band"] == "flag" and judge([f], []).label == "synthetic"
