@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import diffusion_train as T  # noqa: E402
 from diffusion_eval import GENS, at_part_a, logo_scores  # noqa: E402
 from diffusion_loso import KINDS  # noqa: E402
 from diffusion_train import (  # noqa: E402
@@ -154,8 +153,7 @@ def scores(d: Data, mode: str, c: float) -> dict[str, np.ndarray]:
     out = {f"lo:{k}": v for k, v in left_out(d, c, mode).items()}
     chip, copy = d.variant >= PAD_VARIANT, d.variant >= 2
     if copy.any():
-        T.AUG = True  # oof_scores then trains on every variant, the copies included
-        s = oof_scores(d, c, False, mode, logit)
+        s = oof_scores(d, c, False, mode, logit, copies=True)
         out["oof"], out["oofpad"] = s[~copy], s[chip]
     else:
         out["oof"] = oof_scores(d, c, False, mode, logit)

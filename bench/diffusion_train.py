@@ -289,11 +289,11 @@ def prob(d: Data, m: Model) -> np.ndarray:
 
 
 def oof_scores(d: Data, c: float = C, stats: bool = STATS, mode: str = FEATURES,
-               score=prob) -> np.ndarray:
+               score=prob, copies: bool = AUG) -> np.ndarray:
     """Every image scored (``score``: ``prob`` or ``logit``) by a probe trained without its
-    group's fold."""
+    group's fold (on the copies of variant 2 on too where ``copies``)."""
     f = folds(d)
-    train = d.variant < 2 if not AUG else np.ones(len(d.y), bool)
+    train = d.variant < 2 if not copies else np.ones(len(d.y), bool)
     out = np.zeros(len(d.y))
     for k in range(FOLDS):
         out[f == k] = score(d.take(f == k), fit(d.take(train & (f != k)), c, stats, mode))
