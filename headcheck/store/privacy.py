@@ -56,13 +56,14 @@ class Privacy(StoreBase):
 
     def drop_pixels(self, last_seen_before: str) -> int:
         """Retention: keep hashes, signals and sightings, but drop the thumbnail, face chip and
-        identity embedding of photos not seen since ``last_seen_before`` (ISO time)."""
+        identity embedding of photos last seen at or before ``last_seen_before`` (ISO time, to the
+        second: with a cutoff of now, a photo seen earlier in this second counts as old)."""
         conn = self.db.conn
         conn.execute("PRAGMA secure_delete = ON")
         with conn:
             cur = conn.execute(
                 "UPDATE photos SET thumb = NULL, chip = NULL, embedding = NULL WHERE id IN ("
-                "SELECT photo_id FROM sightings GROUP BY photo_id HAVING max(last_seen) < ?) "
+                "SELECT photo_id FROM sightings GROUP BY photo_id HAVING max(last_seen) <= ?) "
                 "AND (thumb IS NOT NULL OR chip IS NOT NULL OR embedding IS NOT NULL)",
                 [last_seen_before])
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -14,6 +14,7 @@ from scrapy.pipelines.files import FilesPipeline
 from headcheck.cli import main
 from headcheck.forget import image_files
 from headcheck.report.build import ReportOptions, build_report
+from headcheck.store.base import now_iso
 from tests.report.test_report_support import indexed_sample
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -77,7 +78,10 @@ def test_forget_a_profile_or_a_page_and_pixels_after_a_while(tmp_path: Path) -> 
     assert r.exit_code == 0 and "forgot 1 photo" in r.output, r.output
     assert rows(db, "SELECT count(*) FROM sightings WHERE page_url = ?", page) == [(0,)]
     assert rows(db, "SELECT count(*) FROM photos") == [(13,)]
-    # Retention: pixels go, hashes stay.
+    # Retention: pixels go, hashes stay. Every photo seen in this very second: "0 days" still
+    # takes them all (times are stored to the second; a strict "before" missed such photos).
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sightings SET last_seen = ?", [now_iso()])
     r = run("forget", "--db", str(db), "--pixels-older-than", "0")
     assert r.exit_code == 0 and "dropped the pixels of 13 photos" in r.output, r.output
     assert rows(db, "SELECT count(*) FROM photos WHERE thumb IS NOT NULL OR chip IS NOT NULL "
