@@ -10,9 +10,13 @@ the detector does not gate without it (nor with a key computed for other weights
 square and its wider square: bench/out/diffusion/features/ (``*.npz`` with ``*.extra.npz``, and
 ``*.aug.npz`` where present) and the robustness cache bench/out/diffusion/robust/.
 
-The head reads ``face,wide``: logit = w_face . x_face + w_wide . x_wide + b. Bounds on the wide
-part, from loosest (printed, in ``chosen_on``):
-- ||w_wide||: strict (the features are unit length), and useless: 218 logits for v5.1;
+The head reads the face square's parts and the wider square's (``face,wide``, or per-block CLS
+tokens such as v6's ``cls:7-9,wcls:6-8``, whose pairs come from the token caches of
+bench/diffusion_embed.py --layers, --layers --wide and --aug --layers): logit = w_face . x_face +
+w_wide . x_wide + b. Probes that read no wider square, or face_stats, get no key. Bounds on the
+wide part, from loosest (printed, in ``chosen_on``):
+- ||w_wide||: strict for unit-length embeddings only (none for tokens), and useless: 218 logits
+  for v5.1;
 - the largest wide part of any cached pair (44 for v5.1): skips no photo either;
 - what is stored: a ridge fit predicts the wide part from the face square's features (the wide
   square holds the face), and ``residual_bound`` bounds what it misses: the smallest R such
@@ -32,6 +36,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +49,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from diffusion_set import read_manifest  # noqa: E402
 
 from headcheck.detectors import diffusion  # noqa: E402
+from headcheck.detectors.clip_encoder import BLOCKS  # noqa: E402
+from headcheck.detectors.probe_features import Features, Passes, parse_features  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "diffusion"
 PROBE = ROOT / "headcheck" / "data" / "diffusion_probe.json"
@@ -57,34 +64,104 @@ def probe_sha256(raw: dict) -> str:
     return diffusion.wide_gate_sha256(raw)
 
 
-def cached_pairs() -> dict[str, np.ndarray]:
-    """Every cached (face square, wider square) pair: features (N, 2, 512), source, sha256."""
-    face, wide, source, sha = [], [], [], []
+def cached_pairs(tokens: bool = False) -> dict[str, np.ndarray]:
+    """Every cached (face square, wider square) pair: final embeddings ``face``, ``wide`` (N,
+    512), source and sha256; with ``tokens`` also the per-block CLS tokens ``cls``, ``wcls`` (N,
+    12, 768) of both squares, for pairs whose tokens are cached."""
+    cols: dict[str, list] = {k: [] for k in ("face", "wide", "cls", "wcls", "source", "sha")}
 
-    def add(f: np.ndarray, w: np.ndarray, src: str, s: str) -> None:
+    def add(f: np.ndarray, w: np.ndarray, src: str, s: str, cls: np.ndarray | None = None,
+            wcls: np.ndarray | None = None) -> None:
         ok = ~(np.isnan(f).any(axis=1) | np.isnan(w).any(axis=1))
-        face.extend(f[ok])
-        wide.extend(w[ok])
-        source.extend([src] * int(ok.sum()))
-        sha.extend([s] * int(ok.sum()))
+        if tokens:
+            assert cls is not None and wcls is not None
+            ok &= ~(np.isnan(cls).any(axis=(1, 2)) | np.isnan(wcls).any(axis=(1, 2)))
+            cols["cls"].extend(cls[ok])
+            cols["wcls"].extend(wcls[ok])
+        cols["face"].extend(f[ok])
+        cols["wide"].extend(w[ok])
+        cols["source"].extend([src] * int(ok.sum()))
+        cols["sha"].extend([s] * int(ok.sum()))
 
-    feats = CACHE / "features"
-    for extra in sorted(feats.glob("*.extra.npz")):
-        s = extra.name.split(".")[0]
-        base = feats / f"{s}.npz"
-        if base.exists():
-            add(np.load(base)["face_emb"], np.load(extra)["wide_emb"], "plain", s)
-    for aug in sorted(feats.glob("*.aug.npz")):
-        c = np.load(aug)
-        add(c["face_emb"], c["wide_emb"], "augmented", aug.name.split(".")[0])
+    if tokens:
+        _token_pairs(add)
+    else:
+        feats = CACHE / "features"
+        for extra in sorted(feats.glob("*.extra.npz")):
+            s = extra.name.split(".")[0]
+            base = feats / f"{s}.npz"
+            if base.exists():
+                add(np.load(base)["face_emb"], np.load(extra)["wide_emb"], "plain", s)
+        for aug in sorted(feats.glob("*.aug.npz")):
+            c = np.load(aug)
+            add(c["face_emb"], c["wide_emb"], "augmented", aug.name.split(".")[0])
     for rob in sorted((CACHE / "robust").glob("*.npz")):
+        if "." in rob.stem:  # the token caches beside it (<sha>.layers[_wide].npz)
+            continue
         c = np.load(rob)
-        for k in c.files:
-            add(c[k][:1], c[k][1:], "transformed", rob.stem)
-    if not face:
-        sys.exit(f"no cached features under {CACHE}: run bench/diffusion_embed.py --extra")
-    return {"face": np.asarray(face, np.float32), "wide": np.asarray(wide, np.float32),
-            "source": np.asarray(source), "sha": np.asarray(sha)}
+        if not tokens:
+            for k in c.files:
+                add(c[k][:1], c[k][1:], "transformed", rob.stem)
+            continue
+        lay, lay_w = (CACHE / "robust" / f"{rob.stem}.layers{w}.npz" for w in ("", "_wide"))
+        if lay.exists() and lay_w.exists():
+            lc, lw = np.load(lay), np.load(lay_w)
+            for k in c.files:
+                add(c[k][:1], c[k][1:], "transformed", rob.stem, lc[k][None], lw[k][None])
+    if not cols["face"]:
+        sys.exit(f"no cached features under {CACHE}: run bench/diffusion_embed.py --extra"
+                 + (" and --layers, --layers --wide" if tokens else ""))
+    return {k: np.asarray(v, np.float32) if k not in ("source", "sha") else np.asarray(v)
+            for k, v in cols.items() if v}
+
+
+def _token_pairs(add: Callable[..., None]) -> None:
+    """The cached pairs with both squares' CLS tokens: every image as it is and re-encoded
+    (bench/diffusion_embed.py, --extra, --layers, --layers --wide) and its processed copies
+    (--aug, --aug --layers)."""
+    from diffusion_embed import AUG_VARIANTS, cache_path, rows_to_embed
+
+    for r in rows_to_embed():
+        sha = r["sha256"]
+        base, extra = cache_path(sha), cache_path(sha, extra=True)
+        lay, lay_w = cache_path(sha, layers=True), cache_path(sha, layers=True, wide=True)
+        if base.exists() and extra.exists() and lay.exists() and lay_w.exists():
+            c, e = np.load(base), np.load(extra)
+            n = len(c["face_emb"])
+            add(c["face_emb"], e["wide_emb"], "plain", sha,
+                np.load(lay)["cls"].reshape(n, BLOCKS, -1),
+                np.load(lay_w)["cls"].reshape(n, BLOCKS, -1))
+        aug, aug_lay = cache_path(sha, aug=True), cache_path(sha, aug=True, layers=True)
+        if aug.exists() and aug_lay.exists():
+            a, al = np.load(aug), np.load(aug_lay)
+            add(a["face_emb"], a["wide_emb"], "augmented", sha,
+                al["cls"].reshape(AUG_VARIANTS, BLOCKS, -1),
+                al["wcls"].reshape(AUG_VARIANTS, BLOCKS, -1))
+
+
+def head_inputs(spec: Features, pairs: dict[str, np.ndarray], wide: bool
+                ) -> np.ndarray:
+    """What the head reads of each pair: the face square's parts (``wide`` False) or the wider
+    square's, side by side in the spec's order (as ``Features.vector`` builds them)."""
+    cols = []
+    for p in spec.parts:
+        if p.wide != wide:
+            continue
+        if p.name == "face+mirror":
+            sys.exit("the cached pairs hold no mirrored squares: no gate for 'face+mirror'")
+        if p.name in ("face", "wide"):
+            cols.append(pairs[p.name])
+        else:
+            cols.append(pairs[p.name][:, list(p.blocks), :].reshape(len(pairs["face"]), -1))
+    return np.concatenate(cols, axis=1) if cols else np.zeros((len(pairs["face"]), 0),
+                                                                np.float32)
+
+
+def passes_of(pairs: dict[str, np.ndarray], i: int) -> Passes:
+    """Pair ``i`` as the detector holds one photo's encoder outputs."""
+    def tok(name: str) -> dict[int, np.ndarray]:
+        return dict(enumerate(pairs[name][i])) if name in pairs else {}
+    return Passes(pairs["face"][i], tok("cls"), pairs["face"][i], pairs["wide"][i], tok("wcls"))
 
 
 def _fold(group: str) -> int:
@@ -116,9 +193,14 @@ def smallest_bound(s: np.ndarray, resid: np.ndarray, line: float) -> float:
 
 def choose(raw: dict, pairs: dict[str, np.ndarray]) -> dict:
     """The wide_gate record for this probe and these pairs."""
-    w = np.asarray(raw["weights"], np.float32)
-    z_face = pairs["face"] @ w[:512] + np.float32(raw["bias"])  # the face part, with the bias
-    zw = pairs["wide"] @ w[512:1024]  # the wide part of each pair's logit
+    spec = parse_features(str(raw.get("features", "face")))
+    w = np.asarray(raw["weights"], np.float32)[:spec.width]
+    face_idx = np.arange(spec.width)[spec.face_index()]
+    wide_idx = np.setdiff1d(np.arange(spec.width), face_idx)
+    # The face square's part of each pair's logit, with the bias, and the wide part; the gate
+    # predicts the wide part from the face square's final embedding (``WideGate.wide_bound``).
+    z_face = head_inputs(spec, pairs, wide=False) @ w[face_idx] + np.float32(raw["bias"])
+    zw = head_inputs(spec, pairs, wide=True) @ w[wide_idx]
     x = pairs["face"]
     t = raw["thresholds"]
     line = logit(min(t["unsure"], t["flag"]))  # from here on a p changes an output
@@ -162,7 +244,7 @@ def choose(raw: dict, pairs: dict[str, np.ndarray]) -> dict:
     by_margin = {f"{k} sd": round(float((s + r0 + k * sd < line)[real].mean()), 3)
                  for k in range(5)} if real.any() else None
     return {
-        "head": "text-to-image (face,wide)",
+        "head": f"text-to-image ({spec.spec})",
         "probe_sha256": probe_sha256(raw),
         "rule": "skip the wider square's encoder pass where face_features . head_face_weights "
                 "+ bias + (face_features . weights + wide_gate.bias + residual_bound) stays "
@@ -189,7 +271,9 @@ def choose(raw: dict, pairs: dict[str, np.ndarray]) -> dict:
             if skipped.any() else None,
             "residual_max_all": round(float(resid.max()), 4),
             "wide_part_max": round(float(zw.max()), 4),
-            "strict_bound": round(float(np.linalg.norm(w[512:1024])), 4),
+            # ||w_wide|| bounds the wide part of unit-length embeddings only, not of tokens
+            "strict_bound": round(float(np.linalg.norm(w[wide_idx])), 4)
+            if not spec.token_blocks else None,
         },
     }
 
@@ -206,9 +290,12 @@ def check(pairs: dict[str, np.ndarray]) -> int:
     label = np.array([meta[s]["label"] if s in meta else "?" for s in pairs["sha"]])
     skip = np.zeros(len(label), bool)
     wrong = 0
-    for i, (f, w) in enumerate(zip(pairs["face"], pairs["wide"], strict=True)):
-        p, p_sg, guard, guard_sg = diffusion.scores_of(pr, f, f, w, None)
-        skip[i] = not diffusion.wide_pass_needed(pr, f, f, None, p_sg, guard_sg)
+    for i in range(len(label)):
+        passes = passes_of(pairs, i)
+        p, p_sg, guard, guard_sg = diffusion.scores_from(pr, passes, None)
+        skip[i] = not diffusion.wide_pass_needed(pr, passes.face,
+                                                 pr.spec.vector(passes, wide=False), None,
+                                                 p_sg, guard_sg)
         # A skipped pair reports what signals_for reports for it with the wide pass: none. The
         # near-StyleGAN rule cannot fire where it is skipped (both StyleGAN heads under 0.99).
         if skip[i] and diffusion.signals_for(p, p_sg, guard, None):
@@ -231,13 +318,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="check the shipped key, write nothing")
     args = ap.parse_args()
-    pairs = cached_pairs()
+    raw = json.loads(PROBE.read_text())
+    spec = parse_features(str(raw.get("features", "face")))
+    pairs = cached_pairs(tokens=bool(spec.token_blocks))
     if not args.check:
-        raw = json.loads(PROBE.read_text())
-        if raw.get("features") != "face,wide" or "face_stats" in raw:
+        if not spec.reads_wide or "face_stats" in raw:
             raw.pop("wide_gate", None)
-            print(f"the probe reads {raw.get('features')!r}" + (" and face_stats" if
-                  "face_stats" in raw else "") + ": this script gates face,wide only; no key")
+            print(f"the probe reads {spec.spec!r}" + (" and face_stats" if "face_stats" in raw
+                  else "") + ": no wider square to skip, or face_stats (not gated); no key")
         else:
             raw["wide_gate"] = choose(raw, pairs)
             print(json.dumps({k: v for k, v in raw["wide_gate"].items() if k != "weights"},

@@ -62,8 +62,8 @@ def load(without: frozenset[str] = SETS_SINCE_V6) -> T.Data:
     return d
 
 
-def fit(d: T.Data) -> T.Model:
-    return T.fit(d, C, False, FEATURES)
+def fit(d: T.Data, features: str = FEATURES, c: float = C) -> T.Model:
+    return T.fit(d, c, False, features)
 
 
 def sg_path(heads: tuple[T.Model, ...], d: T.Data) -> np.ndarray:
@@ -72,17 +72,19 @@ def sg_path(heads: tuple[T.Model, ...], d: T.Data) -> np.ndarray:
     return (s[1] >= T.SG_FLAG_FLOOR) & ((s[2] >= T.FLAG_FLOOR) | (s[3] >= T.SG_FLAG_FLOOR))
 
 
-def left_out(d: T.Data, seen: np.ndarray | None = None, sg: bool = True
+def left_out(d: T.Data, seen: np.ndarray | None = None, sg: bool = True,
+             features: str = FEATURES, c: float = C
              ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per real kind, its photos (as they are and re-encoded) scored by the head trained without
-    the kind (log-odds; on the rows of ``seen`` only, default all), whether v5.1's StyleGAN path
-    trained without it flags them (``sg``; else none), and which are in part A."""
+    """Per real kind, its photos (as they are and re-encoded) scored by the head (on
+    ``features``, with ``c``) trained without the kind (log-odds; on the rows of ``seen`` only,
+    default all), whether v5.1's StyleGAN path trained without it flags them (``sg``; else none),
+    and which are in part A."""
     k, plain = kinds(d), d.variant < 2
     seen = np.ones(len(d.y), bool) if seen is None else seen
     out = {}
     for kind in sorted(set(k[d.y == 0])):
         rows = d.take((k == kind) & plain)
-        s = T.logit(rows, fit(d.take((k != kind) & seen)))
+        s = T.logit(rows, fit(d.take((k != kind) & seen), features, c))
         path = sg_path(T.fit_heads(d, k != kind), rows) if sg else np.zeros(len(s), bool)
         out[kind] = (s, path, T.part_a(rows))
     return out

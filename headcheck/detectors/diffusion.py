@@ -27,13 +27,14 @@ set out of fold, 45% of the StyleGAN ones (with the eye geometry 98%), while rea
 kind it never saw are flagged at 0-0.6%; a generator left out of training is separated as well,
 but scores lower, so much of it lands in the unsure band. All of those faces are tiles of
 published sample sheets: other generators, other post-processing (a headshot service's
-retouching, upscaling) may pass. What it cannot: heavy edits, and photos of real people that
-were retouched by AI. "No signal" is never proof of a real photo, and the synthetic counts it
-yields are a lower bound. Its features come from an INT8 encoder whose kernels differ between
-CPUs: the probe records what its training machine computed for a fixed input (the embedding
-and the CLS tokens it reads); a machine whose fast kernels compute something else runs exact
-integer kernels instead, and the detector stays off only where those too fall short
-(``check_encoder``).
+retouching, upscaling) may pass, and some do: it scores none of 44 faces made by Gemini 3 Pro
+Image and ChatGPT (bench/diffusion_v7.py) above 0.07. What it cannot: heavy edits, and photos of
+real people that were retouched by AI. "No signal" is never proof of a real photo, and the
+synthetic counts it yields are a lower bound. Its features come from an INT8 encoder whose
+kernels differ between CPUs: the probe records what its training machine computed for a fixed
+input (the embedding and the CLS tokens it reads); a machine whose fast kernels compute
+something else runs exact integer kernels instead, and the detector stays off only where those
+too fall short (``check_encoder``).
 """
 
 from __future__ import annotations

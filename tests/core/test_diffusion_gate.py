@@ -157,3 +157,56 @@ def test_the_gate_script_writes_what_the_detector_reads(previous_probe) -> None:
     assert math.isclose(made["wide_gate"]["residual_bound"],
                         rec["smallest_bound"] + rec["margin_sd"] * rec["residual_sd"],
                         abs_tol=1e-3)
+
+
+def test_the_gate_script_bounds_a_token_probe_s_wide_part() -> None:
+    # A probe on "cls:7-9,wcls:6-8" (v6's spec) over made-up pairs: the final embeddings are unit
+    # vectors, each square's CLS tokens a linear image of its embedding plus noise, the wider
+    # square's embedding partly the face's. The script predicts the wide tokens' part of the
+    # logit from the face square's embedding (what the detector has before the wide pass).
+    from headcheck.detectors.clip_encoder import BLOCKS, CLS_DIM, EMBED_DIM
+    from headcheck.detectors.probe_features import Passes, parse_features
+
+    script = _gate_script()
+    rng = np.random.default_rng(29)
+    n = 500
+    basis = np.linalg.qr(rng.normal(size=(EMBED_DIM, 8)))[0].T
+    face = (rng.normal(size=(n, 8)) @ basis).astype(np.float32)
+    wide = face + (0.2 * rng.normal(size=(n, 8)) @ basis).astype(np.float32)
+    face /= np.linalg.norm(face, axis=1, keepdims=True)
+    wide /= np.linalg.norm(wide, axis=1, keepdims=True)
+    lift = rng.normal(size=(EMBED_DIM, CLS_DIM)).astype(np.float32) / 8
+
+    def tokens(x: np.ndarray) -> np.ndarray:
+        t = (x @ lift)[:, None, :] + 0.05 * rng.normal(size=(n, BLOCKS, CLS_DIM))
+        return t.astype(np.float32)
+
+    pairs = {"face": face, "wide": wide, "cls": tokens(face), "wcls": tokens(wide),
+             "source": np.array(["plain"] * n), "sha": np.array([f"made-up-{i}" for i in range(n)])}
+    spec = parse_features("cls:7-9,wcls:6-8")
+    w = (rng.normal(size=spec.width) / 40).astype(np.float32)
+    x_all = np.hstack([pairs["cls"][:, 7:10].reshape(n, -1), pairs["wcls"][:, 6:9].reshape(n, -1)])
+    bias = float(np.log(0.7 / 0.3) - np.median(x_all @ w))  # about half the pairs reach unsure
+    raw = {"version": "test", "features": spec.spec, "bias": bias,
+           "weights": [float(x) for x in w], "thresholds": {"flag": 0.9, "unsure": 0.7}}
+    raw["wide_gate"] = script.choose(raw, pairs)
+    rec = raw["wide_gate"]
+    assert rec["head"] == "text-to-image (cls:7-9,wcls:6-8)"
+    assert rec["chosen_on"]["strict_bound"] is None  # no norm bound on raw tokens
+    assert rec["probe_sha256"] == wide_gate_sha256(raw)
+    pr = load_probe(json.loads(json.dumps(raw)))
+    assert pr.wide_gate is not None and len(pr.wide_gate.weights) == EMBED_DIM
+    lowest = min(pr.unsure, pr.flag)
+    skipped = reached = 0
+    for i in range(n):
+        passes = script.passes_of(pairs, i)
+        assert isinstance(passes, Passes)
+        p = diffusion.scores_from(pr, passes, None)[0]
+        # The pair's head input is the tokens side by side, as the detector builds it.
+        assert p == pytest.approx(1 / (1 + np.exp(-(x_all[i] @ w + bias))), abs=1e-5)
+        reached += p >= lowest
+        if not wide_pass_needed(pr, passes.face, pr.spec.vector(passes, wide=False), None, 0.0,
+                                0.0):
+            skipped += 1
+            assert p < lowest  # every skipped pair stays under both thresholds
+    assert skipped and reached
