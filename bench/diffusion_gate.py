@@ -303,8 +303,11 @@ def check(pairs: dict[str, np.ndarray]) -> int:
     print("| pairs | real | skip | AI-made | skip |\n|---|---|---|---|---|")
     for src in ("plain", "augmented", "transformed", "all"):
         m = np.ones(len(label), bool) if src == "all" else pairs["source"] == src
+        if not m.any():
+            continue  # e.g. no robustness cache: no transformed pairs
         r, a = m & (label == "real"), m & (label == "fake")
-        print(f"| {src} | {int(r.sum())} | {skip[r].mean():.3f} ({int(skip[r].sum())}) | "
+        print(f"| {src} | {int(r.sum())} | {skip[r].mean() if r.any() else float('nan'):.3f} "
+              f"({int(skip[r].sum())}) | "
               f"{int(a.sum())} | {skip[a].mean() if a.any() else float('nan'):.4f} "
               f"({int(skip[a].sum())}) |")
     for st in sorted({meta[s]["set"] for s in pairs["sha"] if s in meta}):
