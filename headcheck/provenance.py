@@ -40,8 +40,9 @@ GENERATORS = [
     r"Stability\s?AI", r"DreamStudio", r"ComfyUI", r"AUTOMATIC1111", r"A1111",
     r"stable-diffusion-webui", r"InvokeAI", r"Fooocus", r"SwarmUI", r"NovelAI", r"diffusers",
     r"DiffusionBee", r"Draw\sThings", r"Easy\sDiffusion", r"(?:Adobe\s)?Firefly",
-    r"Generative\s(?:Fill|Expand)", r"Google\sImagen", r"Imagen\s?[234]", r"Google\sGemini",
-    r"Gemini\s(?:\d(?:\.\d)?\s)?(?:Flash\s)?Image", r"Nano\sBanana",
+    r"Generative\s(?:Fill|Expand)", r"Google\sImagen", r"Imagen[\s-]?[234]", r"Google\sGemini",
+    # Product names and API model ids: "Gemini 3 Pro Image", "gemini-2.5-flash-image-preview"
+    r"Gemini[\s-](?:\d(?:\.\d)?[\s-])?(?:(?:Pro|Flash)[\s-])?Image", r"Nano\sBanana",
     r"FLUX(?:\.\d|\s?\d\.\d)(?:[\s-](?:dev|schnell|pro|kontext))?", r"Black\sForest\sLabs",
     r"Leonardo[.\s]Ai", r"Ideogram", r"Runway\s?ML", r"Runway\sGen-?\d", r"Bing\sImage\sCreator",
     r"Image\sCreator\sfrom\sMicrosoft", r"Microsoft\sDesigner", r"Aragon(?:\.ai|\sAI)",

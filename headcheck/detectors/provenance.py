@@ -11,7 +11,7 @@ from .base import DetectorInput
 class ProvenanceDetector:
     name = "provenance"
     kind = SYNTHETIC
-    version = "1"
+    version = "2"  # 2: Gemini image model ids and product names, Imagen-N ids
     needs = frozenset({"metadata"})
 
     def detect(self, inp: DetectorInput) -> list[Signal]:

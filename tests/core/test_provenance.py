@@ -280,7 +280,9 @@ def test_hostile_xmp_is_harmless(hostile: bytes) -> None:
      "firefly", "Leonardo.Ai", "FLUX.1-dev", "Black Forest Labs", "Bing Image Creator",
      "Aragon AI", "Generated Photos", "ThisPersonDoesNotExist", "StyleGAN2", "InvokeAI 3.4",
      "Fooocus 2.5", "DreamStudio", "Canva Magic Media", "Google Imagen 3", "Ideogram",
-     "Google Gemini"],
+     "Google Gemini", "Gemini 3 Pro Image", "gemini-3-pro-image-preview", "Gemini 2.5 Flash Image",
+     "gemini-2.5-flash-image", "Nano Banana Pro", "imagen-4.0-generate-001", "gpt-image-1",
+     "Seedream 4.0"],
 )
 def test_generator_names_in_software_field(software: str) -> None:
     sig = provenance_signals(fake(exif={305: software}))[0]
@@ -293,7 +295,7 @@ def test_generator_names_in_software_field(software: str) -> None:
     "software",
     ["Adobe Photoshop 25.0 (Windows)", "Adobe Lightroom Classic 13.1", "GIMP 2.10.36",
      "Imagen de perfil", "Aragon", "Flux", "Fireflies", "Canon EOS R5", "Runway show 2024",
-     "Pixelmator Pro", "Midjourneyman", "Gemini"],
+     "Pixelmator Pro", "Midjourneyman", "Gemini", "Gemini Pro", "Gemini 3", "Imagen 2024"],
 )
 def test_ordinary_software_is_not_a_generator(software: str) -> None:
     assert names(fake(exif={305: software, 270: software})) == set()
