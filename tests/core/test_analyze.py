@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from headcheck.analyze import Analyzer
+from headcheck.detectors.provenance import ProvenanceDetector
 from headcheck.fingerprint import hamming_hex
 from headcheck.load import load_image
 from tests.conftest import jpeg, real
@@ -27,7 +28,7 @@ def test_json_contract(alex) -> None:
                         "signals", "detector_errors", "detectors", "error"}
     # The detectors that ran, name -> version (the diffusion probe only where it can run here).
     assert {"provenance", "geometry.stylegan"} <= set(out["detectors"])
-    assert out["detectors"]["provenance"] == "1"
+    assert out["detectors"]["provenance"] == ProvenanceDetector.version == "2"
     assert set(out["hashes"]) == {"image", "pdq", "face", "context", "body", "background"}
     assert len(out["hashes"]["pdq"]) == 64 and len(out["hashes"]["context"]) == 16
     assert set(out["face"]) == {"box", "eyes", "score", "detector"}
