@@ -62,22 +62,27 @@ def stale(stored: Mapping[str, str] | None, current: Mapping[str, str],
     return False
 
 
-def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str]) -> list[Signal]:
+def demote(signals: list[Signal], sources: Sources, current: Mapping[str, str],
+           keeps: Mapping[str, frozenset[str]] | None = None) -> list[Signal]:
     """``signals`` with each scored one whose detector's version is not ``current``'s (or not
     known, or whose detector is no longer installed) turned into a score-0 note saying so; notes
-    and current signals unchanged, in order."""
+    and current signals unchanged, in order. ``keeps``: per detector, the earlier versions
+    whose signals the installed one would make too (it only added findings): theirs count."""
     # A detector off on this machine is still installed at its version: what that version
     # stored elsewhere stands.
     current = {name: installed(v) for name, v in current.items()}
-    return [_note(s, *sources.get(s.name, (None, None)), current) if is_stale(s, sources, current)
-            else s for s in signals]
+    return [_note(s, *sources.get(s.name, (None, None)), current)
+            if is_stale(s, sources, current, keeps) else s for s in signals]
 
 
-def is_stale(s: Signal, sources: Sources, current: Mapping[str, str]) -> bool:
+def is_stale(s: Signal, sources: Sources, current: Mapping[str, str],
+             keeps: Mapping[str, frozenset[str]] | None = None) -> bool:
     if s.score <= 0:
         return False  # a note already: it never swayed a verdict
     detector, version = sources.get(s.name, (None, None))
-    return detector is None or version is None or current.get(detector) != version
+    if detector is None or version is None or detector not in current:
+        return True
+    return current[detector] != version and version not in (keeps or {}).get(detector, ())
 
 
 def _note(s: Signal, detector: str | None, version: str | None,

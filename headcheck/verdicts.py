@@ -94,10 +94,15 @@ def _dense(text: str | None) -> DenseScore:
 def _signals(store: Store, lo: int, hi: int, versions: Mapping[str, str]
              ) -> dict[int, list[Signal]]:
     """The stored signals of photos ``lo``..``hi``, those of a detector version other than
-    ``versions`` (or unknown) turned into notes."""
+    ``versions`` (or unknown) turned into notes, unless the installed detector keeps that
+    version's findings (``registry.keeps``)."""
+    from .detectors.registry import keeps
+
     signals = store.signals_between(lo, hi)
     sources = store.signal_sources_between(lo, hi)
-    return {pid: demote(sigs, sources.get(pid, {}), versions) for pid, sigs in signals.items()}
+    kept = keeps()
+    return {pid: demote(sigs, sources.get(pid, {}), versions, kept)
+            for pid, sigs in signals.items()}
 
 
 def stored_signals(store: Store, photo_id: int,

@@ -39,6 +39,8 @@ class Detector(Protocol):
 
     # Optional: ``unavailable() -> str | None``, why the detector cannot run on this machine
     # (a model missing, or computing other numbers than it was trained on), or None.
+    # Optional: ``keeps: frozenset[str]``, earlier versions whose every signal this version makes
+    # too (it only adds findings): their stored flags keep counting (``headcheck.stale``).
 
 
 def why_off(detector: Detector) -> str | None:

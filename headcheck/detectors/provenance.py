@@ -12,6 +12,7 @@ class ProvenanceDetector:
     name = "provenance"
     kind = SYNTHETIC
     version = "2"  # 2: Gemini image model ids and product names, Imagen-N ids
+    keeps = frozenset({"1"})  # 2 only added names: what 1 found, 2 finds too
     needs = frozenset({"metadata"})
 
     def detect(self, inp: DetectorInput) -> list[Signal]:

@@ -7,6 +7,7 @@ Each entry names a Detector class (instantiated once, with no arguments) or a re
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -81,6 +82,14 @@ def versions(strict: bool = False) -> dict[str, str]:
     signals they stored are as current as their code); the stored verdicts set aside signals of
     any other version (``headcheck.stale``)."""
     return {d.name: str(d.version) for d in _all(strict)}
+
+
+@functools.cache  # read for every chunk of stored verdicts; the installed detectors stay put
+def keeps() -> dict[str, frozenset[str]]:
+    """Per installed detector, the earlier versions whose stored signals still count (its
+    optional ``keeps``): a version that only added findings leaves the earlier flags standing,
+    while the photos are still analysed again where their bytes come (``headcheck.stale``)."""
+    return {d.name: frozenset(map(str, k)) for d in _all(False) if (k := getattr(d, "keeps", ()))}
 
 
 def _all(strict: bool) -> list[Detector]:

@@ -308,3 +308,42 @@ def test_a_store_without_the_record_is_analysed_once_to_record_it(tmp_path: Path
     assert installed_col(db) == ['{"later.probe": "1", "toy.probe": "5"}']
     assert not hc.stale(pid)
     hc.close()
+
+
+def test_a_version_that_only_added_findings_keeps_the_earlier_flags() -> None:
+    flag = Signal("metadata.generator_name", SYNTHETIC, 0.85, "d", {}, "h")
+    current = {"provenance": "2"}
+    keeps = {"provenance": frozenset({"1"})}
+    for version, counts in (("1", True), ("2", True), ("0", False), (None, False)):
+        (out,) = demote([flag], {flag.name: ("provenance", version)}, current, keeps)
+        assert (out.score > 0) is counts, version
+    # Not installed any more: nothing vouches for the flag, whatever it kept.
+    (gone,) = demote([flag], {flag.name: ("provenance", "1")}, {}, keeps)
+    assert gone.score == 0.0 and gone.headline == HEADLINE_GONE
+
+
+def test_stored_provenance_flags_of_version_1_still_count(tmp_path: Path) -> None:
+    """Provenance 2 only added generator names: a store's flags made by 1 still count in stored
+    verdicts, while the photo is analysed again where its bytes come (to find the new names)."""
+    from headcheck.detectors.provenance import ProvenanceDetector
+    from headcheck.detectors.registry import keeps
+    from tests.conftest import ROOT
+
+    assert keeps()["provenance"] == ProvenanceDetector.keeps
+    db = tmp_path / "h.db"
+    data = (ROOT / "tests" / "fixtures" / "provenance" / "exif_midjourney.jpg").read_bytes()
+    hc = Headcheck(db, analyzer=Analyzer(detectors=[ProvenanceDetector()]), index_file=None)
+    first = hc.add(data, Sighting(PAGE))
+    sha, pid = first.analysis.sha256, first.added.photo_id
+
+    def stored_as(version: str) -> str:
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE signals SET detector_version = ?", [version])
+            con.execute("UPDATE photos SET detectors = ?", [json.dumps({"provenance": version})])
+        return photo_verdict(hc.store, pid, hc.versions).verdict.label
+
+    assert stored_as("1") == "synthetic" and hc.check_stored(sha).label == "synthetic"
+    assert hc.stale(pid)  # still analysed again where the bytes come
+    assert stored_as("0") == "none"  # a version it does not keep: a note
+    assert stored_as(ProvenanceDetector.version) == "synthetic"
+    hc.close()
