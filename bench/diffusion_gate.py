@@ -116,27 +116,17 @@ def cached_pairs(tokens: bool = False) -> dict[str, np.ndarray]:
 
 
 def _token_pairs(add: Callable[..., None]) -> None:
-    """The cached pairs with both squares' CLS tokens: every image as it is and re-encoded
-    (bench/diffusion_embed.py, --extra, --layers, --layers --wide) and its processed copies
-    (--aug, --aug --layers)."""
-    from diffusion_embed import AUG_VARIANTS, cache_path, rows_to_embed
+    """The cached pairs with both squares' CLS tokens, as the training script loads them
+    (``diffusion_train.load``): every image as it is and re-encoded (bench/diffusion_embed.py,
+    --extra, --layers, --layers --wide) and its processed copies (--aug, --aug --layers)."""
+    import diffusion_train as T
 
-    for r in rows_to_embed():
-        sha = r["sha256"]
-        base, extra = cache_path(sha), cache_path(sha, extra=True)
-        lay, lay_w = cache_path(sha, layers=True), cache_path(sha, layers=True, wide=True)
-        if base.exists() and extra.exists() and lay.exists() and lay_w.exists():
-            c, e = np.load(base), np.load(extra)
-            n = len(c["face_emb"])
-            add(c["face_emb"], e["wide_emb"], "plain", sha,
-                np.load(lay)["cls"].reshape(n, BLOCKS, -1),
-                np.load(lay_w)["cls"].reshape(n, BLOCKS, -1))
-        aug, aug_lay = cache_path(sha, aug=True), cache_path(sha, aug=True, layers=True)
-        if aug.exists() and aug_lay.exists():
-            a, al = np.load(aug), np.load(aug_lay)
-            add(a["face_emb"], a["wide_emb"], "augmented", sha,
-                al["cls"].reshape(AUG_VARIANTS, BLOCKS, -1),
-                al["wcls"].reshape(AUG_VARIANTS, BLOCKS, -1))
+    d = T.load(aug=True, layers=True)
+    sha = {(r["set"], r["path"]): r["sha256"] for r in read_manifest()}
+    for i in range(len(d.y)):
+        add(d.X[i:i + 1], d.W[i:i + 1], "plain" if d.variant[i] < 2 else "augmented",
+            sha[(d.set[i], d.path[i])], d.L[i].reshape(1, BLOCKS, -1),
+            d.LW[i].reshape(1, BLOCKS, -1))
 
 
 def head_inputs(spec: Features, pairs: dict[str, np.ndarray], wide: bool
