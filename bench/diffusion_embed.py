@@ -6,6 +6,8 @@
     python bench/diffusion_embed.py --layers --wide [--shard 0/2]  # ... of the wider square
     python bench/diffusion_embed.py --pad [--shard 0/2]    # + an aligned face chip, black-padded
     python bench/diffusion_embed.py --aug --layers [--shard 0/2]  # the --aug copies' CLS tokens
+    python bench/diffusion_embed.py --aug2 [--shard 0/2]   # + cropped, upscaled, blurred copies
+    python bench/diffusion_embed.py --fused [--shard 0/2]  # --layers (both), --aug (both), --aug2
 
 Real and AI-made images go through the same steps, so the probe cannot tell them apart by
 format. Each variant is a file's bytes: variant 0 the file as it is; variant 1 a random rescale
@@ -21,8 +23,12 @@ The ``--aug`` pass (since probe v6) adds AUG_VARIANTS more copies per image, eac
 of what profile photos go through on the way to a page: an avatar-sized rescale, grayscale,
 sharpening, sensor noise, brightness and saturation, a mirror, then JPEG or WebP at a random
 quality (``augment_bytes``). Real and AI-made images get the same chain. Blur, upscaling, tight
-crops and tinted contrast are left out on purpose: bench/diffusion_robustness.py measures them
-as transformations no training image had.
+crops and tinted contrast are left out of it: bench/diffusion_robustness.py measured them as
+transformations no training image had. The ``--aug2`` pass (probe v6.1) adds AUG2_VARIANTS
+copies with exactly those (``augment2_bytes``: a crop to the face, a small photo upscaled, blur,
+contrast with a colour cast, PNG among the formats), each with both squares' final embeddings
+and CLS tokens; the robustness bench keeps transformations that are in neither chain (rotation,
+a smoothing filter, gamma with a vignette, a faded look, a shifted double JPEG).
 
 The base pass caches the face square (x1.6 the face box, what the shipped probe reads); the
 ``--extra`` pass adds the same square mirrored (test-time augmentation) and a wider square (x3,
@@ -124,6 +130,58 @@ def augment_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
+AUG2_VARIANTS = 1  # the --aug2 pass (probe v6.1): variant 5 (one copy: CPU budget)
+
+
+def augment2_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
+    """A copy with what ``augment_bytes`` leaves out (see the module doc): its bytes. One
+    geometry (a crop to the face, a small photo upscaled, or a rescale), then maybe blur, then
+    maybe contrast and a colour cast, a mirror, and JPEG, WebP or PNG."""
+    x, y, w, h = box
+    out = img.convert("RGB")
+    g = rng.random()
+    if g < 0.35:  # cropped to the face: the square 1.1-1.8x the face box, shifted a little
+        side = max(w, h) * rng.uniform(1.1, 1.8)
+        cx = x + w / 2 + rng.uniform(-0.08, 0.08) * side
+        cy = y + h / 2 + rng.uniform(-0.08, 0.08) * side
+        # Inside the photo where it fits: a real avatar crop has no black border.
+        cx = min(max(cx, side / 2), out.width - side / 2) if side <= out.width else cx
+        cy = min(max(cy, side / 2), out.height - side / 2) if side <= out.height else cy
+        out = out.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2,
+                                                 cx + side / 2, cy + side / 2)))
+        x, y = x - (cx - side / 2), y - (cy - side / 2)  # the box in the crop
+    _, _, sq, _ = face_square(out.width, out.height, (round(x), round(y), w, h))
+    if g >= 0.35 and g < 0.65:  # a small photo upscaled: the face square 48-160 px, then x1.5-3
+        f = float(np.clip(rng.uniform(48, 160) / sq, 0.02, 1.0))
+        small = out.resize((max(8, round(out.width * f)), max(8, round(out.height * f))),
+                           Image.Resampling.LANCZOS)
+        up = float(rng.uniform(1.5, 3.0))
+        out = small.resize((round(small.width * up), round(small.height * up)),
+                           Image.Resampling.BICUBIC if rng.random() < 0.7
+                           else Image.Resampling.BILINEAR)
+    else:  # the face square 128-448 px, as variant 1
+        f = float(np.clip(rng.uniform(128, 448) / sq, 0.05, 2.0))
+        out = out.resize((max(8, round(out.width * f)), max(8, round(out.height * f))),
+                         Image.Resampling.LANCZOS if f < 1 else Image.Resampling.BICUBIC)
+    if rng.random() < 0.35:
+        out = out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 2.2))))
+    if rng.random() < 0.4:
+        out = ImageEnhance.Contrast(out).enhance(float(rng.uniform(0.75, 1.4)))
+        gains = rng.uniform(0.88, 1.12, 3)
+        out = Image.merge("RGB", [b.point(lambda v, k=k: min(255, int(v * k)))
+                                  for b, k in zip(out.split(), gains, strict=True)])
+    if rng.random() < 0.5:
+        out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    buf, fmt = io.BytesIO(), rng.random()
+    if fmt < 0.2:
+        out.save(buf, format="PNG")
+    elif fmt < 0.35:
+        out.save(buf, format="WEBP", quality=int(rng.integers(40, 91)))
+    else:
+        out.save(buf, format="JPEG", quality=int(rng.integers(40, 96)))
+    return buf.getvalue()
+
+
 PAD_VARIANTS = 1  # the --pad pass: variant 4
 PAD_SIDE = 448  # FairFace's chip side
 
@@ -151,12 +209,13 @@ def pad_bytes(img: Image.Image, box, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
-def embed_pad(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
-    """Each chip's (``pad_bytes``) final embeddings and per-block CLS tokens of both squares, on
-    the run-time path (NaN: no face); only where variant 0 has a face (the chip is cut around
-    it)."""
+def embed_copies(row: dict[str, str], models: FaceModels, make, n: int, seed_at: int
+                 ) -> dict[str, np.ndarray]:
+    """Each of ``n`` copies ``make(image, face box, rng)`` returns (their bytes): both squares'
+    final embeddings and per-block CLS tokens on the run-time path (NaN: no face); only where
+    variant 0 has a face (the copies are made around it). The rng is seeded from the sha256's
+    hex digits ``seed_at`` to ``seed_at + 12``, a range of its own per kind of copy."""
     base = np.load(cache_path(row["sha256"]))
-    n = PAD_VARIANTS
     out = {"face_emb": np.full((n, clip_encoder.EMBED_DIM), np.nan, np.float32),
            "wide_emb": np.full((n, clip_encoder.EMBED_DIM), np.nan, np.float32),
            "cls": np.full((n, BLOCKS, 768), np.nan, np.float32),
@@ -165,9 +224,9 @@ def embed_pad(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
     if not base["has_face"][0]:
         return out
     img0 = load_image(local_path(row).read_bytes())
-    rng = np.random.default_rng(int(row["sha256"][24:36], 16))
+    rng = np.random.default_rng(int(row["sha256"][seed_at:seed_at + 12], 16))
     for v in range(n):
-        img = load_image(pad_bytes(img0.image, tuple(int(b) for b in base["box"][0]), rng))
+        img = load_image(make(img0.image, tuple(int(b) for b in base["box"][0]), rng))
         face = models.find_face(img.array())
         if face is None or min(img.width, img.height) < MIN_SIDE:
             continue
@@ -176,6 +235,16 @@ def embed_pad(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
             model_crop(img.image, face.box, WIDE_SCALE))
         out["has_face"][v] = True
     return out
+
+
+def embed_pad(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """The --pad pass: each ``pad_bytes`` chip, as ``embed_copies``."""
+    return embed_copies(row, models, pad_bytes, PAD_VARIANTS, 24)
+
+
+def embed_aug2(row: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """The --aug2 pass: each ``augment2_bytes`` copy, as ``embed_copies``."""
+    return embed_copies(row, models, augment2_bytes, AUG2_VARIANTS, 36)
 
 
 def aug_variants(row: dict[str, str], models: FaceModels, box0) -> list[tuple]:
@@ -232,10 +301,10 @@ def rows_to_embed(sets: set[str] | None = None) -> list[dict[str, str]]:
 
 
 def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = False,
-               wide: bool = False, pad: bool = False) -> Path:
+               wide: bool = False, pad: bool = False, aug2: bool = False) -> Path:
     return CACHE / (f"{sha}{'.extra' if extra else ''}{'.aug' if aug else ''}"
                     f"{'.layers' if layers else ''}{'_wide' if wide else ''}"
-                    f"{'.pad' if pad else ''}.npz")
+                    f"{'.pad' if pad else ''}{'.aug2' if aug2 else ''}.npz")
 
 
 BLOCKS = clip_encoder.BLOCKS
@@ -316,6 +385,54 @@ def embed_layers_row(row: dict[str, str], wide: bool = False) -> dict[str, np.nd
     return {"cls": cls}
 
 
+def embed_fused(row: dict[str, str], models: FaceModels) -> dict[Path, dict[str, np.ndarray]]:
+    """Every cache probe v6 and v6.1 read that ``row`` lacks after the base pass, from token-graph
+    passes only (their final embeddings are the plain graph's bit for bit; checked against the
+    base pass's face square, and the --extra pass's wider square where it exists): the two
+    --layers caches (the wider one also keeps its final embeddings, ``emb``, which stand in for
+    the --extra pass's wider square), the --aug copies' two caches and the --aug2 copies'. Not
+    the mirrored square (no probe since v5 reads it): --extra stays its own pass."""
+    sha = row["sha256"]
+    base = np.load(cache_path(sha))
+    extra = cache_path(sha, extra=True)
+    ref_wide = np.load(extra)["wide_emb"] if extra.exists() else None
+    out: dict[Path, dict[str, np.ndarray]] = {}
+    if not (cache_path(sha, layers=True).exists()
+            and cache_path(sha, layers=True, wide=True).exists()):
+        cls = np.full((2, VARIANTS, BLOCKS, 768), np.nan, np.float32)
+        wemb = np.full((VARIANTS, clip_encoder.EMBED_DIM), np.nan, np.float32)
+        for v, img, box, _, _ in variants(row, None, base["box"]):
+            if box is None:
+                continue
+            emb, cls[0, v] = embed_layers(model_crop(img.image, box))
+            wemb[v], cls[1, v] = embed_layers(model_crop(img.image, box, WIDE_SCALE))
+            if not np.array_equal(emb, base["face_emb"][v]) or (
+                    ref_wide is not None and not np.array_equal(wemb[v], ref_wide[v])):
+                raise RuntimeError(f"{row['path']} variant {v}: a final embedding differs from "
+                                   "the plain graph's")
+        out[cache_path(sha, layers=True)] = {"cls": cls[0]}
+        out[cache_path(sha, layers=True, wide=True)] = {"cls": cls[1], "emb": wemb}
+    if not cache_path(sha, aug=True, layers=True).exists():
+        n = AUG_VARIANTS
+        emb = np.full((2, n, clip_encoder.EMBED_DIM), np.nan, np.float32)
+        cls = np.full((2, n, BLOCKS, 768), np.nan, np.float32)
+        has = np.zeros(n, bool)
+        if base["has_face"][0]:
+            box0 = tuple(int(b) for b in base["box"][0])
+            for v, (img, face) in enumerate(aug_variants(row, models, box0)):
+                if face is None:
+                    continue
+                emb[0, v], cls[0, v] = embed_layers(model_crop(img.image, face.box))
+                emb[1, v], cls[1, v] = embed_layers(model_crop(img.image, face.box, WIDE_SCALE))
+                has[v] = True
+        out[cache_path(sha, aug=True)] = {"face_emb": emb[0], "wide_emb": emb[1],
+                                          "has_face": has}
+        out[cache_path(sha, aug=True, layers=True)] = {"cls": cls[0], "wcls": cls[1]}
+    if not cache_path(sha, aug2=True).exists():
+        out[cache_path(sha, aug2=True)] = embed_aug2(row, models)
+    return out
+
+
 def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str, np.ndarray]:
     if extra:
         base = np.load(cache_path(row["sha256"]))
@@ -337,6 +454,24 @@ def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str,
         "scale": np.array([v[4] for v in vs])}
 
 
+def fused(rows: list[dict[str, str]]) -> int:
+    todo = [r for r in rows if cache_path(r["sha256"]).exists() and not all(
+        cache_path(r["sha256"], **k).exists() for k in (
+            {"layers": True}, {"layers": True, "wide": True}, {"aug": True, "layers": True},
+            {"aug2": True}))]
+    print(f"fused pass: {len(todo)} of {len(rows)} images to do", flush=True)
+    models, t0 = FaceModels(), time.time()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for k, row in enumerate(todo):
+        for path, rec in embed_fused(row, models).items():
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rec)
+            tmp.replace(path)
+        if k % 25 == 0 or k == len(todo) - 1:
+            print(f"{k + 1}/{len(todo)} {time.time() - t0:.0f}s", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shard", default="0/1", help="i/n: do every n-th row starting at i")
@@ -351,13 +486,21 @@ def main() -> int:
                     help="--layers: of the wider square (after the --extra pass)")
     ap.add_argument("--pad", action="store_true",
                     help="PAD_VARIANTS aligned, black-padded face chips (after the base pass)")
+    ap.add_argument("--fused", action="store_true",
+                    help="--layers, --layers --wide, --aug, --aug --layers and --aug2 in one pass "
+                         "of token graphs (after the base pass; see embed_fused)")
+    ap.add_argument("--aug2", action="store_true",
+                    help="AUG2_VARIANTS copies cropped, upscaled, blurred, tinted (after the "
+                         "base pass; probe v6.1)")
     args = ap.parse_args()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
-    later = args.extra or args.aug or args.layers or args.pad
+    if args.fused:
+        return fused(rows)
+    later = args.extra or args.aug or args.layers or args.pad or args.aug2
     todo = [r for r in rows
             if not cache_path(r["sha256"], args.extra, args.aug, args.layers, args.wide,
-                              args.pad).exists()
+                              args.pad, args.aug2).exists()
             and (not later or cache_path(r["sha256"]).exists())
             and not (args.aug and args.layers and not cache_path(r["sha256"], aug=True).exists())]
     print(f"{len(rows) - len(todo)} of {len(rows)} cached; embedding {len(todo)}", flush=True)
@@ -367,6 +510,8 @@ def main() -> int:
     for k, row in enumerate(todo):
         if args.pad:
             rec = embed_pad(row, models)
+        elif args.aug2:
+            rec = embed_aug2(row, models)
         elif args.layers and args.aug:
             rec = embed_aug_layers(row, models)
         elif args.layers:
@@ -374,7 +519,7 @@ def main() -> int:
         else:
             rec = embed_aug(row, models) if args.aug else embed_row(row, models, args.extra)
         path = cache_path(row["sha256"], args.extra, args.aug, args.layers, args.wide,
-                          args.pad)
+                          args.pad, args.aug2)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **rec)
         tmp.replace(path)  # atomic: a killed run leaves no half file

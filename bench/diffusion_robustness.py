@@ -1,5 +1,7 @@
-"""The diffusion detector under transformations no training image had: avatar thumbnails, heavy
-JPEG and WebP, grayscale, blur, sharpening, sensor noise, upscaling, tight crops, colour edits.
+"""The diffusion detector under transformations: avatar thumbnails, heavy JPEG and WebP,
+grayscale, blur, sharpening, sensor noise, upscaling, tight crops, colour edits, and five that no
+training copy of any probe had (a turn, a smoothing filter, gamma and vignette, a faded look, a
+shifted double JPEG).
 
 Out of fold, like bench/diffusion_eval.py: each image is scored by probes trained as the shipped
 one was (both heads and, since v5, its guard's two heads) without its identity's fold, on
@@ -12,6 +14,7 @@ and unsure and the AI faces found (per generator), at the shipped thresholds.
     python bench/diffusion_robustness.py [--per-set 30] [--per-gen 30] [--shard i/n]
     python bench/diffusion_robustness.py --layers [--shard i/n]  # bench/diffusion_layers.py's
     python bench/diffusion_robustness.py --v6 [--shard i/n]  # probe v6 (bench/diffusion_v6.py)
+    python bench/diffusion_robustness.py --v6 --aug2 [--thresholds FLAG UNSURE]  # v6.1's recipe
 
 With ``--layers`` the same images and transformations are scored by the candidates of
 bench/diffusion_layers.py (one probe each, trained without the image's fold, the face square's
@@ -116,6 +119,33 @@ def _tight(im: Image.Image, box: tuple | None) -> bytes:
                  quality=90)
 
 
+def _rotated(im: Image.Image, box: tuple | None) -> bytes:
+    """Turned 7 degrees, the black corners cut off: a tilted phone."""
+    r = im.rotate(7, Image.Resampling.BICUBIC)
+    dx, dy = round(im.width * 0.1), round(im.height * 0.1)
+    return _save(r.crop((dx, dy, im.width - dx, im.height - dy)), quality=90)
+
+
+def _vignette(im: Image.Image, box: tuple | None) -> bytes:
+    """Gamma 0.75 (brighter mid-tones) and corners darkened by up to 45%."""
+    a = (np.asarray(im, dtype=np.float32) / 255) ** 0.75
+    yy, xx = np.mgrid[-1:1:im.height * 1j, -1:1:im.width * 1j]
+    a *= (1 - 0.45 * np.clip((xx ** 2 + yy ** 2) / 2, 0, 1))[..., None]
+    return _save(Image.fromarray((a * 255).round().astype(np.uint8)), quality=90)
+
+
+def _faded(im: Image.Image, box: tuple | None) -> bytes:
+    """A filter app's faded look: blacks lifted, colour muted."""
+    a = np.asarray(ImageEnhance.Color(im).enhance(0.75), dtype=np.float32) * 0.85 + 28
+    return _save(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), quality=85)
+
+
+def _double_jpeg(im: Image.Image, box: tuple | None) -> bytes:
+    """Saved at quality 70, cropped by 3 px (the 8 px grid moves), saved again at 88."""
+    once = Image.open(io.BytesIO(_save(im, quality=70))).convert("RGB")
+    return _save(once.crop((3, 3, once.width, once.height)), quality=88)
+
+
 TRANSFORMS: dict[str, Callable[[Image.Image, tuple | None], bytes] | None] = {
     "as is": None,  # the file's own bytes
     "avatar 160 px, JPEG 85": _thumb(160),
@@ -130,7 +160,17 @@ TRANSFORMS: dict[str, Callable[[Image.Image, tuple | None], bytes] | None] = {
     "noise sigma 6": _noise,
     "contrast +30%, warmer": _warm,
     "tight face crop": _tight,
+    # In no training copy of any probe (bench/diffusion_embed.py --aug and --aug2):
+    "rotated 7 degrees": _rotated,
+    "smoothed (median 5 px)": lambda im, box: _save(im.filter(ImageFilter.MedianFilter(5)),
+                                                    quality=90),
+    "gamma 0.75, vignette": _vignette,
+    "faded, muted colour": _faded,
+    "double JPEG, shifted grid": _double_jpeg,
 }
+# Transformations the --aug2 copies (probe v6.1) trained on: unseen by v6 only.
+IN_AUG2 = frozenset({"upscaled x2, PNG", "blur 1.5 px", "contrast +30%, warmer",
+                     "tight face crop"})
 
 
 def sample(per_set: int, per_gen: int) -> list[dict[str, str]]:
@@ -153,35 +193,75 @@ def kind(r: dict[str, str]) -> str:
     return "AI " + ("stylegan" if r["set"] == "stylegan2" else GENERATORS.get(r["generator"], "?"))
 
 
-def features(r: dict[str, str], models: FaceModels, layers: bool = False,
-             wide: bool = False) -> dict[str, np.ndarray]:
-    """Per transformation: the face square's and the wider square's features, or with
-    ``layers`` the face square's (``wide``: the wider square's) per-block CLS tokens (NaN: no
-    face)."""
-    path = CACHE / f"{r['sha256']}{'.layers' if layers else ''}{'_wide' if wide else ''}.npz"
-    if path.exists():
-        c = np.load(path)
-        return {name: c[str(i)] for i, name in enumerate(TRANSFORMS)}
-    data = diffusion_set.local_path(r).read_bytes()
-    base = load_image(data)
+def _transformed(r: dict[str, str], models: FaceModels, done: set[str]):
+    """(name, decoded image, face or None) per transformation not in ``done``, on the run-time
+    path (a face too small for the detector counts as none)."""
+    base = load_image(diffusion_set.local_path(r).read_bytes())
     face0 = models.find_face(base.array())
     box0 = face0.box if face0 is not None else None
-    out: dict[str, np.ndarray] = {}
     for name, f in TRANSFORMS.items():
+        if name in done:
+            continue
         img = base if f is None else load_image(f(base.image.convert("RGB"), box0))
         face = models.find_face(img.array())
-        if face is None or min(img.width, img.height) < MIN_SIDE:
-            out[name] = np.full((BLOCKS, CLS_DIM) if layers else (2, clip_encoder.EMBED_DIM),
-                                np.nan, np.float32)
-        elif layers:
-            out[name] = embed_layers(model_crop(img.image, face.box, WIDE_SCALE) if wide
-                                     else model_crop(img.image, face.box))[1]
-        else:
-            out[name] = np.stack([clip_encoder.embed([model_crop(img.image, face.box)])[0],
-                              clip_encoder.embed([model_crop(img.image, face.box, WIDE_SCALE)])[0]])
+        yield name, img, (None if min(img.width, img.height) < MIN_SIDE else face)
+
+
+def _cached(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+    """What a cache file holds of ``keys`` (keyed by name: transformations added later are
+    computed and added)."""
+    if not path.exists():
+        return {}
+    c = np.load(path)
+    return {k: c[k] for k in keys if k in c.files}
+
+
+def _store(path: Path, out: dict[str, np.ndarray]) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{str(i): out[name] for i, name in enumerate(TRANSFORMS)})
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(path)  # atomic: shards and killed runs leave no half file
+
+
+def features(r: dict[str, str], models: FaceModels) -> dict[str, np.ndarray]:
+    """Per transformation: the face square's and the wider square's final embeddings (NaN: no
+    face)."""
+    path = CACHE / f"{r['sha256']}.npz"
+    out = _cached(path, list(TRANSFORMS))
+    if len(out) < len(TRANSFORMS):
+        for name, img, face in _transformed(r, models, set(out)):
+            out[name] = (np.full((2, clip_encoder.EMBED_DIM), np.nan, np.float32)
+                         if face is None else np.stack(
+                             [clip_encoder.embed([model_crop(img.image, face.box)])[0],
+                              clip_encoder.embed([model_crop(img.image, face.box,
+                                                             WIDE_SCALE)])[0]]))
+        _store(path, out)
     return out
+
+
+def token_features(r: dict[str, str], models: FaceModels
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                              dict[str, np.ndarray]]:
+    """Per transformation, from one token-graph pass per square: both squares' final
+    embeddings (2, 512), the face square's per-block CLS tokens and the wider square's (NaN: no
+    face)."""
+    path = CACHE / f"{r['sha256']}.tokens.npz"
+    parts = ("emb", "cls", "wcls")
+    keys = [f"{name}|{k}" for name in TRANSFORMS for k in parts]
+    out = _cached(path, keys)
+    if len(out) < len(keys):
+        done = {name for name in TRANSFORMS if all(f"{name}|{k}" in out for k in parts)}
+        for name, img, face in _transformed(r, models, done):
+            emb = np.full((2, clip_encoder.EMBED_DIM), np.nan, np.float32)
+            toks = [np.full((BLOCKS, CLS_DIM), np.nan, np.float32) for _ in range(2)]
+            if face is not None:
+                for j, scale in enumerate((None, WIDE_SCALE)):
+                    crop = (model_crop(img.image, face.box) if scale is None
+                            else model_crop(img.image, face.box, scale))
+                    emb[j], toks[j] = embed_layers(crop)
+            out |= {f"{name}|emb": emb, f"{name}|cls": toks[0], f"{name}|wcls": toks[1]}
+        _store(path, out)
+    return tuple({name: out[f"{name}|{k}"] for name in TRANSFORMS} for k in parts)
 
 
 def fold_models(d: Data):
@@ -263,17 +343,20 @@ def layers_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
 
 # probe v5.1 at its floors, the default mode's figures in docs/benchmarks.md: real photos
 # flagged, text-to-image and StyleGAN faces found
-V51 = dict(zip(TRANSFORMS, ((0, .45), (1, .18), (0, .07), (0, .29), (0, .46), (0, .03), (0, .50),
-                            (0, .35), (0, .17), (0, .21), (0, .32), (1, .35)), strict=True))
+V51 = dict(zip(list(TRANSFORMS)[:12],
+               ((0, .45), (1, .18), (0, .07), (0, .29), (0, .46), (0, .03), (0, .50),
+                (0, .35), (0, .17), (0, .21), (0, .32), (1, .35)), strict=True))
 
 
 def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
-             cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]]) -> None:
-    """Per transformation: probe v6's recipe out of fold at the shipped probe's thresholds."""
+             cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]],
+             aug2: bool = False, thresholds: tuple[float, float] | None = None) -> None:
+    """Per transformation: probe v6's recipe (``aug2``: v6.1's, with the --aug2 copies) out of
+    fold at the shipped probe's thresholds (or ``thresholds``: flag, unsure)."""
     probe = json.loads(PROBE_OUT.read_text())
-    flag, unsure = probe["thresholds"]["flag"], probe["thresholds"]["unsure"]
+    flag, unsure = thresholds or (probe["thresholds"]["flag"], probe["thresholds"]["unsure"])
     sg_flag = probe["stylegan_head"]["flag"]
-    d = diffusion_v6.load()
+    d = diffusion_v6.load(aug2=aug2)
     f, sg = folds(d), stylegan_part(d) & (d.variant < 2)  # v5's StyleGAN head: no copies
     heads = [diffusion_v6.fit(d.take(f != k)) for k in range(FOLDS)]
     sg_heads = [fit(d.take(sg & (f != k)), SG_C, False, SG_FEATURES) for k in range(FOLDS)]
@@ -281,8 +364,10 @@ def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
     kinds = np.array([kind(r) for r in rows])
     real = np.array([k.startswith("real") for k in kinds])
     gens = sorted({k for k in kinds if not k.startswith("real")})
-    print(f"{len(rows)} part-B images; probe v{probe['version']}'s recipe out of fold: flag "
-          f"{flag}, unsure {unsure} (or v5's StyleGAN head from {sg_flag}: unsure only)\n")
+    recipe = "v6.1 (with the --aug2 copies)" if aug2 else "v6"
+    print(f"{len(rows)} part-B images; probe {recipe}'s recipe out of fold: flag "
+          f"{flag}, unsure {unsure} (or v5's StyleGAN head from {sg_flag}: unsure only); "
+          "* a transformation this recipe's copies had\n")
     print("| transformation | real flagged | real unsure | " + " | ".join(gens) +
           " | text-to-image | AI all | v5.1: real flagged / AI all |\n|---|---|---|" +
           "---|" * (len(gens) + 3))
@@ -296,15 +381,17 @@ def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
         seen = [(kinds == g) & face for g in gens]
         seen += [~real & face & (kinds != "AI stylegan"), ~real & face]
         total, n_real = total + int((hit & real).sum()), n_real + int((real & face).sum())
-        print(f"| {t} | {int((hit & real).sum())} of {int((real & face).sum())} | "
+        seen_t = "*" if t in IN_AUG2 and aug2 else ""
+        v51 = f"{V51[t][0]} / {V51[t][1]:.2f}" if t in V51 else "-"
+        print(f"| {t}{seen_t} | {int((hit & real).sum())} of {int((real & face).sum())} | "
               f"{int(unsure_real.sum())} | " +
               " | ".join(f"{hit[m].mean():.2f} ({int(m.sum())})" for m in seen) +
-              f" | {V51[t][0]} / {V51[t][1]:.2f} |", flush=True)
+              f" | {v51} |", flush=True)
         named += [f"{t}: {rows[j]['set']}/{rows[j]['path']} ({p[j]:.4f})"
                   for j in np.flatnonzero(hit & real)]
     print("\nreal: photos flagged, of those with a face found; AI: share flagged (faces found)")
-    print(f"real transformed images flagged: {total} of {n_real} (v5.1 at its floors: "
-          f"{sum(v[0] for v in V51.values())} of ~2,700)")
+    print(f"real transformed images flagged: {total} of {n_real} (v5.1 at its floors, the "
+          f"first twelve only: {sum(v[0] for v in V51.values())} of ~2,700)")
     print("real photos flagged: " + ("; ".join(named) or "none"))
 
 
@@ -320,6 +407,10 @@ def main() -> int:
     ap.add_argument("--layers", action="store_true",
                     help="bench/diffusion_layers.py's candidates (per-block CLS tokens)")
     ap.add_argument("--v6", action="store_true", help="probe v6's recipe at its thresholds")
+    ap.add_argument("--aug2", action="store_true",
+                    help="--v6: probe v6.1's recipe (trained on the --aug2 copies too)")
+    ap.add_argument("--thresholds", type=float, nargs=2, metavar=("FLAG", "UNSURE"),
+                    help="--v6: these probabilities instead of the shipped probe's")
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
@@ -327,13 +418,16 @@ def main() -> int:
     i, n = map(int, args.shard.split("/"))
     rows = sample(args.per_set, args.per_gen)
     models = FaceModels()
-    feats = [features(r, models) for r in rows[i::n]]
     if args.layers or args.v6:
-        cls = [features(r, models, layers=True) for r in rows[i::n]]
-        wcls = [features(r, models, layers=True, wide=True) for r in rows[i::n]]
+        feats, cls, wcls = (list(x) for x in zip(*(token_features(r, models)
+                                                    for r in rows[i::n]), strict=True))
         if n == 1:
-            (v6_table if args.v6 else layers_table)(rows, feats, cls, wcls)
+            if args.v6:
+                v6_table(rows, feats, cls, wcls, args.aug2, args.thresholds)
+            else:
+                layers_table(rows, feats, cls, wcls)
         return 0
+    feats = [features(r, models) for r in rows[i::n]]
     if n > 1:
         print(f"shard {args.shard}: {len(feats)} images embedded")
         return 0

@@ -104,6 +104,7 @@ GUARD_AUG = False
 MIN_VALIDATION = 1000  # real photos (as they are) in part A at least
 CLS_DIM = 768  # width of the encoder's residual stream (the --layers pass)
 PAD_VARIANT = 2 + AUG_VARIANTS  # the first --pad chip's variant number
+AUG2_VARIANT = PAD_VARIANT + PAD_VARIANTS  # the first --aug2 copy's variant number
 
 
 @dataclass
@@ -132,11 +133,26 @@ def _hash(s: str, mod: int) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % mod
 
 
-def load(aug: bool = AUG, layers: bool = False, pad: bool = False) -> Data:
+def _add_copies(cols: dict[str, list], rec, first: int, r: dict[str, str], gen: str) -> None:
+    """The copies of a --pad or --aug2 cache file ``rec`` with a face, as rows of image ``r``
+    (variants ``first`` on); those passes store both squares' embeddings and CLS tokens."""
+    nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
+    for v in np.flatnonzero(rec["has_face"]):
+        for f, val in (("X", rec["face_emb"][v]), ("M", nan), ("W", rec["wide_emb"][v]),
+                       ("S", np.full(len(NAMES), np.nan, np.float32)),
+                       ("y", int(r["label"] == "fake")), ("set", r["set"]), ("gen", gen),
+                       ("group", r["group"]), ("variant", first + int(v)), ("path", r["path"]),
+                       ("detector", ""), ("L", rec["cls"][v].reshape(-1)),
+                       ("LW", rec["wcls"][v].reshape(-1))):
+            cols[f].append(val)
+
+
+def load(aug: bool = AUG, layers: bool = False, pad: bool = False, aug2: bool = False) -> Data:
     """Every image's features with a face found: variants 0 (as is) and 1 (re-encoded), and with
     ``aug`` the augmented copies of the --aug pass where cached (variants 2 on); with ``layers``
     the per-block CLS tokens of the --layers pass where cached; with ``pad`` (and ``layers``)
-    the --pad pass's face chips (variant PAD_VARIANT on)."""
+    the --pad pass's face chips (variant PAD_VARIANT on); with ``aug2`` (and ``layers``) the
+    --aug2 pass's copies (variant AUG2_VARIANT on)."""
     cols: dict[str, list] = {f: [] for f in Data.__dataclass_fields__}
     nan = np.full(clip_encoder.EMBED_DIM, np.nan, np.float32)
     no_cls = np.full(BLOCKS * CLS_DIM if layers else 0, np.nan, np.float32)
@@ -148,6 +164,12 @@ def load(aug: bool = AUG, layers: bool = False, pad: bool = False) -> Data:
             continue  # not embedded yet
         c = np.load(cache_path(sha))
         e = np.load(cache_path(sha, extra=True)) if cache_path(sha, extra=True).exists() else None
+        lw = cache_path(sha, layers=True, wide=True)
+        if e is None and lw.exists() and "emb" in np.load(lw).files:
+            # bench/diffusion_embed.py --fused: the wider square without the mirrored one
+            e = {"wide_emb": np.load(lw)["emb"],
+                 "mirror_emb": np.full((len(c["face_emb"]), clip_encoder.EMBED_DIM), np.nan,
+                                       np.float32)}
         st = np.load(stats_path(sha)) if stats_path(sha).exists() else None
         if st is None or len(st) != len(c["face_emb"]):
             st = np.full((len(c["face_emb"]), len(NAMES)), np.nan, np.float32)
@@ -168,19 +190,10 @@ def load(aug: bool = AUG, layers: bool = False, pad: bool = False) -> Data:
                            ("variant", v), ("path", r["path"]),
                            ("detector", str(c["detector"][v])), ("L", cls[v]), ("LW", wcls[v])):
                 cols[f].append(val)
-        p = cache_path(sha, pad=True)
-        if pad and layers and p.exists():
-            p = np.load(p)
-            for v in range(PAD_VARIANTS):
-                if not p["has_face"][v]:
-                    continue
-                for f, val in (("X", p["face_emb"][v]), ("M", nan), ("W", p["wide_emb"][v]),
-                               ("S", np.full(len(NAMES), np.nan, np.float32)),
-                               ("y", int(r["label"] == "fake")), ("set", r["set"]),
-                               ("gen", gen), ("group", r["group"]), ("variant", PAD_VARIANT + v),
-                               ("path", r["path"]), ("detector", ""),
-                               ("L", p["cls"][v].reshape(-1)), ("LW", p["wcls"][v].reshape(-1))):
-                    cols[f].append(val)
+        for on, path, first in ((pad, cache_path(sha, pad=True), PAD_VARIANT),
+                                (aug2, cache_path(sha, aug2=True), AUG2_VARIANT)):
+            if on and layers and path.exists():
+                _add_copies(cols, np.load(path), first, r, gen)
         a = cache_path(sha, aug=True)
         if not aug or not a.exists():
             continue

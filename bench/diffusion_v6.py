@@ -43,6 +43,7 @@ C = 0.001  # chosen for these features by bench/diffusion_layers.py --select (pa
 FLAG_FPR = 0.005  # of each real kind left out (part A), the worst one binding
 UNSURE_FPR = 0.02  # likewise: the unsure band starts here
 VERSION = "6"
+VERSION_AUG2 = "6.1"
 # Sets added to the manifest after v6 (bench/diffusion_v7.py trains on them): left out here, so
 # that this script still reproduces v6 and its figures.
 SETS_SINCE_V6 = frozenset({"openpeople", "id_photos"})
@@ -52,8 +53,9 @@ def kinds(d: T.Data) -> np.ndarray:
     return np.array([KINDS.get(s, s) for s in d.set])
 
 
-def load(without: frozenset[str] = SETS_SINCE_V6) -> T.Data:
-    d = T.load(aug=True, layers=True)
+def load(without: frozenset[str] = SETS_SINCE_V6, aug2: bool = False) -> T.Data:
+    """The rows v6 trains on (``aug2``: and the --aug2 copies, v6.1's recipe)."""
+    d = T.load(aug=True, layers=True, aug2=aug2)
     d = d.take(~np.isin(d.set, list(without)))
     missing = np.isnan(d.L).any(axis=1) | np.isnan(d.LW).any(axis=1)
     if missing.any():
@@ -227,11 +229,16 @@ def stylegan_combined(d: T.Data, s: np.ndarray, heads_sg: np.ndarray, flag: floa
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true", help="write the probe after the evaluation")
+    ap.add_argument("--aug2", action="store_true",
+                    help="v6.1: trained on the --aug2 copies too (cropped, upscaled, blurred, "
+                         "tinted; bench/diffusion_embed.py --aug2)")
     args = ap.parse_args()
-    d = load()
+    d = load(aug2=args.aug2)
+    if args.aug2 and not (d.variant >= T.AUG2_VARIANT).any():
+        sys.exit("no --aug2 copies: run bench/diffusion_embed.py --aug2 first")
     flag, unsure = evaluate(d)
     if args.write:
-        write(d, flag, unsure)
+        write(d, flag, unsure, VERSION_AUG2 if args.aug2 else VERSION)
     return 0
 
 
@@ -272,7 +279,10 @@ def write(d: T.Data, flag: float, unsure: float, version: str = VERSION,
             "cls": clip_encoder.reference_tokens(parse_features(FEATURES).token_blocks)},
         "trained_on": {"images_per_set": counts,
                        "variants_per_image": "as is, re-encoded, two processed copies "
-                                             "(bench/diffusion_embed.py --aug)",
+                                             "(bench/diffusion_embed.py --aug)" + (
+                                                 ", a cropped, upscaled, blurred or tinted "
+                                                 "copy (--aug2)"
+                                                 if (d.variant >= T.AUG2_VARIANT).any() else ""),
                        "rows": int(len(d.y)), "manifest": "data/diffusion/manifest.csv"},
         "thresholds": {
             "flag": up(prob(flag)), "unsure": up(prob(unsure)),

@@ -4,6 +4,7 @@
                                             # ChatGPT faces")
     python bench/diffusion_v7.py --write    # ... then write headcheck/data/diffusion_probe.json
     python bench/diffusion_v7.py --specs face,wide:2.0 cls:3-5:0.001  # other heads, families out
+    python bench/diffusion_v7.py --aug2 --specs cls:7-9,wcls:6-8:0.001  # v6.1's copies too
 
 v6 (bench/diffusion_v6.py) scored none of 44 headshots made by Gemini 3 Pro Image and ChatGPT
 (sets ``openpeople`` and ``id_photos``, data/diffusion/SOURCES.md) above 0.07: it had learned
@@ -70,8 +71,10 @@ def main() -> int:
     ap.add_argument("--specs", nargs="+", metavar="FEATURES:C",
                     help="only the new families left out, for heads on these features (e.g. "
                          "face,wide:2.0 cls:3-5:0.001): does any head find a family it never saw?")
+    ap.add_argument("--aug2", action="store_true",
+                    help="with the --aug2 copies too (probe v6.1's recipe)")
     args = ap.parse_args()
-    d = V6.load(without=frozenset())
+    d = V6.load(without=frozenset(), aug2=args.aug2)
     if args.specs:
         for spec in args.specs:
             features, c = spec.rsplit(":", 1)
