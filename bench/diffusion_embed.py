@@ -310,6 +310,22 @@ def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = 
 BLOCKS = clip_encoder.BLOCKS
 
 
+def require_training_kernels() -> None:
+    """Exit unless this machine's fast encoder kernels compute the features the shipped probe was
+    trained on. On a CPU without VNNI they do not (cosine about 0.5 on the reference input: the
+    int8 sums saturate) and the detector runs the exact kernels there, which come close but not
+    bit for bit: caches made here would mix with none made on the training machine."""
+    from headcheck.detectors.diffusion import ENCODER_SAME_COSINE, kernels_cosine
+
+    cos = kernels_cosine("fast")
+    if cos < ENCODER_SAME_COSINE:
+        sys.exit(f"this CPU's fast encoder kernels compute other features than the probe was "
+                 f"trained on (cosine {cos:.3f} on the reference input, need "
+                 f"{ENCODER_SAME_COSINE}; a CPU without VNNI?): features cached here would be "
+                 "wrong. Build the caches on a CPU with AVX-512 VNNI or AVX-VNNI "
+                 "(docs/benchmarks.md, \"v6's scores on a CPU without VNNI\").")
+
+
 def embed_layers(crop: Image.Image, kernels: str = "fast") -> tuple[np.ndarray, np.ndarray]:
     """One pass (``clip_encoder.embed_tokens``, the run-time token graph): the unit-length final
     embedding (as ``clip_encoder.embed``) and the (12, 768) per-block CLS tokens of one crop."""
@@ -493,6 +509,7 @@ def main() -> int:
                     help="AUG2_VARIANTS copies cropped, upscaled, blurred, tinted (after the "
                          "base pass; probe v6.1)")
     args = ap.parse_args()
+    require_training_kernels()
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
     if args.fused:

@@ -48,7 +48,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import diffusion_set  # noqa: E402
 import diffusion_v6  # noqa: E402
-from diffusion_embed import BLOCKS, OUT, embed_layers, rows_to_embed  # noqa: E402
+from diffusion_embed import (  # noqa: E402
+    BLOCKS,
+    OUT,
+    embed_layers,
+    require_training_kernels,
+    rows_to_embed,
+)
 from diffusion_layers import CANDIDATES, scores, worst_threshold  # noqa: E402
 from diffusion_train import (  # noqa: E402
     CLS_DIM,
@@ -414,6 +420,7 @@ def main() -> int:
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
+    require_training_kernels()
     diffusion_set.SET_DIR = args.set_dir
     i, n = map(int, args.shard.split("/"))
     rows = sample(args.per_set, args.per_gen)
