@@ -51,8 +51,9 @@ evaluate: setup
 # fetched repository snapshots and ../shared), compute CLIP features (face square; the mirrored
 # and wider squares; every block's CLS tokens of both; two processed copies of every image and
 # their tokens), then train and evaluate probe v6 (bench/diffusion_v6.py, which also prints its
-# figures). The probe is tied to the machine's encoder features (docs/design.md): train where
-# the detector will run. The seed's tells (bench/diffusion_stats.py) and the previous recipe's
+# figures). The probe is tied to the machine's encoder features (docs/design.md): train on a
+# CPU with VNNI, whose fast kernels compute them (the cache scripts refuse any other CPU; the
+# detector runs on either, docs/benchmarks.md "On a real CPU without VNNI"). The seed's tells (bench/diffusion_stats.py) and the previous recipe's
 # scripts (bench/diffusion_train.py, diffusion_eval.py, diffusion_gate.py: probe v5.1) are not
 # part of it.
 train-diffusion: setup
