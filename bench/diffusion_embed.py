@@ -429,21 +429,11 @@ def embed_fused(row: dict[str, str], models: FaceModels) -> dict[Path, dict[str,
         out[cache_path(sha, layers=True)] = {"cls": cls[0]}
         out[cache_path(sha, layers=True, wide=True)] = {"cls": cls[1], "emb": wemb}
     if not cache_path(sha, aug=True, layers=True).exists():
-        n = AUG_VARIANTS
-        emb = np.full((2, n, clip_encoder.EMBED_DIM), np.nan, np.float32)
-        cls = np.full((2, n, BLOCKS, 768), np.nan, np.float32)
-        has = np.zeros(n, bool)
-        if base["has_face"][0]:
-            box0 = tuple(int(b) for b in base["box"][0])
-            for v, (img, face) in enumerate(aug_variants(row, models, box0)):
-                if face is None:
-                    continue
-                emb[0, v], cls[0, v] = embed_layers(model_crop(img.image, face.box))
-                emb[1, v], cls[1, v] = embed_layers(model_crop(img.image, face.box, WIDE_SCALE))
-                has[v] = True
-        out[cache_path(sha, aug=True)] = {"face_emb": emb[0], "wide_emb": emb[1],
-                                          "has_face": has}
-        out[cache_path(sha, aug=True, layers=True)] = {"cls": cls[0], "wcls": cls[1]}
+        # The --aug pass's copies (its seed range and chain), their two caches from one pass.
+        c = embed_copies(row, models, augment_bytes, AUG_VARIANTS, 12)
+        out[cache_path(sha, aug=True)] = {"face_emb": c["face_emb"], "wide_emb": c["wide_emb"],
+                                          "has_face": c["has_face"]}
+        out[cache_path(sha, aug=True, layers=True)] = {"cls": c["cls"], "wcls": c["wcls"]}
     if not cache_path(sha, aug2=True).exists():
         out[cache_path(sha, aug2=True)] = embed_aug2(row, models)
     return out

@@ -165,9 +165,10 @@ def load(aug: bool = AUG, layers: bool = False, pad: bool = False, aug2: bool = 
         c = np.load(cache_path(sha))
         e = np.load(cache_path(sha, extra=True)) if cache_path(sha, extra=True).exists() else None
         lw = cache_path(sha, layers=True, wide=True)
-        if e is None and lw.exists() and "emb" in np.load(lw).files:
+        lw = np.load(lw) if e is None and lw.exists() else None
+        if lw is not None and "emb" in lw.files:
             # bench/diffusion_embed.py --fused: the wider square without the mirrored one
-            e = {"wide_emb": np.load(lw)["emb"],
+            e = {"wide_emb": lw["emb"],
                  "mirror_emb": np.full((len(c["face_emb"]), clip_encoder.EMBED_DIM), np.nan,
                                        np.float32)}
         st = np.load(stats_path(sha)) if stats_path(sha).exists() else None
