@@ -48,22 +48,20 @@ evaluate: setup
 	$(BIN)/python bench/portraits_eval.py
 
 # The diffusion detector: rebuild its image set from data/diffusion/manifest.csv (needs the
-# fetched repository snapshots and ../shared), compute CLIP features (face square; the mirrored
-# and wider squares; every block's CLS tokens of both; two processed copies of every image and
-# their tokens), then train and evaluate probe v6 (bench/diffusion_v6.py, which also prints its
-# figures). The probe is tied to the machine's encoder features (docs/design.md): train on a
-# CPU with VNNI, whose fast kernels compute them (the cache scripts refuse any other CPU; the
-# detector runs on either, docs/benchmarks.md "On a real CPU without VNNI"). The seed's tells (bench/diffusion_stats.py) and the previous recipe's
-# scripts (bench/diffusion_train.py, diffusion_eval.py, diffusion_gate.py: probe v5.1) are not
-# part of it.
+# fetched repository snapshots and ../shared), compute CLIP features (the base pass: the face
+# square; then one fused pass of token graphs: both squares' CLS tokens, two processed copies of
+# every image and their tokens, and the cropped/blurred copies probe v6.1 tried), then train and
+# evaluate probe v6 (bench/diffusion_v6.py, which also prints its figures). The fused pass gives
+# v6's features to the digit in about two thirds of the separate passes' time (docs/benchmarks.md,
+# "Probe v6.1"). The probe is tied to the machine's encoder features (docs/design.md): train on
+# a CPU with VNNI, whose fast kernels compute them (the cache scripts refuse any other CPU; the
+# detector runs on either, docs/benchmarks.md "On a real CPU without VNNI"). The seed's tells
+# (bench/diffusion_stats.py) and the previous recipe's scripts (bench/diffusion_train.py,
+# diffusion_eval.py, diffusion_gate.py: probe v5.1, which also read --extra) are not part of it.
 train-diffusion: setup
 	$(BIN)/python bench/diffusion_set.py build
 	$(BIN)/python bench/diffusion_embed.py
-	$(BIN)/python bench/diffusion_embed.py --extra
-	$(BIN)/python bench/diffusion_embed.py --layers
-	$(BIN)/python bench/diffusion_embed.py --layers --wide
-	$(BIN)/python bench/diffusion_embed.py --aug
-	$(BIN)/python bench/diffusion_embed.py --aug --layers
+	$(BIN)/python bench/diffusion_embed.py --fused
 	$(BIN)/python bench/diffusion_v6.py --write
 
 evaluate-diffusion: setup
