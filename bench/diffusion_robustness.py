@@ -15,6 +15,8 @@ and unsure and the AI faces found (per generator), at the shipped thresholds.
     python bench/diffusion_robustness.py --layers [--shard i/n]  # bench/diffusion_layers.py's
     python bench/diffusion_robustness.py --v6 [--shard i/n]  # probe v6 (bench/diffusion_v6.py)
     python bench/diffusion_robustness.py --v6 --aug2 [--thresholds FLAG UNSURE]  # v6.1's recipe
+    python bench/diffusion_robustness.py --v6 --per-set 100000 --per-gen 0 \
+        --transform "double JPEG, shifted grid"  # every real photo of part B under one
 
 With ``--layers`` the same images and transformations are scored by the candidates of
 bench/diffusion_layers.py (one probe each, trained without the image's fold, the face square's
@@ -223,7 +225,12 @@ def _cached(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
 
 
 def _store(path: Path, out: dict[str, np.ndarray]) -> None:
+    """Write ``out`` over what the file held (keys a run with fewer --transforms did not ask
+    for are kept)."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        with np.load(path) as old:
+            out = {k: old[k] for k in old.files} | out
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **out)
     tmp.replace(path)  # atomic: shards and killed runs leave no half file
@@ -391,7 +398,8 @@ def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
         v51 = f"{V51[t][0]} / {V51[t][1]:.2f}" if t in V51 else "-"
         print(f"| {t}{seen_t} | {int((hit & real).sum())} of {int((real & face).sum())} | "
               f"{int(unsure_real.sum())} | " +
-              " | ".join(f"{hit[m].mean():.2f} ({int(m.sum())})" for m in seen) +
+              " | ".join(f"{hit[m].mean():.2f} ({int(m.sum())})" if m.any() else "-"
+                         for m in seen) +
               f" | {v51} |", flush=True)
         named += [f"{t}: {rows[j]['set']}/{rows[j]['path']} ({p[j]:.4f})"
                   for j in np.flatnonzero(hit & real)]
@@ -417,11 +425,21 @@ def main() -> int:
                     help="--v6: probe v6.1's recipe (trained on the --aug2 copies too)")
     ap.add_argument("--thresholds", type=float, nargs=2, metavar=("FLAG", "UNSURE"),
                     help="--v6: these probabilities instead of the shipped probe's")
+    ap.add_argument("--transform", action="append", default=[],
+                    help="only this transformation (repeatable; default: all); e.g. every "
+                         "real photo of part B under one: --per-set 100000 --per-gen 0")
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
     require_training_kernels()
     diffusion_set.SET_DIR = args.set_dir
+    if args.transform:
+        chosen = args.transform
+        unknown = [t for t in chosen if t not in TRANSFORMS]
+        if unknown:
+            sys.exit(f"unknown transformations {unknown}; known: {', '.join(TRANSFORMS)}")
+        for t in [t for t in TRANSFORMS if t not in chosen]:
+            del TRANSFORMS[t]  # the module's table: the caches and tables read it
     i, n = map(int, args.shard.split("/"))
     rows = sample(args.per_set, args.per_gen)
     models = FaceModels()
