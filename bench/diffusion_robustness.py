@@ -381,9 +381,9 @@ def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
     print(f"{len(rows)} part-B images; probe {recipe}'s recipe out of fold: flag "
           f"{flag}, unsure {unsure} (or v5's StyleGAN head from {sg_flag}: unsure only); "
           "* a transformation this recipe's copies had\n")
-    print("| transformation | real flagged | real unsure | " + " | ".join(gens) +
-          " | text-to-image | AI all | v5.1: real flagged / AI all |\n|---|---|---|" +
-          "---|" * (len(gens) + 3))
+    cols = ["transformation", "real flagged", "real unsure", *gens, "text-to-image", "AI all",
+            "v5.1: real flagged / AI all"]
+    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     named, total, n_real = [], 0, 0
     for t in TRANSFORMS:
         data, face = tokens(feats, cls, wcls, t)
