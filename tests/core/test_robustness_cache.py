@@ -1,0 +1,48 @@
+"""The robustness bench's feature cache (bench/diffusion_robustness.py): a run over fewer
+transformations (``--transform``) adds to an image's cache file and never drops what a wider
+run computed, which would cost a rerun of the slowest pass."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def robustness() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("diffusion_robustness",
+                                                  ROOT / "bench" / "diffusion_robustness.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_narrower_run_keeps_what_the_cache_file_held(robustness, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(robustness, "CACHE", tmp_path)
+    path = tmp_path / "abc.tokens.npz"
+    wide = {"as is|emb": np.ones((2, 3), np.float32), "JPEG q30|emb": np.zeros((2, 3))}
+    robustness._store(path, wide)
+    robustness._store(path, {"JPEG q30|emb": np.full((2, 3), 7.0)})  # recomputed: replaced
+    got = robustness._cached(path, ["as is|emb", "JPEG q30|emb", "grayscale|emb"])
+    assert set(got) == {"as is|emb", "JPEG q30|emb"}  # nothing invented, nothing lost
+    assert np.array_equal(got["as is|emb"], wide["as is|emb"])
+    assert (got["JPEG q30|emb"] == 7.0).all()
+    assert not list(tmp_path.glob("*.tmp.npz"))  # written atomically
+
+
+def test_an_unknown_transformation_is_refused_by_name(robustness, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["x", "--v6", "--transform", "sepia"])
+    monkeypatch.setattr(robustness, "require_training_kernels", lambda: None)
+    with pytest.raises(SystemExit) as e:
+        robustness.main()
+    assert "unknown transformations ['sepia']" in str(e.value)
+    assert "double JPEG, shifted grid" in str(e.value)  # the known ones are listed
