@@ -43,9 +43,9 @@ DETECTION_LIMITS = (
           "recall 82% of 1,563 AI images (text-to-image 87%) at 0 of 2,156 held-out real images "
           "flagged; at most 0.6% of a kind of real photo left out of training flagged; a "
           "generator left out of training: 65-97% (the recipe without it, its own threshold); "
-          "StyleGAN with eye geometry 97.8% (bench/diffusion_v6.py); real photos under 11 edits: "
-          "3 of 11,802 flagged (0.19% after a crop and second JPEG, 0.09% as 96 px avatars, "
-          "none under the other nine; bench/diffusion_robustness.py --v6)"),
+          "StyleGAN with eye geometry 97.8% (bench/diffusion_v6.py); real photos under 16 edits: "
+          "3 of 17,177 flagged (0.19% after a crop and second JPEG, 0.09% as 96 px avatars, "
+          "none under the other fourteen; bench/diffusion_robustness.py --v6)"),
     Limit("composited", "the same body and backdrop under different faces",
           "a template used at least twice among the photos in this store",
           "a template seen only once here; composites on backdrops never reused",
