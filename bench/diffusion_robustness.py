@@ -434,11 +434,10 @@ def main() -> int:
     require_training_kernels()
     diffusion_set.SET_DIR = args.set_dir
     if args.transform:
-        chosen = args.transform
-        unknown = [t for t in chosen if t not in TRANSFORMS]
+        unknown = [t for t in args.transform if t not in TRANSFORMS]
         if unknown:
             sys.exit(f"unknown transformations {unknown}; known: {', '.join(TRANSFORMS)}")
-        for t in [t for t in TRANSFORMS if t not in chosen]:
+        for t in [t for t in TRANSFORMS if t not in args.transform]:
             del TRANSFORMS[t]  # the module's table: the caches and tables read it
     i, n = map(int, args.shard.split("/"))
     rows = sample(args.per_set, args.per_gen)

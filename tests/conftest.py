@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from PIL import Image
@@ -26,6 +29,20 @@ DIFFUSION = FACES / "diffusion" / "images"
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     return Analyzer()
+
+
+def bench_script(stem: str, name: str | None = None) -> ModuleType:
+    """A script of bench/ loaded as a module (``name``, default its stem), registered in
+    sys.modules (dataclasses look their module up) with bench/ on the path (the scripts
+    import each other by name)."""
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location(name or stem, ROOT / "bench" / f"{stem}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def real(photo_id: str, variant: str = "large@2x") -> Path:

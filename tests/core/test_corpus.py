@@ -4,10 +4,8 @@ say. Builds the --small corpus (~50 files, a few seconds) once for the module.""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,17 +14,11 @@ import pytest
 from PIL import Image
 
 from headcheck.load import load_image
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import bench_script
 
 
 def _load_corpus_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("corpus", "bench_corpus")
 
 
 corpus = _load_corpus_module()

@@ -4,10 +4,8 @@ square's encoder pass is skipped only where it cannot change what the detector r
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import math
-import sys
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +26,7 @@ from headcheck.detectors.diffusion import (
 )
 from headcheck.face import FaceModels
 from headcheck.load import load_image
+from tests.conftest import bench_script
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "diffusion"
@@ -110,13 +109,7 @@ def test_a_probe_without_the_key_or_with_a_stale_one_never_gates(
 
 
 def _gate_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("diffusion_gate",
-                                                  ROOT / "bench" / "diffusion_gate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("diffusion_gate")
 
 
 def test_the_gate_script_writes_what_the_detector_reads(previous_probe) -> None:

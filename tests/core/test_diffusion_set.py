@@ -4,9 +4,7 @@ wheel or a zip, each row carrying the member's sha256, a wheel with another sha2
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
-import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -14,19 +12,12 @@ from types import ModuleType
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("diffusion_set", ROOT / "bench" /
-                                                  "diffusion_set.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("diffusion_set")
 
 
 def _jpeg(colour: tuple[int, int, int]) -> bytes:

@@ -4,8 +4,6 @@ face pasted on a studio template still is."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +17,14 @@ from headcheck.engine import Headcheck
 from headcheck.judge import COPY_FACE_CORR
 from headcheck.load import load_image
 from headcheck.store import Sighting
-from tests.conftest import FACES, jpeg, real
+from tests.conftest import FACES, bench_script, jpeg, real
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTRAITS = FACES / "portraits" / "images"
 
 
 def _bench_corpus():
-    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("corpus", "bench_corpus")
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,18 @@ run computed, which would cost a rerun of the slowest pass."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def robustness() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("diffusion_robustness",
-                                                  ROOT / "bench" / "diffusion_robustness.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("diffusion_robustness")
 
 
 def test_a_narrower_run_keeps_what_the_cache_file_held(robustness, tmp_path, monkeypatch) -> None:
@@ -39,7 +31,7 @@ def test_a_narrower_run_keeps_what_the_cache_file_held(robustness, tmp_path, mon
     assert not list(tmp_path.glob("*.tmp.npz"))  # written atomically
 
 
-def test_an_unknown_transformation_is_refused_by_name(robustness, monkeypatch, capsys) -> None:
+def test_an_unknown_transformation_is_refused_by_name(robustness, monkeypatch) -> None:
     monkeypatch.setattr(sys, "argv", ["x", "--v6", "--transform", "sepia"])
     monkeypatch.setattr(robustness, "require_training_kernels", lambda: None)
     with pytest.raises(SystemExit) as e:

@@ -4,28 +4,19 @@ v6.1): reproducible from the seed, always decodable, and a crop to the face stay
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def embed() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("diffusion_embed",
-                                                  ROOT / "bench" / "diffusion_embed.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("diffusion_embed")
 
 
 def copies(embed: ModuleType, img: Image.Image, box, seed: int, n: int) -> list[bytes]:
