@@ -50,7 +50,10 @@ CLS_DIM = 768  # width of its residual stream: one CLS token
 # The residual stream after each block (0-based); the last block's is the graph's own output.
 BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0"
                       for i in range(BLOCKS - 1)) + ("onnx::Gather_1524",)
-KERNELS = ("fast", "exact")  # in the order a caller should try them
+KERNELS = ("fast", "exact")  # where nothing is known of the CPU, the order to try them in
+# x86 flags of integer dot products that sum u8 x s8 products exactly (AVX-512 VNNI, AVX-VNNI,
+# AMX): with one of them the fast kernels compute the integers a probe was trained on.
+EXACT_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 # CLIP's own input normalisation.
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
@@ -142,6 +145,29 @@ def session_options():
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return opts
+
+
+def kernels_order(cpu_flags: frozenset[str] | None) -> tuple[str, ...]:
+    """``KERNELS`` in the order to try them on a CPU with these flags (None: unknown). An x86
+    CPU without exact dot products tries "exact" first: its fast kernels saturate, and building
+    and checking them first cost each process about a second for nothing. The order saves time
+    only; the caller still checks the features of whichever it tries (pure: the decision
+    alone)."""
+    if cpu_flags is None or not cpu_flags & {"avx2", "avx512f"}:
+        return KERNELS  # not x86 with the AVX2 int8 kernels, or not known: as listed
+    return KERNELS if cpu_flags & EXACT_DOT_FLAGS else ("exact", "fast")
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str] | None:
+    """This CPU's instruction-set flags as Linux lists them (None elsewhere or unreadable)."""
+    try:
+        with cpuinfo.open() as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return None
 
 
 def _vetted_path(kernels: str) -> Path:

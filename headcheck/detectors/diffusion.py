@@ -308,19 +308,30 @@ def kernels_cosine(kernels: str) -> float:
 @lru_cache(maxsize=1)
 def encoder_kernels() -> str:
     """The first kernels that reproduce the probe's features here, else the closest (once per
-    process; the exact ones are built only when the fast ones fall short)."""
+    process). They are tried in the order this CPU makes likely (``clip_encoder.kernels_order``).
+    On an x86 CPU without exact int8 dot products the exact kernels come first and, once they
+    pass the check (ENCODER_MIN_COSINE), are kept without building the fast ones: those
+    saturate there (cosine 0.505 against the exact ones' 0.994, docs/benchmarks.md), and
+    building and checking them cost each process about a second."""
     tried: dict[str, float] = {}
-    for kernels in clip_encoder.KERNELS:
+    order = clip_encoder.kernels_order(clip_encoder.cpu_flags())
+    saturating = order[0] == "exact"
+    for kernels in order:
         cos = kernels_cosine(kernels)
-        if not cos < ENCODER_SAME_COSINE:  # NaN: a probe without the record; nothing to compare
+        if cos != cos:  # NaN: a probe without the record, nothing to compare: as listed
+            kernels = clip_encoder.KERNELS[0]
             break
         tried[kernels] = cos
+        if cos >= ENCODER_SAME_COSINE or (saturating and kernels == "exact"
+                                          and cos >= ENCODER_MIN_COSINE):
+            break
     else:
         kernels = max(tried, key=tried.__getitem__)
     if kernels != clip_encoder.KERNELS[0]:
         log.info("diffusion detector: the encoder's %s kernels reproduce the probe's features "
-                 "best here (cosine %s)", kernels,
-                 ", ".join(f"{k} {c:.4f}" for k, c in tried.items()))
+                 "best here (cosine %s%s)", kernels,
+                 ", ".join(f"{k} {c:.4f}" for k, c in tried.items()),
+                 "" if "fast" in tried else "; the fast ones, not tried, saturate on this CPU")
     return kernels
 
 

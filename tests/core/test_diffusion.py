@@ -380,6 +380,52 @@ def test_a_cpu_whose_fast_kernels_differ_runs_the_exact_ones(
     assert diffusion_signals(img.image, face)[0].evidence["band"] == "flag"
 
 
+def test_the_kernels_are_tried_in_the_order_the_cpu_makes_likely() -> None:
+    order = clip_encoder.kernels_order
+    assert order(None) == clip_encoder.KERNELS  # nothing known: as listed
+    assert order(frozenset({"neon", "asimd"})) == clip_encoder.KERNELS  # not x86
+    assert order(frozenset({"avx2", "fma"})) == ("exact", "fast")  # AVX2 only: saturates
+    assert order(frozenset({"avx2", "avx512f", "avx512_vnni"})) == ("fast", "exact")
+    assert order(frozenset({"avx2", "avx_vnni"})) == ("fast", "exact")
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 fma\n\n"
+                    "processor\t: 1\nflags\t\t: fpu avx2 fma\n")
+    assert clip_encoder.cpu_flags(info) == frozenset({"fpu", "avx2", "fma"})
+    assert clip_encoder.cpu_flags(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize(("flags", "cosines", "asked", "chosen"), [
+    # Without VNNI the exact kernels come first and, passing the check, are kept.
+    ({"avx2"}, {"exact": 0.994, "fast": 0.505}, ["exact"], "exact"),
+    # ... but where they fail it, the fast ones are checked too and the closer runs.
+    ({"avx2"}, {"exact": 0.95, "fast": 0.97}, ["exact", "fast"], "fast"),
+    # With VNNI the fast ones come first and, reproducing the features, are kept.
+    ({"avx2", "avx512_vnni"}, {"fast": 1.0, "exact": 1.0}, ["fast"], "fast"),
+    ({"avx2", "avx512_vnni"}, {"fast": 0.505, "exact": 0.994}, ["fast", "exact"], "exact"),
+])
+def test_the_kernels_that_fall_short_where_the_cpu_saturates_are_not_built(
+        monkeypatch: pytest.MonkeyPatch, flags, cosines, asked, chosen) -> None:
+    from headcheck.detectors import diffusion
+
+    seen: list[str] = []
+
+    def cosine(k: str) -> float:
+        seen.append(k)
+        return cosines[k]
+
+    monkeypatch.setattr(clip_encoder, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(diffusion, "kernels_cosine", cosine)
+    diffusion.encoder_kernels.cache_clear()
+    try:
+        assert diffusion.encoder_kernels() == chosen
+        assert seen == asked
+    finally:
+        diffusion.encoder_kernels.cache_clear()
+
+
 def test_a_cpu_where_no_kernels_reproduce_the_features_runs_no_detector(
         cpu_elsewhere, models: FaceModels) -> None:
     diffusion = cpu_elsewhere({"fast": 0.505, "exact": 0.93})

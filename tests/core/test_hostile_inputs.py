@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from headcheck.detectors.registry import DISABLE_ENV
 from server.app import create_app
 from server.settings import Settings
 from tests.crawl_helpers import http_server, profile, run_crawl
@@ -41,6 +42,15 @@ def files(cases: list[tuple[str, bytes]], tmp_path_factory: pytest.TempPathFacto
     return paths
 
 
+@pytest.fixture
+def adapter_under_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the adapters after the first: the CLI's `analyze` runs every case through every
+    detector; `index`, the server and the crawl share that analysis, and what is under test
+    there is how each adapter answers and counts. The diffusion detector's CLIP passes (about
+    a third of a second a photo) are left out of those three runs (the operator's knob)."""
+    monkeypatch.setenv(DISABLE_ENV, "diffusion.clip_probe")
+
+
 def test_cli_analyze_gives_a_result_or_a_clear_error_for_each(files: list[Path]) -> None:
     run = subprocess.run([*CLI, "analyze", "--json", *map(str, files)], cwd=ROOT,
                          capture_output=True, text=True, timeout=900)
@@ -60,8 +70,8 @@ def test_cli_analyze_gives_a_result_or_a_clear_error_for_each(files: list[Path])
             assert o["error"] is None and all(s["score"] == 0 for s in o["signals"])
 
 
-def test_cli_index_stores_the_good_and_counts_the_bad(files: list[Path], tmp_path: Path
-                                                      ) -> None:
+def test_cli_index_stores_the_good_and_counts_the_bad(files: list[Path], tmp_path: Path,
+                                                      adapter_under_test: None) -> None:
     db = tmp_path / "h.db"
     run = subprocess.run([*CLI, "index", "--db", str(db), *map(str, files)], cwd=ROOT,
                          capture_output=True, text=True, timeout=900)
@@ -77,7 +87,8 @@ def test_cli_index_stores_the_good_and_counts_the_bad(files: list[Path], tmp_pat
 
 
 def test_server_answers_each_with_a_result_or_a_4xx(cases: list[tuple[str, bytes]],
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path,
+                                                     adapter_under_test: None) -> None:
     db = sample_store(tmp_path.parent, "base", tmp_path / "store.db")
     statuses: dict[int, int] = {}
     settings = Settings(db=db, rate_burst=1000, rate_per_minute=60_000)  # not the subject here
@@ -92,8 +103,8 @@ def test_server_answers_each_with_a_result_or_a_4xx(cases: list[tuple[str, bytes
     assert statuses.get(200, 0) > 30 and sum(v for k, v in statuses.items() if k >= 400) > 30
 
 
-def test_a_crawl_counts_each_hostile_image(cases: list[tuple[str, bytes]], tmp_path: Path
-                                           ) -> None:
+def test_a_crawl_counts_each_hostile_image(cases: list[tuple[str, bytes]], tmp_path: Path,
+                                           adapter_under_test: None) -> None:
     routes = {f"/img/{i}.jpg": (200, {"Content-Type": "image/jpeg"}, data)
               for i, (_, data) in enumerate(cases)}
     routes.update({f"/p/{i}": profile(f"/img/{i}.jpg") for i in range(len(cases))})
