@@ -28,7 +28,8 @@ kind it never saw are flagged at 0-0.6%; a generator left out of training is sep
 but scores lower, so much of it lands in the unsure band. All of those faces are tiles of
 published sample sheets: other generators, other post-processing (a headshot service's
 retouching, upscaling) may pass, and some do: it scores none of 44 faces made by Gemini 3 Pro
-Image and ChatGPT (bench/diffusion_v7.py) above 0.07. What it cannot: heavy edits, and photos of
+Image and ChatGPT (bench/diffusion_v7.py) above 0.07, and flags none of 55 DALL-E 3 scenes
+stripped of their metadata (bench/designer_eval.py). What it cannot: heavy edits, and photos of
 real people that were retouched by AI. "No signal" is never proof of a real photo, and the
 synthetic counts it yields are a lower bound. Its features come from an INT8 encoder whose
 kernels differ between CPUs: the probe records what its training machine computed for a fixed

@@ -32,7 +32,9 @@ DETECTION_LIMITS = (
           "faces like those of FLUX.1 and SDXL (the generators it was trained on) and about half "
           "of StyleGAN faces, also as small, re-encoded copies (it was trained on such copies)",
           "generators it never saw score lower, some far lower: none of 44 faces made by "
-          "Gemini 3 Pro Image and ChatGPT reached even the unsure band; other "
+          "Gemini 3 Pro Image and ChatGPT reached even the unsure band, none of 55 DALL-E 3 "
+          "scenes with their metadata stripped was flagged (3 unsure; the provenance check "
+          "found all 55 with it; bench/designer_eval.py); other "
           "post-processing (all its AI training faces are sample-sheet tiles); small, grayscale, "
           "sharpened or noisy copies of faces it would flag as they are (of 120 AI images, "
           "52-76% found under each of 11 such edits, 79% as they are; "
