@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import io
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +21,11 @@ os.environ[STRICT_ENV] = "1"
 # Servers analyse on their engine thread unless a test asks for worker processes (each one loads
 # the face models and the diffusion encoder: seconds a server, for every server a test starts).
 os.environ.setdefault("HEADCHECK_LOOKUP_WORKERS", "0")
+# Encoder sessions are cached in a folder of this run (and its subprocesses), not the user's:
+# each run starts cold, so building and saving them is exercised too.
+if "HEADCHECK_CACHE_DIR" not in os.environ:
+    os.environ["HEADCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="headcheck-cache-")
+    atexit.register(shutil.rmtree, os.environ["HEADCHECK_CACHE_DIR"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "data" / "faces"

