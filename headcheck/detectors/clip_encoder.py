@@ -250,6 +250,7 @@ def _build(model, kernels: str, tokens: bool):
     path = folder / cached_name(kernels, tokens) if folder is not None else None
     if path is not None and (session := _load_cached(path)) is not None:
         return session
+    source = model() if callable(model) else model  # built only where no cached one loads
     opts = session_options()
     tmp = None
     if path is not None:
@@ -260,14 +261,13 @@ def _build(model, kernels: str, tokens: bool):
         except OSError:
             tmp = None
     try:
-        session = ort.InferenceSession(model() if callable(model) else model, opts,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
     except Exception:
         if tmp is None:
             raise
         tmp.unlink(missing_ok=True)
         tmp = None  # saving failed (a read-only folder, a full disk): build without saving
-        session = ort.InferenceSession(model() if callable(model) else model, session_options(),
+        session = ort.InferenceSession(source, session_options(),
                                        providers=["CPUExecutionProvider"])
     if tmp is not None and path is not None:
         try:  # the sidecar first: a file without a matching one is never loaded

@@ -319,7 +319,7 @@ def encoder_kernels() -> str:
     saturating = order[0] == "exact"
     for kernels in order:
         cos = kernels_cosine(kernels)
-        if cos != cos:  # NaN: a probe without the record, nothing to compare: as listed
+        if math.isnan(cos):  # a probe without the record, nothing to compare: as listed
             kernels = clip_encoder.KERNELS[0]
             break
         tried[kernels] = cos

@@ -18,24 +18,23 @@ from headcheck.detectors.clip_encoder import CACHE_ENV, cached_name
 BLOCKS = [7, 8, 9]
 
 
+def forget() -> None:
+    """The process's sessions forgotten: the next use builds or loads one."""
+    clip_encoder._session.cache_clear()
+    clip_encoder._tokens_session.cache_clear()
+
+
 @pytest.fixture
-def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process's sessions forgotten before and after (later tests build theirs again)."""
-    clip_encoder._session.cache_clear()
-    clip_encoder._tokens_session.cache_clear()
+def fresh() -> Iterator[None]:
+    """Sessions forgotten before and after (later tests build theirs again)."""
+    forget()
     yield
-    clip_encoder._session.cache_clear()
-    clip_encoder._tokens_session.cache_clear()
+    forget()
 
 
 def outputs(kernels: str) -> list[np.ndarray]:
     emb, tokens = clip_encoder.embed_tokens([clip_encoder.reference_input()], BLOCKS, kernels)
     return [emb, tokens]
-
-
-def forget() -> None:
-    clip_encoder._session.cache_clear()
-    clip_encoder._tokens_session.cache_clear()
 
 
 @pytest.mark.parametrize("kernels", clip_encoder.KERNELS)
