@@ -58,6 +58,9 @@ class RepoSet:
     licence: str
     group: str  # how identities are grouped: "prefix3" (first 3 characters), "one", "file"
     keep: Callable[[str], bool] = lambda path: True
+    label: str = "real"
+    generator: str = ""  # for AI-made sets: the generator every file was made with
+    recursive: bool = False  # files in subfolders; their local names keep the folders
 
 
 def _pixabay_photo(path: str) -> bool:
@@ -65,6 +68,12 @@ def _pixabay_photo(path: str) -> bool:
     (ids under 7,000,000: before text-to-image models were public), none tagged AI."""
     m = re.search(r"-(\d+)_\d+\.jpe?g$", path, re.IGNORECASE)
     return bool(m) and int(m.group(1)) < 7_000_000 and "ai-generated" not in path
+
+
+def _faker_portrait(path: str) -> bool:
+    """The full-size files only (1024 px, in the folders named 512): the smaller folders hold
+    downscales of the same 200 images."""
+    return re.fullmatch(r"(female|male)/512/\d+\.jpg", path) is not None
 
 
 def _fairface_photo(path: str) -> bool:
@@ -104,6 +113,14 @@ REPO_SETS = (
             "3225e93be7349143e5496eda971c65969efe7c35", "fairface", "CC BY 4.0 (FairFace: "
             "Karkkainen & Joo 2021, WACV; github.com/joojs/fairface; per the repository's "
             "LICENSE and README)", "file", _fairface_photo),
+    # 200 "profile picture of a {age}-year-old {man|woman} from {country}" images made with
+    # Stable Diffusion 3 on Replicate by the faker maintainers (each file's metadata/N.json names
+    # the model and prompt; the README says all are AI-made): a generator family nothing else
+    # here holds. Distinct made-up people: one group per file.
+    RepoSet("sd3_faker", "faker-js/assets-person-portrait",
+            "63aef57b5a839aebe3ad913ec7c76469aabbb6c5", "", "CC0 1.0 (the repository's LICENSE; "
+            "faker-js/assets-person-portrait)", "file", _faker_portrait, label="fake",
+            generator="SD3", recursive=True),
 )
 
 
@@ -195,6 +212,10 @@ SHARED_SETS = (
 )
 
 
+# Sets whose file names repeat across folders (female/512/0.jpg, male/512/0.jpg).
+NESTED = frozenset(rs.name for rs in REPO_SETS if rs.recursive)
+
+
 def _git(repo: str, *args: str) -> bytes:
     gitdir = MIRRORS / repo.replace("/", "+") / "repo"
     if not gitdir.is_dir():
@@ -209,24 +230,32 @@ def _sha(data: bytes) -> str:
 
 def _group(rs: RepoSet, path: str) -> str:
     stem = Path(path).stem
+    if rs.recursive:  # female/512/0.jpg and male/512/0.jpg are different people
+        stem = str(Path(path).with_suffix("")).replace("/", "_")
     key = {"prefix3": stem[:3], "one": "all", "file": stem}[rs.group]
     # Both London sets show the same 102 people: one group per person across the two.
     owner = "london" if rs.name.startswith("london") else rs.name
     return f"{owner}:{key}"
 
 
-def scan() -> list[dict[str, str]]:
+def _repo_rows(rs: RepoSet) -> list[dict[str, str]]:
+    listing = _git(rs.repo, "ls-tree", "--name-only", *(["-r"] if rs.recursive else []),
+                   rs.commit, *([rs.folder + "/"] if rs.folder else [])).decode()
     rows = []
-    for rs in REPO_SETS:
-        listing = _git(rs.repo, "ls-tree", "--name-only", rs.commit, rs.folder + "/").decode()
-        for path in sorted(listing.splitlines()):
-            if (not path.lower().endswith(".jpg") or Path(path).name.startswith("._")
-                    or not rs.keep(path)):
-                continue
-            data = _git(rs.repo, "show", f"{rs.commit}:{path}")
-            rows.append({"set": rs.name, "label": "real", "generator": "", "group":
-                         _group(rs, path), "source": f"github:{rs.repo}", "commit": rs.commit,
-                         "path": path, "licence": rs.licence, "sha256": _sha(data)})
+    for path in sorted(listing.splitlines()):
+        if (not path.lower().endswith(".jpg") or Path(path).name.startswith("._")
+                or not rs.keep(path)):
+            continue
+        data = _git(rs.repo, "show", f"{rs.commit}:{path}")
+        rows.append({"set": rs.name, "label": rs.label, "generator": rs.generator,
+                     "group": _group(rs, path), "source": f"github:{rs.repo}",
+                     "commit": rs.commit, "path": path, "licence": rs.licence,
+                     "sha256": _sha(data)})
+    return rows
+
+
+def scan() -> list[dict[str, str]]:
+    rows = [row for rs in REPO_SETS for row in _repo_rows(rs)]
     for name, folder, label, licence, group_col in SHARED_SETS:
         with (SHARED / folder / "labels.csv").open(newline="") as f:
             for rec in csv.DictReader(f):
@@ -247,7 +276,7 @@ def read_manifest() -> list[dict[str, str]]:
 
 
 def local_path(row: dict[str, str]) -> Path:
-    if row["source"].startswith("pypi:") or "!" in row["path"]:
+    if row["source"].startswith("pypi:") or "!" in row["path"] or row["set"] in NESTED:
         # an archive's member: its file names repeat across folders (P001/.../studio_portrait)
         return SET_DIR / row["set"] / row["path"].split("!")[-1].replace("/", "_")
     return SET_DIR / row["set"] / Path(row["path"]).name

@@ -74,7 +74,7 @@ def main() -> int:
     ap.add_argument("--aug2", action="store_true",
                     help="with the --aug2 copies too (probe v6.1's recipe)")
     args = ap.parse_args()
-    d = V6.load(without=frozenset(), aug2=args.aug2)
+    d = V6.load(without=V6.SETS_SINCE_V7, aug2=args.aug2)
     if args.specs:
         for spec in args.specs:
             features, c = spec.rsplit(":", 1)

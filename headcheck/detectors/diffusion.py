@@ -29,8 +29,9 @@ but scores lower, so much of it lands in the unsure band. All of those faces are
 published sample sheets: other generators, other post-processing (a headshot service's
 retouching, upscaling) may pass, and some do: it scores none of 44 faces made by Gemini 3 Pro
 Image and ChatGPT (bench/diffusion_v7.py) above 0.07, and flags none of 55 DALL-E 3 scenes
-stripped of their metadata (bench/designer_eval.py). What it cannot: heavy edits, and photos of
-real people that were retouched by AI. "No signal" is never proof of a real photo, and the
+stripped of their metadata nor any of 200 Stable Diffusion 3 profile pictures
+(bench/unseen_eval.py). What it cannot: heavy edits, and photos of real people that were
+retouched by AI. "No signal" is never proof of a real photo, and the
 synthetic counts it yields are a lower bound. Its features come from an INT8 encoder whose
 kernels differ between CPUs: the probe records what its training machine computed for a fixed
 input (the embedding and the CLS tokens it reads); a machine whose fast kernels compute

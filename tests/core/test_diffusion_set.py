@@ -97,3 +97,38 @@ def test_the_manifest_lists_each_new_source_once_with_its_licence(script) -> Non
     assert all(r["label"] == "fake" and r["licence"].startswith("MIT") for r in rows)
     assert sum(r["set"] == "openpeople" for r in rows) == 20
     assert {r["generator"] for r in rows if r["set"] == "id_photos"} == {"ChatGPT", "Gemini"}
+
+
+def test_a_repository_set_in_subfolders_keeps_people_apart(script, monkeypatch, tmp_path) -> None:
+    """The SD3 set's layout: the same file names under female/ and male/ (different people), and
+    downscaled copies in other folders that the set leaves out."""
+    files = {f"{sex}/{size}/0.jpg": _jpeg((n * 100 + size // 8, 20, 30))
+             for n, sex in enumerate(("female", "male")) for size in (128, 512)}
+    files["female/metadata/0.json"] = b"{}"
+
+    def git(repo: str, *args: str) -> bytes:
+        if args[0] == "ls-tree":
+            assert "-r" in args and args[-1] == "c0ffee"  # the whole tree, no folder
+            return "\n".join(files).encode()
+        return files[args[1].removeprefix("c0ffee:")]
+
+    monkeypatch.setattr(script, "_git", git)
+    monkeypatch.setattr(script, "SET_DIR", tmp_path / "set")
+    rs = script.RepoSet("made_up", "someone/assets", "c0ffee", "", "CC0 1.0", "file",
+                        script._faker_portrait, label="fake", generator="SD3", recursive=True)
+    monkeypatch.setattr(script, "NESTED", frozenset({"made_up"}))
+    rows = script._repo_rows(rs)
+    assert [r["path"] for r in rows] == ["female/512/0.jpg", "male/512/0.jpg"]
+    assert {(r["label"], r["generator"]) for r in rows} == {("fake", "SD3")}
+    assert len({r["group"] for r in rows}) == 2
+    assert len({script.local_path(r) for r in rows}) == 2
+    assert [r["sha256"] for r in rows] == [hashlib.sha256(files[r["path"]]).hexdigest()
+                                           for r in rows]
+
+
+def test_the_sd3_set_is_listed_as_ai_made_under_cc0(script) -> None:
+    rows = [r for r in script.read_manifest() if r["set"] == "sd3_faker"]
+    assert len(rows) == len({r["sha256"] for r in rows}) == 200
+    assert {(r["label"], r["generator"], r["licence"][:7]) for r in rows} == {
+        ("fake", "SD3", "CC0 1.0")}
+    assert len({script.local_path(r) for r in rows}) == 200
