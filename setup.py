@@ -1,6 +1,8 @@
-"""The one compiled part: headcheck/_hamming.c, a Hamming range scan that headcheck/index.py loads
-with ctypes where it was built and the CPU has AVX-512 VPOPCNTDQ (faiss answers otherwise, with the
-same results). ``optional``: a machine without a C compiler installs headcheck without it."""
+"""The one compiled part: headcheck/_hamming.c, loaded with ctypes (headcheck/native.py) where it
+was built: a Hamming range scan for headcheck/index.py where the CPU has AVX-512 VPOPCNTDQ (faiss
+answers otherwise, with the same results) and ORB descriptor matching for headcheck/verify.py
+(OpenCV otherwise, the same matches). ``optional``: a machine without a C compiler installs
+headcheck without it."""
 
 from setuptools import Extension, setup
 

@@ -8,6 +8,8 @@
  * hk_scan: codes (n x words uint64), queries (nq x words), hits d <= radius written to
  * out_pos/out_q/out_d (at most cap of them); returns the number of hits (more than cap: call
  * again with room for all), or -1 for a shape it does not handle.
+ *
+ * hk_match32 (below): ORB descriptor matching for headcheck/verify.py, on any x86-64 CPU.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -147,4 +149,62 @@ int64_t hk_scan(const uint64_t *codes, int64_t n, int words, const uint64_t *q, 
     if (words == 1) return scan1(codes, n, q, nq, radius, out_pos, out_q, out_d, cap);
     if (words == 4) return scan4(codes, n, q, nq, radius, out_pos, out_q, out_d, cap);
     return -1;
+}
+
+/* ORB descriptor matching for headcheck.verify: every pair of a (na x 32 bytes) and b (nb x 32
+ * bytes) compared once. For each row of a, its nearest row of b (near_a), that distance (d1) and
+ * the second smallest (d2; INT32_MAX when b has one row); for each row of b, its nearest row of a
+ * (near_b). Ties keep the lowest index, as OpenCV's knnMatch does (tests/core/test_verify.py
+ * compares the two). Both directions from one pass: knnMatch needs two. */
+static inline __attribute__((always_inline)) void match32(
+        const uint64_t *a, int na, const uint64_t *b, int nb, int32_t *near_a, int32_t *d1,
+        int32_t *d2, int32_t *near_b, int32_t *col) {
+    for (int j = 0; j < nb; j++) {
+        col[j] = INT32_MAX;
+        near_b[j] = -1;
+    }
+    for (int i = 0; i < na; i++) {
+        const uint64_t *x = a + 4 * (long)i;
+        int32_t m1 = INT32_MAX, m2 = INT32_MAX, k1 = -1;
+        for (int j = 0; j < nb; j++) {
+            const uint64_t *y = b + 4 * (long)j;
+            int32_t d = __builtin_popcountll(x[0] ^ y[0]) + __builtin_popcountll(x[1] ^ y[1]) +
+                        __builtin_popcountll(x[2] ^ y[2]) + __builtin_popcountll(x[3] ^ y[3]);
+            if (d < m1) {
+                m2 = m1;
+                m1 = d;
+                k1 = j;
+            } else if (d < m2) {
+                m2 = d;
+            }
+            if (d < col[j]) {
+                col[j] = d;
+                near_b[j] = i;
+            }
+        }
+        near_a[i] = k1;
+        d1[i] = m1;
+        d2[i] = m2;
+    }
+}
+
+__attribute__((target("popcnt"))) static void match32_popcnt(
+        const uint64_t *a, int na, const uint64_t *b, int nb, int32_t *near_a, int32_t *d1,
+        int32_t *d2, int32_t *near_b, int32_t *col) {
+    match32(a, na, b, nb, near_a, d1, d2, near_b, col);
+}
+
+static void match32_plain(const uint64_t *a, int na, const uint64_t *b, int nb, int32_t *near_a,
+                          int32_t *d1, int32_t *d2, int32_t *near_b, int32_t *col) {
+    match32(a, na, b, nb, near_a, d1, d2, near_b, col);
+}
+
+/* col: scratch of nb int32 (the best distance so far of each row of b). */
+void hk_match32(const uint64_t *a, int na, const uint64_t *b, int nb, int32_t *near_a,
+                int32_t *d1, int32_t *d2, int32_t *near_b, int32_t *col) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt"))
+        match32_popcnt(a, na, b, nb, near_a, d1, d2, near_b, col);
+    else
+        match32_plain(a, na, b, nb, near_a, d1, d2, near_b, col);
 }

@@ -36,6 +36,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from . import native
 from .hashkinds import IMAGE_KINDS, KINDS
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,8 @@ class _Kernel:
     def load() -> _Kernel | None:
         if os.environ.get("HEADCHECK_HAMMING", "").lower() == "faiss":
             return None
-        for path in sorted(Path(__file__).parent.glob("_hamming*.so")):
-            try:
-                lib = ctypes.CDLL(str(path))
-            except OSError:
-                continue
-            if lib.hk_available():
-                return _Kernel(lib)
-        return None
+        lib = native.library()
+        return _Kernel(lib) if lib is not None and lib.hk_available() else None
 
     def __call__(self, codes: np.ndarray, n: int, words: int, q: np.ndarray, radius: int,
                  cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
