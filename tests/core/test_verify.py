@@ -4,26 +4,18 @@ before), ties and one-row sets included, so no verdict moves with the faster pat
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headcheck import native, verify
+from tests.conftest import bench_script
 
 
 def knn_reference(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
-    """Mutual nearest neighbours under the ratio test, with OpenCV's brute-force knnMatch."""
-    m = cv2.BFMatcher(cv2.NORM_HAMMING)
-    back = {x[0].queryIdx: x[0].trainIdx for x in m.knnMatch(db, da, k=1) if x}
-    out = []
-    for x in m.knnMatch(da, db, k=2):
-        if not x or (len(x) == 2 and x[0].distance > verify.RATIO * x[1].distance):
-            continue
-        if back.get(x[0].trainIdx) == x[0].queryIdx:
-            out.append((x[0].queryIdx, x[0].trainIdx))
-    return out
+    """OpenCV's brute-force knnMatch, as bench/verify_bench.py's baseline runs it."""
+    return pairs(*bench_script("verify_bench").knn_reference(da, db))
 
 
 def descriptors(rng: np.random.Generator, n: int, levels: int) -> np.ndarray:
