@@ -277,7 +277,7 @@ def read_manifest() -> list[dict[str, str]]:
 
 def local_path(row: dict[str, str]) -> Path:
     if row["source"].startswith("pypi:") or "!" in row["path"] or row["set"] in NESTED:
-        # an archive's member: its file names repeat across folders (P001/.../studio_portrait)
+        # file names repeat across folders (P001/.../studio_portrait, female/512/0.jpg)
         return SET_DIR / row["set"] / row["path"].split("!")[-1].replace("/", "_")
     return SET_DIR / row["set"] / Path(row["path"]).name
 

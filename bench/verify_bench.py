@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from headcheck import native, verify  # noqa: E402
+from headcheck import match, native, verify  # noqa: E402
 from headcheck.analyze import Analyzer  # noqa: E402
 from headcheck.engine import Headcheck  # noqa: E402
 from headcheck.features import Features  # noqa: E402
@@ -70,18 +70,16 @@ def with_nearest(nearest: Callable | None) -> Matcher:
     return run
 
 
-def index_all(files: list[Path], matcher: Matcher,
-              record: list | None = None) -> float:
-    """Seconds to index every file into a fresh in-memory store with ``matcher``."""
-    saved_match, saved_verify = verify.mutual_ratio_matches, verify.verify
+def index_all(files: list[Path], matcher: Matcher, record: list | None = None) -> float:
+    """Seconds to index every file into a fresh in-memory store with ``matcher``; with
+    ``record``, every keypoint verification's arguments appended to it."""
+    def recording(a: Features, b: Features, frame_bound: bool = True) -> verify.Verification:
+        record.append((a, b, frame_bound))
+        return verify.verify(a, b, frame_bound)
+
     verify.mutual_ratio_matches = matcher
     if record is not None:
-        def recording(a: Features, b: Features, frame_bound: bool = True) -> verify.Verification:
-            record.append((a, b, frame_bound))
-            return saved_verify(a, b, frame_bound)
-        verify.verify = recording
-        from headcheck import match
-        match.verify = recording
+        match.verify = recording  # the matcher calls verification through its own name
     hc = Headcheck(analyzer=Analyzer(detectors=[]))
     try:
         t = time.perf_counter()
@@ -91,9 +89,7 @@ def index_all(files: list[Path], matcher: Matcher,
         return time.perf_counter() - t
     finally:
         hc.close()
-        verify.mutual_ratio_matches, verify.verify = saved_match, saved_verify
-        from headcheck import match
-        match.verify = saved_verify
+        verify.mutual_ratio_matches, match.verify = SHIPPED, verify.verify
 
 
 def main() -> int:

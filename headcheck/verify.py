@@ -104,9 +104,11 @@ def _affine(src: np.ndarray, dst: np.ndarray, similarity: np.ndarray) -> np.ndar
 def mutual_ratio_matches(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``da`` and ``db`` (ORB descriptors) that are each other's nearest neighbour, the
     nearest clearly nearer than the second nearest (RATIO), in row order of ``da``."""
-    near_a, d1, d2, near_b = (_native if _native is not None else nearest_opencv)(da, db)
     q = np.arange(len(da))
-    keep = (near_b[near_a] == q) & ~(d1 > RATIO * d2.astype(np.float64))
+    if not len(da) or not len(db):
+        return q, q
+    near_a, d1, d2, near_b = (_native if _native is not None else nearest_opencv)(da, db)
+    keep = (near_b[near_a] == q) & ~(d1 > RATIO * d2)
     return q[keep], near_a[keep]
 
 

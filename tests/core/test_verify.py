@@ -4,6 +4,9 @@ before), ties and one-row sets included, so no verdict moves with the faster pat
 
 from __future__ import annotations
 
+from functools import lru_cache
+from types import ModuleType
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,9 +16,14 @@ from headcheck import native, verify
 from tests.conftest import bench_script
 
 
+@lru_cache(maxsize=1)
+def _bench() -> ModuleType:
+    return bench_script("verify_bench")
+
+
 def knn_reference(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
     """OpenCV's brute-force knnMatch, as bench/verify_bench.py's baseline runs it."""
-    return pairs(*bench_script("verify_bench").knn_reference(da, db))
+    return pairs(*_bench().knn_reference(da, db))
 
 
 def descriptors(rng: np.random.Generator, n: int, levels: int) -> np.ndarray:
