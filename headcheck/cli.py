@@ -212,6 +212,7 @@ def index(db: str, page_url: str | None, profile_name: str | None, pages_csv: st
 
 def _index(db: str, jobs: list[tuple[Path, str, str | None]], thumbnails: bool) -> None:
     from .engine import Headcheck
+    from .load import sha256_hex
     from .store import Sighting
 
     hc = Headcheck(db, thumbnails=thumbnails)
@@ -219,8 +220,12 @@ def _index(db: str, jobs: list[tuple[Path, str, str | None]], thumbnails: bool) 
     touched: set[int] = set()
     for f, page, name in _progress(jobs, "indexing"):
         try:
-            res = hc.add(_read(f), Sighting(page_url=page, image_url=f.resolve().as_uri(),
-                                            profile_name=name, source="file"))
+            data = _read(f)
+            sighting = Sighting(page_url=page, image_url=f.resolve().as_uri(),
+                                profile_name=name, source="file")
+            # Bytes the store holds, analysed by these versions: storing their analysis again
+            # would change nothing but the sighting (as a re-crawl, a lookup, not an analysis).
+            res = hc.add_known(sha256_hex(data), sighting) or hc.add(data, sighting)
         except HeadcheckError as exc:
             stats["errors"] += 1
             click.echo(f"error: {f}: {exc}", err=True)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageOps
 
+from headcheck.analyze import Analysis, Analyzer
 from headcheck.cli import main
 from tests.conftest import ROOT, jpeg, real
 
@@ -80,9 +81,19 @@ def test_sample_verdicts(sample_db: Path) -> None:
         PAGE + "marc-oyelaran", PAGE + "lena-brandt", PAGE + "stock-photo-4452457288"}
 
 
-def test_reindexing_is_idempotent(sample_db: Path) -> None:
+def test_reindexing_is_idempotent(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    analysed: list[str] = []
+    analyze_bytes = Analyzer.analyze_bytes
+
+    def counted(self: Analyzer, data: bytes, **kw: object) -> Analysis:
+        a = analyze_bytes(self, data, **kw)
+        analysed.append(a.sha256)
+        return a
+
+    monkeypatch.setattr(Analyzer, "analyze_bytes", counted)
     r = run("index", "--db", str(sample_db), "--pages", str(SAMPLE / "pages.csv"))
     assert "0 new photos, 15 known, 0 new sightings" in r.output
+    assert analysed == []  # stored and analysed by these versions: a lookup each
     con = sqlite3.connect(sample_db)
     assert con.execute("SELECT count(*) FROM photos").fetchone()[0] == 15
     assert con.execute("SELECT count(*) FROM sightings").fetchone()[0] == 15
@@ -92,6 +103,15 @@ def test_reindexing_is_idempotent(sample_db: Path) -> None:
     sizes = sorted(n for (n,) in con.execute(
         "SELECT count(*) FROM photos WHERE cluster_id IS NOT NULL GROUP BY cluster_id"))
     assert sizes == [4, 4]
+
+    # A photo stored before detector versions were kept is analysed again, and only that one.
+    sha = con.execute("SELECT sha256 FROM photos ORDER BY id LIMIT 1").fetchone()[0]
+    with con:
+        con.execute("UPDATE photos SET detectors = NULL WHERE sha256 = ?", [sha])
+    r = run("index", "--db", str(sample_db), "--pages", str(SAMPLE / "pages.csv"))
+    assert "0 new photos, 15 known, 0 new sightings" in r.output
+    assert analysed == [sha]
+    assert con.execute("SELECT detectors FROM photos WHERE sha256 = ?", [sha]).fetchone()[0]
 
 
 def test_check_new_copy_of_a_reused_photo(sample_db: Path, tmp_path: Path) -> None:

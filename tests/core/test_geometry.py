@@ -10,8 +10,17 @@ import pytest
 from PIL import Image
 
 from headcheck.analyze import Analyzer
+from headcheck.detectors.registry import registered
 from headcheck.geometry import geometry_distance, reference, stylegan_signal
 from tests.conftest import REAL, STYLEGAN, jpeg
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    """Every detector but the CLIP probe: these tests read the eye geometry's signal only, and
+    the probe's encoder passes cost most of an analysis (tests/core/test_diffusion.py has the
+    two together)."""
+    return Analyzer(detectors=[d for d in registered() if d.name != "diffusion.clip_probe"])
 
 
 def test_reference_is_shipped_and_sane() -> None:
