@@ -129,7 +129,8 @@ def compute(shard: tuple[int, int], sets: set[str] | None, limit: int | None) ->
     kernels, models = encoder_kernels(), FaceModels()
     todo = [r for r in rows() if int(r["sha256"][:8], 16) % shard[1] == shard[0]
             and not cache(r["sha256"]).exists() and (not sets or r["set"] in sets)]
-    todo = todo[:limit]
+    # A fixed shuffle, so that a partial run still covers every set.
+    todo = [todo[j] for j in np.random.default_rng(0).permutation(len(todo))][:limit]
     for n, r in enumerate(todo, 1):
         np.savez(cache(r["sha256"]), scores=score_row(r, models, kernels), kernels=kernels)
         if n % 50 == 0:
@@ -147,6 +148,8 @@ def family(r: dict[str, str]) -> str:
         return "real"
     if r["set"] in ("openpeople", "id_photos"):
         return "Gemini / ChatGPT"
+    if r["set"] == "stylegan2":
+        return "StyleGAN2"
     return r["generator"] or r["set"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from headcheck.detectors.registry import DISABLE_ENV
 from headcheck.store import Store
 from headcheck.store.migrations import MIGRATIONS, schema_version
 from headcheck.verdicts import iter_verdicts
@@ -30,6 +31,9 @@ CLOCK = {"analyzed_at", "first_seen", "last_seen", "found_at", "times_seen"}
 def index(db: Path, files: list[Path], crash_at: int | None = None
           ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "HEADCHECK_CRASH_AT"}
+    # What is stored, not what a detector says, is under test: without the CLIP probe's
+    # encoder passes each of the many runs costs a fraction (every stored row still compared).
+    env[DISABLE_ENV] = "diffusion.clip_probe"
     if crash_at is not None:
         env["HEADCHECK_CRASH_AT"] = str(crash_at)
     return subprocess.run([*CLI, "index", "--db", str(db), "--page-url",

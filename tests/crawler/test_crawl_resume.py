@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from crawler.site_server import SiteServer
+from headcheck.detectors.registry import DISABLE_ENV
 from tests.crawl_helpers import (
     FAST,
     SAMPLE_HOST,
@@ -56,8 +59,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_killed_and_interrupted_crawls_resume_without_loss_or_duplicates(tmp_path: Path) -> None:
+def test_killed_and_interrupted_crawls_resume_without_loss_or_duplicates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db, jobdir = tmp_path / "store.db", tmp_path / "job"
+    # Sightings and the journal are under test, not verdicts: the crawls (and their analysis
+    # workers) run without the CLIP probe's encoder passes, three processes' worth of them.
+    monkeypatch.setenv(DISABLE_ENV, "diffusion.clip_probe")
     # Two requests at a time (the per-site default): Scrapy's downloader would otherwise take 16
     # from the queue at once, and a graceful stop finishes everything the downloader holds.
     args = [f"{SAMPLE_HOST}/", "--db", str(db), "--jobdir", str(jobdir), *FAST,
