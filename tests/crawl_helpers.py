@@ -28,6 +28,32 @@ FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_DELAY=0", "-s", "DOW
         "--allow-network", "127.0.0.1/32"]
 
 
+# A copy of the store the README's main job (tests/crawler/test_crawl_site.py) left, kept for
+# the rest of the session: a module that only reads such a store copies it instead of crawling
+# the sample site again (the report's browser test).
+_MAIN_JOB_STORE: list[Path] = []
+
+
+def copy_store(src: Path, dest: Path) -> Path:
+    """A consistent copy of a SQLite store (the backup API: committed pages, WAL included)."""
+    a, b = sqlite3.connect(src), sqlite3.connect(dest)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+    return dest
+
+
+def keep_main_job_store(db: Path, keep: Path) -> None:
+    _MAIN_JOB_STORE[:] = [copy_store(db, keep)]
+
+
+def main_job_store(dest: Path) -> Path | None:
+    """A copy of the main job's store at ``dest``; None if no test of this session ran it."""
+    return copy_store(_MAIN_JOB_STORE[0], dest) if _MAIN_JOB_STORE else None
+
+
 def saved_page(name: str, url: str) -> HtmlResponse:
     return HtmlResponse(url, body=(FIXTURES / name).read_bytes(), encoding="utf-8")
 

@@ -22,6 +22,7 @@ from tests.crawl_helpers import (
     SAMPLE_SITE,
     Crawl,
     expected_rows,
+    keep_main_job_store,
     photo_count,
     run_crawl,
     sightings,
@@ -68,7 +69,9 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def first(work: Path) -> Crawl:
     """``headcheck crawl --sample``, the README's main job, exactly as a user runs it."""
-    return run_crawl(["--sample", "--db", str(work / "store.db")], work / "first.json")
+    crawl = run_crawl(["--sample", "--db", str(work / "store.db")], work / "first.json")
+    keep_main_job_store(work / "store.db", work / "main-job.db")  # before any recrawl here
+    return crawl
 
 
 @pytest.fixture(scope="module")
