@@ -111,8 +111,9 @@ def table() -> None:
     print(f"{n} images ({int(real.sum())} real); faces found per version: "
           f"{ok.sum(axis=0).tolist()}\n")
     print("| head | threshold at part A's | real, part B flagged | " + " | ".join(
-        f"{f} found" for f in ("FLUX.1 / SDXL, part B", *UNSEEN)) + " |")
+        f"{f} found" for f in ("v6's families, part B", *UNSEEN)) + " |")
     print("|---" * (3 + 1 + len(UNSEEN)) + "|")
+    aucs: dict[str, list[str]] = {}
     for name, train_fams in HEADS.items():
         in_train = np.isin(fam, train_fams) | real
         # Out-of-fold scores of part A's real photos set the threshold (5 folds by group).
@@ -125,6 +126,12 @@ def table() -> None:
             oof[te] = _score(m, x[te], ok[te])
         head = fit(*_xy(x, ok, in_train & part_a, real))
         sc = _score(head, x, ok)
+        aucs[name] = []
+        for u in UNSEEN:
+            m_u = (fam == u) & (~part_a if u in train_fams else True)
+            aucs[name].append(" / ".join(
+                f"{R.auc(sc[real & ~part_a, v][ok[real & ~part_a, v]], sc[m_u, v][ok[m_u, v]]):.3f}"
+                for v in range(nv)))
         for fpr in FPRS:
             a = oof[real & part_a][ok[real & part_a]]
             t = float(np.quantile(a, 1 - fpr))
@@ -142,7 +149,11 @@ def table() -> None:
                     got.append(f"{int((s > t).sum())}/{len(s)}")
                 row.append(" / ".join(got))
             print("| " + " | ".join(row) + " |")
-    print(f"\n(each cell: as is / {R.VERSIONS[1]}; SD3 under +SD3 counts its part B only)")
+    print(f"\n(each cell: as is / {R.VERSIONS[1]}; SD3 under +SD3 counts its part B only)\n")
+    print("| head | AUC against part B's real photos: " + " | ".join(UNSEEN) + " |")
+    print("|---" * (1 + len(UNSEEN)) + "|")
+    for name, cells in aucs.items():
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def _xy(x: np.ndarray, ok: np.ndarray, m: np.ndarray, real: np.ndarray):
