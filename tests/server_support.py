@@ -62,8 +62,8 @@ def image(name: str) -> bytes:
 
 def build_store(path: Path, skip: tuple[str, ...] = ()) -> Path:
     """Index the sample profiles (data/sample/pages.csv) into a new store, as `headcheck index`
-    does."""
-    hc = Headcheck(path)
+    does (thumbnails too, its default)."""
+    hc = Headcheck(path, thumbnails=True)
     for f, page, name in read_pages_csv(SAMPLE / "pages.csv"):
         if f.name in skip:
             continue

@@ -4,19 +4,15 @@ and the bundled sample indexed for real (built once per session, then copied).""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from headcheck.cli import main
 from headcheck.detectors.registry import versions
 from headcheck.store import Store
 from tests.conftest import ROOT
+from tests.server_support import sample_store
 
 SAMPLE = ROOT / "data" / "sample"
-_built: dict[str, Path] = {}
 
 # The hand-built store: photo id -> (label it must get, [(page URL, first seen)]).
 #   site a.example: photos 1 2 3 5 6          site b.example (www. stripped): 4 5 7 8 9 10
@@ -72,12 +68,6 @@ def hand_built_store(path: Path) -> Path:
 
 
 def indexed_sample(dest: Path) -> Path:
-    """The 15 sample photos indexed with thumbnails (indexed once, then copied to ``dest``)."""
-    if "sample" not in _built:
-        first = dest.parent / "indexed-sample.db"
-        r = CliRunner().invoke(main, ["index", "--db", str(first), "--pages",
-                                      str(SAMPLE / "pages.csv")], catch_exceptions=False)
-        assert r.exit_code == 0, r.output
-        _built["sample"] = first
-    shutil.copyfile(_built["sample"], dest)
-    return dest
+    """The 15 sample photos indexed with thumbnails, as `headcheck index --pages` stores them
+    (the server tests' "full" store: indexed once a session, then copied to ``dest``)."""
+    return sample_store(dest.parent, "full", dest)
