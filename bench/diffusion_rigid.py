@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import io
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from diffusion_set import _git, local_path, read_manifest  # noqa: E402
+from diffusion_train import in_part_a  # noqa: E402
+from unseen_eval import SOURCES  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "diffusion" / "rigid"
 SIGMAS = (0.03, 0.1)
@@ -46,29 +49,24 @@ KEEP_OF_LARGE = 3  # sets of over LARGE images: every third (by sha256), to fit 
 LARGE = 150
 VERSIONS = ("as is", "400 px, JPEG 85")
 FPRS = (0.01, 0.005)
-DESIGNER = ("TNO/scenario-spark", "42e769c331b9a73590e8ff138eebda6bcba7e732")
+DESIGNER = SOURCES["designer"]  # bench/unseen_eval.py's DALL-E 3 scenes: evaluation only
 
 
-def rows() -> list[dict[str, str]]:
-    import csv
-    from collections import Counter
-
+def rows(large: int = LARGE) -> list[dict[str, str]]:
+    """The manifest (sets of over ``large`` images: every third by sha256) and the DALL-E 3
+    scenes."""
     manifest = read_manifest()
     size = Counter(r["set"] for r in manifest)
     out = [r for r in manifest
-           if size[r["set"]] <= LARGE or int(r["sha256"][:8], 16) % KEEP_OF_LARGE == 0]
-
-    with (ROOT / "data" / "diffusion" / "designer_eval.csv").open(newline="") as f:
-        for r in csv.DictReader(f):
-            out.append({"set": "designer", "label": "ai", "generator": "DALL-E 3",
-                        "group": "designer:" + r["path"], "path": r["path"],
-                        "sha256": r["sha256"]})
-    return out
+           if size[r["set"]] <= large or int(r["sha256"][:8], 16) % KEEP_OF_LARGE == 0]
+    return out + [{"set": "designer", "label": "ai", "generator": "DALL-E 3",
+                   "group": "designer:" + r["path"], "path": r["path"], "sha256": r["sha256"]}
+                  for r in DESIGNER.rows()]
 
 
 def read(row: dict[str, str]) -> bytes:
     if row["set"] == "designer":
-        data = _git(DESIGNER[0], "show", f"{DESIGNER[1]}:{row['path']}")
+        data = _git(DESIGNER.repo, "show", f"{DESIGNER.commit}:{row['path']}")
     else:
         data = local_path(row).read_bytes()
     if hashlib.sha256(data).hexdigest() != row["sha256"]:
@@ -135,12 +133,6 @@ def compute(shard: tuple[int, int], sets: set[str] | None, limit: int | None) ->
         np.savez(cache(r["sha256"]), scores=score_row(r, models, kernels), kernels=kernels)
         if n % 50 == 0:
             print(f"{n} of {len(todo)}", flush=True)
-
-
-def in_part_a(group: str) -> bool:
-    from diffusion_train import in_part_a as a
-
-    return a(group)
 
 
 def family(r: dict[str, str]) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import diffusion_rigid as R  # noqa: E402
+from diffusion_train import in_part_a  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "diffusion" / "transfer"
 LARGE = 250
@@ -48,11 +48,7 @@ UNSEEN = ("Gemini / ChatGPT", "DALL-E 3", "SD3")
 
 
 def rows() -> list[dict[str, str]]:
-    manifest = R.read_manifest()
-    size = Counter(r["set"] for r in manifest)
-    keep = [r for r in manifest
-            if size[r["set"]] <= LARGE or int(r["sha256"][:8], 16) % 3 == 0]
-    return keep + [r for r in R.rows() if r["set"] == "designer"]
+    return R.rows(LARGE)
 
 
 def cache(sha: str) -> Path:
@@ -63,7 +59,7 @@ def embed_row(row: dict[str, str], models, kernels: str) -> np.ndarray:
     """(versions, 2, 512): face and wide square embeddings; NaN where no face was found."""
     from headcheck.detectors import clip_encoder
     from headcheck.detectors.diffusion import MIN_SIDE, WIDE_SCALE
-    from headcheck.detectors.face_crop import model_crop
+    from headcheck.detectors.face_crop import CROP_SCALE, model_crop
     from headcheck.load import load_image
 
     out = np.full((len(R.VERSIONS), 2, clip_encoder.EMBED_DIM), np.nan, np.float32)
@@ -73,10 +69,8 @@ def embed_row(row: dict[str, str], models, kernels: str) -> np.ndarray:
         face = models.find_face(img.array())
         if face is None or min(img.width, img.height) < MIN_SIDE:
             continue
-        for k, scale in enumerate((None, WIDE_SCALE)):
-            crop = model_crop(img.image, face.box) if scale is None else \
-                model_crop(img.image, face.box, scale)
-            out[v, k] = clip_encoder.embed([crop], kernels)[0]  # one call per crop, as at run time
+        for k, scale in enumerate((CROP_SCALE, WIDE_SCALE)):  # one call per crop, as at run time
+            out[v, k] = clip_encoder.embed([model_crop(img.image, face.box, scale)], kernels)[0]
     return out
 
 
@@ -106,7 +100,7 @@ def table(heads: dict[str, tuple[str, ...]]) -> None:
     emb = np.stack([np.load(cache(r["sha256"]))["emb"] for r in rs])  # (n, V, 2, 512)
     fam = np.array([R.family(r) for r in rs])
     grp = np.array([r["group"] for r in rs])
-    part_a = np.array([R.in_part_a(g) for g in grp])
+    part_a = np.array([in_part_a(g) for g in grp])
     real = fam == "real"
     n, nv = len(rs), len(R.VERSIONS)
     x = emb.reshape(n, nv, -1)

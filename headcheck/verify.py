@@ -106,7 +106,7 @@ def mutual_ratio_matches(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np
     nearest clearly nearer than the second nearest (RATIO), in row order of ``da``."""
     q = np.arange(len(da))
     if not len(da) or not len(db):
-        return q, q
+        return q[:0], q[:0]
     near_a, d1, d2, near_b = (_native if _native is not None else nearest_opencv)(da, db)
     keep = (near_b[near_a] == q) & ~(d1 > RATIO * d2)
     return q[keep], near_a[keep]

@@ -69,3 +69,11 @@ def test_a_photo_against_itself_matches_every_distinct_keypoint(n: int) -> None:
     d = descriptors(rng, n, 256)
     ia, ib = verify.mutual_ratio_matches(d, d)
     assert np.array_equal(ia, np.arange(n)) and np.array_equal(ib, np.arange(n))
+
+
+def test_an_empty_side_matches_nothing() -> None:
+    d = descriptors(np.random.default_rng(0), 5, 256)
+    empty = d[:0]
+    for da, db in ((d, empty), (empty, d), (empty, empty)):
+        ia, ib = verify.mutual_ratio_matches(da, db)
+        assert len(ia) == len(ib) == 0
