@@ -310,32 +310,64 @@ def cache_path(sha: str, extra: bool = False, aug: bool = False, layers: bool = 
 BLOCKS = clip_encoder.BLOCKS
 
 
-def require_training_kernels() -> None:
-    """Exit unless this machine's fast encoder kernels compute the features the shipped probe was
-    trained on. On a CPU without VNNI they do not (cosine about 0.5 on the reference input: the
-    int8 sums saturate) and the detector runs the exact kernels there, which come close but not
-    bit for bit: caches made here would mix with none made on the training machine."""
+# The kernels this process embeds with (``require_training_kernels`` sets them).
+KERNELS_IN_USE = "fast"
+
+
+def require_training_kernels(exact: bool = False, cache: Path | None = None) -> str:
+    """The kernels to build feature caches with: the fast ones where they compute the features
+    the shipped probe was trained on. On a CPU without VNNI they do not (cosine about 0.5 on the
+    reference input: the int8 sums saturate), and the exact kernels come close but not bit for
+    bit, so caches made there must not mix with the training machine's: exit, unless ``exact``
+    asks for a cache of its own (a probe trained on it records this machine's features and is
+    then "home" here; docs/benchmarks.md, "Probe v8"). ``cache``'s KERNELS file records which
+    kernels filled it, and a run with other kernels is refused."""
+    global KERNELS_IN_USE
     from headcheck.detectors.diffusion import ENCODER_SAME_COSINE, kernels_cosine
 
     cos = kernels_cosine("fast")
-    if cos < ENCODER_SAME_COSINE:
+    if cos >= ENCODER_SAME_COSINE:
+        kernels = "fast"
+    elif exact:
+        kernels = "exact"
+    else:
         sys.exit(f"this CPU's fast encoder kernels compute other features than the probe was "
                  f"trained on (cosine {cos:.3f} on the reference input, need "
                  f"{ENCODER_SAME_COSINE}; a CPU without VNNI?): features cached here would be "
                  "wrong. Build the caches on a CPU with AVX-512 VNNI or AVX-VNNI "
-                 "(docs/benchmarks.md, \"v6's scores on a CPU without VNNI\").")
+                 "(docs/benchmarks.md, \"v6's scores on a CPU without VNNI\"), or pass "
+                 "--exact-kernels for caches of this machine's own (a probe trained on them).")
+    stamp_kernels(cache or CACHE, kernels)
+    KERNELS_IN_USE = kernels
+    return kernels
 
 
-def embed_layers(crop: Image.Image, kernels: str = "fast") -> tuple[np.ndarray, np.ndarray]:
+def stamp_kernels(cache: Path, kernels: str) -> None:
+    """Record in ``cache`` which kernels fill it; exit if they differ from what is recorded
+    (a folder with features but no record was filled by the fast kernels)."""
+    stamp = cache / "KERNELS"
+    if stamp.exists():
+        was = stamp.read_text().strip()
+    else:
+        was = "fast" if cache.exists() and any(cache.glob("*.npz")) else None
+    if was is not None and was != kernels:
+        sys.exit(f"{cache} holds features of the {was} encoder kernels, this run would add "
+                 f"{kernels} ones: move it aside, or run where the {was} kernels apply")
+    cache.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(kernels + "\n")
+
+
+def embed_layers(crop: Image.Image, kernels: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One pass (``clip_encoder.embed_tokens``, the run-time token graph): the unit-length final
     embedding (as ``clip_encoder.embed``) and the (12, 768) per-block CLS tokens of one crop."""
-    e, cls = clip_encoder.embed_tokens([crop], range(BLOCKS), kernels)
+    e, cls = clip_encoder.embed_tokens([crop], range(BLOCKS), kernels or KERNELS_IN_USE)
     return e[0].astype(np.float32), cls[0]
 
 
 def embed_one(crops: list[Image.Image]) -> np.ndarray:
     """One encoder call per crop, as at run time."""
-    return np.concatenate([clip_encoder.embed([c]) for c in crops]).astype(np.float32)
+    return np.concatenate([clip_encoder.embed([c], KERNELS_IN_USE) for c in crops]
+                          ).astype(np.float32)
 
 
 def _emb(crops: list[Image.Image | None]) -> np.ndarray:
@@ -401,13 +433,15 @@ def embed_layers_row(row: dict[str, str], wide: bool = False) -> dict[str, np.nd
     return {"cls": cls}
 
 
-def embed_fused(row: dict[str, str], models: FaceModels) -> dict[Path, dict[str, np.ndarray]]:
+def embed_fused(row: dict[str, str], models: FaceModels, aug2: bool = True
+                ) -> dict[Path, dict[str, np.ndarray]]:
     """Every cache probe v6 and v6.1 read that ``row`` lacks after the base pass, from token-graph
     passes only (their final embeddings are the plain graph's bit for bit; checked against the
     base pass's face square, and the --extra pass's wider square where it exists): the two
     --layers caches (the wider one also keeps its final embeddings, ``emb``, which stand in for
     the --extra pass's wider square), the --aug copies' two caches and the --aug2 copies'. Not
-    the mirrored square (no probe since v5 reads it): --extra stays its own pass."""
+    the mirrored square (no probe since v5 reads it): --extra stays its own pass. Without
+    ``aug2``, not the --aug2 copies either (v6's and v8's recipes read none)."""
     sha = row["sha256"]
     base = np.load(cache_path(sha))
     extra = cache_path(sha, extra=True)
@@ -434,7 +468,7 @@ def embed_fused(row: dict[str, str], models: FaceModels) -> dict[Path, dict[str,
         out[cache_path(sha, aug=True)] = {"face_emb": c["face_emb"], "wide_emb": c["wide_emb"],
                                           "has_face": c["has_face"]}
         out[cache_path(sha, aug=True, layers=True)] = {"cls": c["cls"], "wcls": c["wcls"]}
-    if not cache_path(sha, aug2=True).exists():
+    if aug2 and not cache_path(sha, aug2=True).exists():
         out[cache_path(sha, aug2=True)] = embed_aug2(row, models)
     return out
 
@@ -460,16 +494,15 @@ def embed_row(row: dict[str, str], models: FaceModels, extra: bool) -> dict[str,
         "scale": np.array([v[4] for v in vs])}
 
 
-def fused(rows: list[dict[str, str]]) -> int:
+def fused(rows: list[dict[str, str]], aug2: bool = True) -> int:
+    kinds = [{"layers": True}, {"layers": True, "wide": True}, {"aug": True, "layers": True}]
     todo = [r for r in rows if cache_path(r["sha256"]).exists() and not all(
-        cache_path(r["sha256"], **k).exists() for k in (
-            {"layers": True}, {"layers": True, "wide": True}, {"aug": True, "layers": True},
-            {"aug2": True}))]
+        cache_path(r["sha256"], **k).exists() for k in kinds + [{"aug2": True}] * aug2)]
     print(f"fused pass: {len(todo)} of {len(rows)} images to do", flush=True)
     models, t0 = FaceModels(), time.time()
     CACHE.mkdir(parents=True, exist_ok=True)
     for k, row in enumerate(todo):
-        for path, rec in embed_fused(row, models).items():
+        for path, rec in embed_fused(row, models, aug2).items():
             tmp = path.with_suffix(".tmp.npz")
             np.savez(tmp, **rec)
             tmp.replace(path)
@@ -498,12 +531,17 @@ def main() -> int:
     ap.add_argument("--aug2", action="store_true",
                     help="AUG2_VARIANTS copies cropped, upscaled, blurred, tinted (after the "
                          "base pass; probe v6.1)")
+    ap.add_argument("--without-aug2", action="store_true",
+                    help="--fused: leave out the --aug2 copies (v6's and v8's recipes read none)")
+    ap.add_argument("--exact-kernels", action="store_true",
+                    help="where the fast kernels do not reproduce the shipped probe's features "
+                         "(a CPU without VNNI), fill the cache with the exact kernels' instead")
     args = ap.parse_args()
-    require_training_kernels()
+    require_training_kernels(args.exact_kernels)
     i, n = (int(x) for x in args.shard.split("/"))
     rows = rows_to_embed(set(filter(None, args.sets.split(","))))[i::n]
     if args.fused:
-        return fused(rows)
+        return fused(rows, not args.without_aug2)
     later = args.extra or args.aug or args.layers or args.pad or args.aug2
     todo = [r for r in rows
             if not cache_path(r["sha256"], args.extra, args.aug, args.layers, args.wide,
