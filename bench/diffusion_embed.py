@@ -315,19 +315,21 @@ KERNELS_IN_USE = "fast"
 
 
 def require_training_kernels(exact: bool = False, cache: Path | None = None) -> str:
-    """The kernels to build feature caches with: the fast ones where they compute the features
-    the shipped probe was trained on. On a CPU without VNNI they do not (cosine about 0.5 on the
-    reference input: the int8 sums saturate), and the exact kernels come close but not bit for
-    bit, so caches made there must not mix with the training machine's: exit, unless ``exact``
+    """The kernels to build feature caches with: those that compute the features the shipped
+    probe was trained on (the fast ones on v6's VNNI machine). On a CPU without VNNI none do for
+    v6 (the fast ones saturate: cosine about 0.5 on the reference input; the exact ones come
+    close but not bit for bit), so caches made there must not mix with the training machine's:
+    exit, unless ``exact``
     asks for a cache of its own (a probe trained on it records this machine's features and is
     then "home" here; docs/benchmarks.md, "Probe v8"). ``cache``'s KERNELS file records which
     kernels filled it, and a run with other kernels is refused."""
     global KERNELS_IN_USE
     from headcheck.detectors.diffusion import ENCODER_SAME_COSINE, kernels_cosine
 
+    same = [k for k in clip_encoder.KERNELS if kernels_cosine(k) >= ENCODER_SAME_COSINE]
     cos = kernels_cosine("fast")
-    if cos >= ENCODER_SAME_COSINE:
-        kernels = "fast"
+    if same:  # these kernels reproduce the shipped probe's training features
+        kernels = same[0]
     elif exact:
         kernels = "exact"
     else:
@@ -338,18 +340,45 @@ def require_training_kernels(exact: bool = False, cache: Path | None = None) -> 
                  "(docs/benchmarks.md, \"v6's scores on a CPU without VNNI\"), or pass "
                  "--exact-kernels for caches of this machine's own (a probe trained on them).")
     stamp_kernels(cache or CACHE, kernels)
+    reference_record(cache or CACHE, kernels)
     KERNELS_IN_USE = kernels
     return kernels
+
+
+def reference_record(cache: Path, kernels: str) -> dict:
+    """The reference input's features as the kernels that fill ``cache`` compute them on this
+    machine (its final embedding and every block's CLS token), kept beside the features: a probe
+    trained on them records these (``encoder_check``), whichever machine writes it."""
+    path = cache / "reference.npz"
+    if not path.exists():
+        emb = clip_encoder.embed([clip_encoder.reference_input()], kernels)[0]
+        cls = clip_encoder.reference_tokens(range(BLOCKS), kernels)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, embedding=np.asarray(emb, np.float32),
+                 cls=np.array([cls[str(b)] for b in range(BLOCKS)], np.float32))
+        tmp.replace(path)
+    rec = np.load(path)
+    return {"embedding": [round(float(x), 6) for x in rec["embedding"]],
+            "cls": {str(b): [round(float(x), 6) for x in t] for b, t in enumerate(rec["cls"])}}
+
+
+def cache_kernels(cache: Path) -> str:
+    """The kernels that filled ``cache`` (its KERNELS file; a folder of features without one was
+    filled by the fast kernels)."""
+    stamp = cache / "KERNELS"
+    if stamp.exists():
+        return stamp.read_text().strip()
+    if cache.exists() and any(cache.glob("*.npz")):
+        return "fast"
+    sys.exit(f"{cache}: no features yet (bench/diffusion_embed.py)")
 
 
 def stamp_kernels(cache: Path, kernels: str) -> None:
     """Record in ``cache`` which kernels fill it; exit if they differ from what is recorded
     (a folder with features but no record was filled by the fast kernels)."""
     stamp = cache / "KERNELS"
-    if stamp.exists():
-        was = stamp.read_text().strip()
-    else:
-        was = "fast" if cache.exists() and any(cache.glob("*.npz")) else None
+    was = cache_kernels(cache) if stamp.exists() or (
+        cache.exists() and any(cache.glob("*.npz"))) else None
     if was is not None and was != kernels:
         sys.exit(f"{cache} holds features of the {was} encoder kernels, this run would add "
                  f"{kernels} ones: move it aside, or run where the {was} kernels apply")

@@ -86,22 +86,29 @@ def cache(sha: str) -> Path:
     return OUT / f"{sha}.npz"
 
 
-def score_row(row: dict[str, str], models, kernels: str) -> np.ndarray:
-    """(versions, sigmas) scores; NaN where no face was found."""
-    from headcheck.detectors import clip_encoder
+def version_faces(row: dict[str, str], models):
+    """(version, decoded image, face) of each version of ``row`` (VERSIONS) where the detector
+    runs: the run-time decode and face finder, a face found in a photo large enough."""
     from headcheck.detectors.diffusion import MIN_SIDE
-    from headcheck.detectors.face_crop import model_crop
     from headcheck.load import load_image
 
-    session = clip_encoder._session(kernels)
-    rng = np.random.default_rng(int(row["sha256"][:12], 16))
-    out = np.full((len(VERSIONS), len(SIGMAS)), np.nan, np.float32)
     data = read(row)
     for v, vdata in enumerate((data, profile_copy(data))):
         img = load_image(vdata)
         face = models.find_face(img.array())
-        if face is None or min(img.width, img.height) < MIN_SIDE:
-            continue
+        if face is not None and min(img.width, img.height) >= MIN_SIDE:
+            yield v, img, face
+
+
+def score_row(row: dict[str, str], models, kernels: str) -> np.ndarray:
+    """(versions, sigmas) scores; NaN where no face was found."""
+    from headcheck.detectors import clip_encoder
+    from headcheck.detectors.face_crop import model_crop
+
+    session = clip_encoder._session(kernels)
+    rng = np.random.default_rng(int(row["sha256"][:12], 16))
+    out = np.full((len(VERSIONS), len(SIGMAS)), np.nan, np.float32)
+    for v, img, face in version_faces(row, models):
         x = clip_encoder.pixels([model_crop(img.image, face.box)])
 
         def emb(t: np.ndarray) -> np.ndarray:

@@ -363,13 +363,16 @@ V51 = dict(zip(list(TRANSFORMS)[:12],
 
 def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
              cls: list[dict[str, np.ndarray]], wcls: list[dict[str, np.ndarray]],
-             aug2: bool = False, thresholds: tuple[float, float] | None = None) -> None:
-    """Per transformation: probe v6's recipe (``aug2``: v6.1's, with the --aug2 copies) out of
-    fold at the shipped probe's thresholds (or ``thresholds``: flag, unsure)."""
+             aug2: bool = False, thresholds: tuple[float, float] | None = None,
+             sd3: bool = False) -> None:
+    """Per transformation: probe v6's recipe (``aug2``: v6.1's, with the --aug2 copies; ``sd3``:
+    v8's, with the SD3 set) out of fold at the shipped probe's thresholds (or ``thresholds``:
+    flag, unsure)."""
     probe = json.loads(PROBE_OUT.read_text())
     flag, unsure = thresholds or (probe["thresholds"]["flag"], probe["thresholds"]["unsure"])
     sg_flag = probe["stylegan_head"]["flag"]
-    d = diffusion_v6.load(aug2=aug2)
+    d = diffusion_v6.load(diffusion_v6.SETS_SINCE_V6 if sd3 else
+                          diffusion_v6.SETS_SINCE_V6 | diffusion_v6.SETS_SINCE_V7, aug2=aug2)
     f, sg = folds(d), stylegan_part(d) & (d.variant < 2)  # v5's StyleGAN head: no copies
     heads = [diffusion_v6.fit(d.take(f != k)) for k in range(FOLDS)]
     sg_heads = [fit(d.take(sg & (f != k)), SG_C, False, SG_FEATURES) for k in range(FOLDS)]
@@ -377,7 +380,8 @@ def v6_table(rows: list[dict[str, str]], feats: list[dict[str, np.ndarray]],
     kinds = np.array([kind(r) for r in rows])
     real = np.array([k.startswith("real") for k in kinds])
     gens = sorted({k for k in kinds if not k.startswith("real")})
-    recipe = "v6.1 (with the --aug2 copies)" if aug2 else "v6"
+    recipe = ("v6.1 (with the --aug2 copies)" if aug2 else "v6") + (
+        " with the SD3 set (v8)" if sd3 else "")
     print(f"{len(rows)} part-B images; probe {recipe}'s recipe out of fold: flag "
           f"{flag}, unsure {unsure} (or v5's StyleGAN head from {sg_flag}: unsure only); "
           "* a transformation this recipe's copies had\n")
@@ -423,6 +427,11 @@ def main() -> int:
     ap.add_argument("--v6", action="store_true", help="probe v6's recipe at its thresholds")
     ap.add_argument("--aug2", action="store_true",
                     help="--v6: probe v6.1's recipe (trained on the --aug2 copies too)")
+    ap.add_argument("--sd3", action="store_true",
+                    help="--v6: probe v8's recipe (v6's with the SD3 set; bench/diffusion_v8.py)")
+    ap.add_argument("--exact-kernels", action="store_true",
+                    help="embed with the exact kernels where none reproduce the shipped probe's "
+                         "features (for caches filled so: bench/diffusion_embed.py)")
     ap.add_argument("--thresholds", type=float, nargs=2, metavar=("FLAG", "UNSURE"),
                     help="--v6: these probabilities instead of the shipped probe's")
     ap.add_argument("--transform", action="append", default=[],
@@ -431,7 +440,7 @@ def main() -> int:
     ap.add_argument("--set-dir", type=Path, default=diffusion_set.SET_DIR,
                     help="where bench/diffusion_set.py build put the images")
     args = ap.parse_args()
-    require_training_kernels()
+    require_training_kernels(args.exact_kernels, CACHE)
     diffusion_set.SET_DIR = args.set_dir
     if args.transform:
         unknown = [t for t in args.transform if t not in TRANSFORMS]
@@ -447,7 +456,7 @@ def main() -> int:
                                                     for r in rows[i::n]), strict=True))
         if n == 1:
             if args.v6:
-                v6_table(rows, feats, cls, wcls, args.aug2, args.thresholds)
+                v6_table(rows, feats, cls, wcls, args.aug2, args.thresholds, args.sd3)
             else:
                 layers_table(rows, feats, cls, wcls)
         return 0

@@ -86,7 +86,8 @@ SG_FEATURES = "face"
 FEATURES = "face,wide"  # what the probe reads (MODES; chosen by bench/diffusion_eval.py)
 STATS = False  # add the face_stats features to CLIP's (measured by bench/diffusion_tells.py)
 GENERATORS = {"FLUX1_dev": "flux-dev", "FLUX1_pro": "flux-pro", "SDXL": "sdxl",
-              "gemini-3-pro-image": "gemini", "Gemini": "gemini", "ChatGPT": "gpt-image"}
+              "gemini-3-pro-image": "gemini", "Gemini": "gemini", "ChatGPT": "gpt-image",
+              "SD3": "sd3"}
 # Sets in the manifest that the shipped probe was neither trained nor calibrated on (measured with
 # its own weights by bench/diffusion_unseen.py). None since v5.
 UNSEEN: frozenset[str] = frozenset()

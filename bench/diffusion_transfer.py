@@ -58,17 +58,11 @@ def cache(sha: str) -> Path:
 def embed_row(row: dict[str, str], models, kernels: str) -> np.ndarray:
     """(versions, 2, 512): face and wide square embeddings; NaN where no face was found."""
     from headcheck.detectors import clip_encoder
-    from headcheck.detectors.diffusion import MIN_SIDE, WIDE_SCALE
+    from headcheck.detectors.diffusion import WIDE_SCALE
     from headcheck.detectors.face_crop import CROP_SCALE, model_crop
-    from headcheck.load import load_image
 
     out = np.full((len(R.VERSIONS), 2, clip_encoder.EMBED_DIM), np.nan, np.float32)
-    data = R.read(row)
-    for v, vdata in enumerate((data, R.profile_copy(data))):
-        img = load_image(vdata)
-        face = models.find_face(img.array())
-        if face is None or min(img.width, img.height) < MIN_SIDE:
-            continue
+    for v, img, face in R.version_faces(row, models):
         for k, scale in enumerate((CROP_SCALE, WIDE_SCALE)):  # one call per crop, as at run time
             out[v, k] = clip_encoder.embed([model_crop(img.image, face.box, scale)], kernels)[0]
     return out

@@ -254,9 +254,11 @@ def up(p: float) -> float:
 
 
 def write(d: T.Data, flag: float, unsure: float, version: str = VERSION,
-          script: str = "bench/diffusion_v6.py") -> None:
+          script: str = "bench/diffusion_v6.py", reference: dict | None = None) -> None:
     """The probe file: the head trained on every image and copy, its two thresholds, and v5.1's
-    StyleGAN head carried as it is (it reports unsure, never flags alone: ``"flags": false``)."""
+    StyleGAN head carried as it is (it reports unsure, never flags alone: ``"flags": false``).
+    ``reference``: the feature caches' record of the reference input
+    (``diffusion_embed.reference_record``), else this machine's fast kernels compute it."""
     from headcheck.detectors import clip_encoder
     from headcheck.detectors.diffusion import parse_features
 
@@ -266,6 +268,7 @@ def write(d: T.Data, flag: float, unsure: float, version: str = VERSION,
         sys.exit(f"{T.PROBE_OUT}: its StyleGAN head is not v5's (face square, 512 weights)")
     m = fit(d)
     ref = clip_encoder.reference_input()
+    blocks = sorted(set(parse_features(FEATURES).token_blocks))
     counts = {k: int(v) for k, v in zip(*np.unique(d.set[d.variant == 0], return_counts=True),
                                           strict=True)}
     probe = {
@@ -277,8 +280,10 @@ def write(d: T.Data, flag: float, unsure: float, version: str = VERSION,
         "features": FEATURES,
         "encoder_check": {
             "input": "headcheck.detectors.clip_encoder.reference_input()",
-            "embedding": [round(float(x), 6) for x in clip_encoder.embed([ref])[0]],
-            "cls": clip_encoder.reference_tokens(parse_features(FEATURES).token_blocks)},
+            "embedding": reference["embedding"] if reference else [
+                round(float(x), 6) for x in clip_encoder.embed([ref])[0]],
+            "cls": {str(b): reference["cls"][str(b)] for b in blocks} if reference
+            else clip_encoder.reference_tokens(blocks)},
         "trained_on": {"images_per_set": counts,
                        "variants_per_image": "as is, re-encoded, two processed copies "
                                              "(bench/diffusion_embed.py --aug)" + (
