@@ -17,7 +17,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "provenance"
 DECLARED = {
     "c2pa_ai.jpg", "c2pa_ai.png", "xmp_iptc_ai.jpg", "xmp_iptc_ai.png", "xmp_malformed.jpg",
     "exif_midjourney.jpg", "exif_firefly.webp", "png_a1111.png", "png_comfyui.png",
-    "exif_usercomment_a1111.jpg",
+    "exif_usercomment_a1111.jpg", "xmp_tc260_aigc.jpg", "png_aigc_label.png",
 }
 SUFFIXES = {".jpg", ".png", ".webp"}
 

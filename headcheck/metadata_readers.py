@@ -58,6 +58,8 @@ def _qname(tag: str) -> str:
     if not isinstance(tag, str) or not tag.startswith("{"):
         return str(tag)
     ns, _, local = tag[1:].partition("}")
+    if "tc260.org.cn/ns/aigc" in ns.lower():  # China's AI-content label; versions vary the URI
+        return f"TC260:{local}"
     return f"{_XMP_NS.get(ns, ns)}:{local}"
 
 

@@ -30,6 +30,7 @@ const SIGNALS = Object.freeze({
   "png.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
   "metadata.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
   "exif.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
+  "tc260.aigc_label": { headline: "The file carries a label saying it was made by AI" },
 });
 
 /** What the technical name behind a signal is, for the details. */
@@ -39,6 +40,7 @@ const TECHNICAL = Object.freeze({
   "c2pa.ai_generated": "C2PA Content Credentials",
   "c2pa.unreadable": "C2PA Content Credentials",
   "metadata.generator_name": "Generator name in the metadata",
+  "tc260.aigc_label": "AI-content label (China's GB 45438-2025, TC260 AIGC metadata)",
 });
 
 /**

@@ -73,7 +73,7 @@ test("StyleGAN geometry, and unknown signals fall back to the server's sentence"
 test("no raw terms up front for any known signal", () => {
   const raw = /DigitalSourceType|trainedAlgorithmicMedia|distance \d|threshold|context, distance|StyleGAN|C2PA/;
   for (const signal of ["geometry.stylegan_eyes", "iptc.digital_source_type", "c2pa.ai_generated", "c2pa.unreadable",
-                        "png.generation_parameters", "metadata.generator_name"]) {
+                        "png.generation_parameters", "metadata.generator_name", "tc260.aigc_label"]) {
     const r = describeReason({ kind: "synthetic", signal, score: 0.9, matches: [],
                                detail: "XMP Iptc4xmpExt:DigitalSourceType is trainedAlgorithmicMedia (distance 1.2, threshold 3.5)" });
     assert.doesNotMatch(`${r.headline} ${r.evidence ?? ""}`, raw, signal);
