@@ -117,9 +117,13 @@ def prob(z: float) -> float:
     return float(1 / (1 + np.exp(-z)))
 
 
-def evaluate(d: T.Data, gens: tuple[str, ...] = GENS) -> tuple[float, float]:
+def evaluate(d: T.Data, gens: tuple[str, ...] = GENS, figures: dict | None = None
+             ) -> tuple[float, float]:
     """Prints the tables of docs/benchmarks.md ("Probe v6"); returns the flag and unsure
-    thresholds (log-odds)."""
+    thresholds (log-odds). ``figures``, if given, receives the ones a probe's criteria compare
+    (diffusion_v8.py): part B's real photos flagged, each kind left out (part B), the nested
+    worst kind at FLAG_FPR, each generator out of fold and left out."""
+    figures = {} if figures is None else figures
     lo = left_out(d)
     flag, unsure = threshold(lo, FLAG_FPR), threshold(lo, UNSURE_FPR)
     plain = d.take(d.variant < 2)
@@ -140,8 +144,10 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS) -> tuple[float, float]:
     print("| real kind left out | photos | flagged, part A (set the threshold) | flagged, part B "
           "| flagged, all | v5.1's StyleGAN path would add | unsure |\n"
           "|---|---|---|---|---|---|---|")
+    figures["kind_b"] = {}
     for k, (sc, sgp, a) in lo.items():
         h = sc >= flag
+        figures["kind_b"][k] = (int(h[~a].sum()), int((~a).sum()))
         part_b = f"**{h[~a].mean():.2%}** ({h[~a].sum()} of {(~a).sum()})" if (~a).any() else "-"
         print(f"| {k} | {len(sc)} | {h[a].mean():.2%} | {part_b} | {h.mean():.2%} | "
               f"{(sgp & ~h).sum()} | {((sc >= unsure) & ~h).sum()} |")
@@ -151,6 +157,9 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS) -> tuple[float, float]:
         print(f"| {name} | **{hit[m].mean():.3f}** (with v5.1's StyleGAN path "
               f"{(hit | heads_sg)[m].mean():.3f}) | {m.sum()} |")
     print(f"| real photos of part B flagged | {hit[b & ~ai].sum()} | {(b & ~ai).sum()} |")
+    figures["real_b"] = (int(hit[b & ~ai].sum()), int((b & ~ai).sum()))
+    figures["oof"] = {g: float(hit[gen == g].mean()) for g in gens}
+    figures["oof"]["together"] = float(hit[np.isin(gen, list(GENS))].mean())
     print(f"| real photos of part B unsure | {((s >= unsure) & ~hit)[b & ~ai].sum()} | "
           f"{(b & ~ai).sum()} |")
     print(f"| AI images unsure | {((s >= unsure) & ~hit)[ai].sum()} | {ai.sum()} |")
@@ -165,6 +174,8 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS) -> tuple[float, float]:
             share[k] = (sc >= t).mean()
             found.append((s >= t)[ai].mean())
         w = max(share, key=share.get)
+        if fpr == FLAG_FPR:
+            figures["nested"] = (w, float(share[w]))
         print(f"| {fpr:.2%} | **{share[w]:.2%}** ({w}) | "
               + ", ".join(f"{k} {v:.2%}" for k, v in share.items() if v > 0)
               + f" | {min(found):.3f}-{max(found):.3f} |")
@@ -175,11 +186,13 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS) -> tuple[float, float]:
           "without it | at 1% of part A | FPR part B | at 0.5% | FPR part B | StyleGAN found at "
           "the flag threshold |\n|---|---|---|---|---|---|---|---|")
     real_a = (plain.y == 0) & ~b
+    figures["left_out"] = {}
     for g in gens:
         seen = (d.y == 0) | ~np.isin(d.gen, [g, "stylegan"])
         sg = oof(d, seen)
         own = threshold(left_out(d, seen, sg=False), FLAG_FPR)  # as v6's flag, without g
         cells = [f"{(sg[gen == g] >= own).mean():.3f} (log-odds {own:.2f})"]
+        figures["left_out"][g] = float((sg[gen == g] >= own).mean())
         for fpr in (0.01, 0.005):
             t = T.threshold_at(sg[real_a], fpr)
             cells.append(f"{(sg[gen == g] >= t).mean():.3f} | {(sg[b & ~ai] >= t).mean():.2%}")

@@ -105,28 +105,73 @@ def designer_data() -> T.Data:
     return T.Data(*(np.array(cols[f]) for f in T.Data.__dataclass_fields__))
 
 
-def unseen_table(d: T.Data, heads: dict[str, tuple[T.Data, float, float]]) -> None:
-    """Each head (trained on its rows) on the families neither saw, at its own thresholds."""
+def unseen_table(d: T.Data, heads: dict[str, tuple[T.Data, float, float]]
+                 ) -> dict[str, dict[str, float]]:
+    """Each head (trained on its rows) on the families neither saw, at its own thresholds;
+    returns each head's share found per family ("Gemini / ChatGPT" both together)."""
     plain = d.take(d.variant < 2)
     dalle = designer_data()
     fams = {"Gemini": plain.take(plain.gen == "gemini"),
             "ChatGPT": plain.take(plain.gen == "gpt-image"),
+            "Gemini / ChatGPT": plain.take(np.isin(plain.gen, ["gemini", "gpt-image"])),
             "DALL-E 3": dalle}
     print("\nFamilies neither head was trained on, at each head's own thresholds (each version "
           "counted: Gemini / ChatGPT as they are and re-encoded, DALL-E 3 as they are and as "
           "400 px JPEG q85 copies); AUC against part B's real photos scored out of fold:\n")
     print("| head | family | faces | found (flag) | unsure or found | AUC |\n"
           "|---|---|---|---|---|---|")
+    found: dict[str, dict[str, float]] = {}
     for name, (dh, flag, unsure) in heads.items():
         m = V6.fit(dh)
         s_oof = V6.oof(dh)
         ph = dh.take(dh.variant < 2)
         real_b = s_oof[(ph.y == 0) & ~T.part_a(ph)]
+        found[name] = {}
         for fam, rows in fams.items():
             z = T.logit(rows, m)
+            found[name][fam] = float((z >= flag).mean())
             print(f"| {name} | {fam} | {len(z)} | **{int((z >= flag).sum())}** "
                   f"({(z >= flag).mean():.3f}) | {int((z >= unsure).sum())} | "
                   f"{R.auc(real_b, z):.3f} |")
+    return found
+
+
+def criteria(figs: dict[str, dict], found: dict[str, dict[str, float]]) -> bool:
+    """The criteria fixed in docs/benchmarks.md ("Probe v8") before any figure, v8 against "v6
+    here"; prints them and returns whether (a)-(c), (e) and (f) hold ((d) is the robustness
+    bench's)."""
+    a, b = figs["v6 here"], figs["v8"]
+    fa, fb = found["v6 here"], found["v8"]
+
+    def worst(f: dict) -> float:
+        return max(k / n for k, n in f["kind_b"].values() if n)
+
+    def mean_left_out(f: dict) -> float:
+        return float(np.mean([f["left_out"][g] for g in GENS]))
+
+    gain = {fam: fb[fam] - fa[fam] for fam in ("Gemini / ChatGPT", "DALL-E 3")}
+    rows = [
+        ("(a) real photos of part B flagged, out of fold", f"{a['real_b'][0]} of {a['real_b'][1]}",
+         f"{b['real_b'][0]} of {b['real_b'][1]}", b["real_b"][0] <= a["real_b"][0]),
+        ("(b) worst real kind left out, part B flagged", f"{worst(a):.2%}", f"{worst(b):.2%}",
+         worst(b) <= min(0.0075, worst(a))),
+        ("(c) nested, worst kind at the others' 0.5%", f"{a['nested'][1]:.2%} ({a['nested'][0]})",
+         f"{b['nested'][1]:.2%} ({b['nested'][0]})", b["nested"][1] <= 0.0075),
+        ("(e) Gemini / ChatGPT found / DALL-E 3 found",
+         f"{fa['Gemini / ChatGPT']:.3f} / {fa['DALL-E 3']:.3f}",
+         f"{fb['Gemini / ChatGPT']:.3f} / {fb['DALL-E 3']:.3f}",
+         max(gain.values()) >= 0.10 and min(gain.values()) >= 0),
+        ("(f) a generator left out, mean of FLUX.1 dev / pro, SDXL", f"{mean_left_out(a):.3f}",
+         f"{mean_left_out(b):.3f}", mean_left_out(b) >= mean_left_out(a) - 0.05),
+        ("(f) those three out of fold, together", f"{a['oof']['together']:.3f}",
+         f"{b['oof']['together']:.3f}", b["oof"]["together"] >= a["oof"]["together"] - 0.10),
+    ]
+    print("\nThe criteria (docs/benchmarks.md, \"Probe v8\"); (d) is bench/diffusion_robustness.py "
+          "--v6 --exact-kernels, with and without --sd3:\n")
+    print("| criterion | v6 here | v8 | met |\n|---|---|---|---|")
+    for name, x, y, ok in rows:
+        print(f"| {name} | {x} | {y} | {'yes' if ok else '**no**'} |")
+    return all(ok for *_, ok in rows)
 
 
 def main() -> int:
@@ -141,13 +186,16 @@ def main() -> int:
     kernels = cache_kernels(CACHE)
     d = V6.load(without=frozenset())
     print(f"features: {CACHE} ({kernels} kernels)\n")
-    heads = {}
+    heads, figs = {}, {}
     for name, without in HEADS.items():
         dh = d.take(~np.isin(d.set, list(without)))
         print(f"\n## {name}: trained on {', '.join(sorted(set(dh.set)))}\n")
-        flag, unsure = V6.evaluate(dh, GENS_OF[name])
+        figs[name] = {}
+        flag, unsure = V6.evaluate(dh, GENS_OF[name], figs[name])
         heads[name] = (dh, flag, unsure)
-    unseen_table(d, heads)
+    met = criteria(figs, unseen_table(d, heads))
+    if args.write and not met:
+        sys.exit("v8 does not meet its criteria: not written")
     if args.write:
         dh, flag, unsure = heads["v8"]
         V6.write(dh, flag, unsure, VERSION, "bench/diffusion_v8.py",

@@ -51,3 +51,29 @@ def test_heads_train_and_score_only_the_versions_with_a_face(transfer: ModuleTyp
     sc = transfer._score(Sum(), x, ok)
     assert sc[0].tolist() == [x[0, 0].sum(), x[0, 1].sum()] and sc[1, 0] == x[1, 0].sum()
     assert np.isnan(sc[1, 1]) and np.isnan(sc[2]).all()  # never a score without a face
+
+
+def _figures(real_b: int = 0, kind_b: tuple[int, int] = (2, 500), nested: float = 0.006,
+             left_out: float = 0.85, together: float = 0.86) -> dict:
+    return {"real_b": (real_b, 2156), "kind_b": {"fairface": kind_b, "pixabay": (1, 700)},
+            "nested": ("fairface", nested),
+            "left_out": {g: left_out for g in ("flux-dev", "flux-pro", "sdxl")},
+            "oof": {"together": together}}
+
+
+@pytest.mark.parametrize(("v8", "found_v8", "met"), [
+    ({}, {"Gemini / ChatGPT": 0.15, "DALL-E 3": 0.05}, True),
+    ({}, {"Gemini / ChatGPT": 0.09, "DALL-E 3": 0.13}, False),  # no family gains 10 points
+    ({}, {"Gemini / ChatGPT": 0.30, "DALL-E 3": 0.03}, False),  # DALL-E 3 loses (0.04 before)
+    ({"real_b": 1}, {"Gemini / ChatGPT": 0.5, "DALL-E 3": 0.5}, False),  # (a) one more flagged
+    ({"kind_b": (4, 500)}, {"Gemini / ChatGPT": 0.5, "DALL-E 3": 0.5}, False),  # (b) 0.8%
+    ({"nested": 0.008}, {"Gemini / ChatGPT": 0.5, "DALL-E 3": 0.5}, False),  # (c)
+    ({"left_out": 0.79}, {"Gemini / ChatGPT": 0.5, "DALL-E 3": 0.5}, False),  # (f) -0.06
+    ({"together": 0.75}, {"Gemini / ChatGPT": 0.5, "DALL-E 3": 0.5}, False),  # (f) -0.11
+    ({"left_out": 0.81, "together": 0.77}, {"Gemini / ChatGPT": 0.1, "DALL-E 3": 0.04}, True),
+])
+def test_v8_criteria_are_the_ones_fixed_beforehand(v8: dict, found_v8: dict, met: bool) -> None:
+    v8_script = bench_script("diffusion_v8")
+    figs = {"v6 here": _figures(), "v8": _figures(**v8)}
+    found = {"v6 here": {"Gemini / ChatGPT": 0.0, "DALL-E 3": 0.04}, "v8": found_v8}
+    assert v8_script.criteria(figs, found) is met
