@@ -128,6 +128,8 @@ def unseen_table(d: T.Data, heads: dict[str, tuple[T.Data, float, float]]
         real_b = s_oof[(ph.y == 0) & ~T.part_a(ph)]
         found[name] = {}
         for fam, rows in fams.items():
+            if not len(rows.y):
+                sys.exit(f"no {fam} faces with features: run bench/diffusion_embed.py (all sets)")
             z = T.logit(rows, m)
             found[name][fam] = float((z >= flag).mean())
             print(f"| {name} | {fam} | {len(z)} | **{int((z >= flag).sum())}** "
