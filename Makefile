@@ -54,8 +54,10 @@ evaluate: setup
 # evaluate probe v6 (bench/diffusion_v6.py, which also prints its figures). The fused pass gives
 # v6's features to the digit in about two thirds of the separate passes' time (docs/benchmarks.md,
 # "Probe v6.1"). The probe is tied to the machine's encoder features (docs/design.md): train on
-# a CPU with VNNI, whose fast kernels compute them (the cache scripts refuse any other CPU; the
-# detector runs on either, docs/benchmarks.md "On a real CPU without VNNI"). The seed's tells
+# a CPU with VNNI, whose fast kernels compute them (the cache scripts refuse any other CPU unless
+# given --exact-kernels, which fills a cache of that machine's own features for a new probe:
+# bench/diffusion_v8.py; the detector runs on either, docs/benchmarks.md "On a real CPU without
+# VNNI"). The seed's tells
 # (bench/diffusion_stats.py) and the previous recipe's scripts (bench/diffusion_train.py,
 # diffusion_eval.py, diffusion_gate.py: probe v5.1, which also read --extra) are not part of it.
 train-diffusion: setup
