@@ -319,10 +319,9 @@ def require_training_kernels(exact: bool = False, cache: Path | None = None) -> 
     probe was trained on (the fast ones on v6's VNNI machine). On a CPU without VNNI none do for
     v6 (the fast ones saturate: cosine about 0.5 on the reference input; the exact ones come
     close but not bit for bit), so caches made there must not mix with the training machine's:
-    exit, unless ``exact``
-    asks for a cache of its own (a probe trained on it records this machine's features and is
-    then "home" here; docs/benchmarks.md, "Probe v8"). ``cache``'s KERNELS file records which
-    kernels filled it, and a run with other kernels is refused."""
+    exit, unless ``exact`` asks for a cache of its own (a probe trained on it records this
+    machine's features and is then "home" here; docs/benchmarks.md, "Probe v8"). ``cache``'s
+    KERNELS file records which kernels filled it, and a run with other kernels is refused."""
     global KERNELS_IN_USE
     from headcheck.detectors.diffusion import ENCODER_SAME_COSINE, kernels_cosine
 
