@@ -361,28 +361,32 @@ def reference_record(cache: Path, kernels: str) -> dict:
             "cls": {str(b): [round(float(x), 6) for x in t] for b, t in enumerate(rec["cls"])}}
 
 
-def cache_kernels(cache: Path) -> str:
-    """The kernels that filled ``cache`` (its KERNELS file; a folder of features without one was
-    filled by the fast kernels)."""
+def _recorded_kernels(cache: Path) -> str | None:
+    """The kernels that filled ``cache``: its KERNELS file, else "fast" for a folder of features
+    from before the record existed, else None (no features yet)."""
     stamp = cache / "KERNELS"
     if stamp.exists():
         return stamp.read_text().strip()
-    if cache.exists() and any(cache.glob("*.npz")):
-        return "fast"
-    sys.exit(f"{cache}: no features yet (bench/diffusion_embed.py)")
+    return "fast" if cache.exists() and any(cache.glob("*.npz")) else None
+
+
+def cache_kernels(cache: Path) -> str:
+    """The kernels that filled ``cache`` (exit if it holds no features yet)."""
+    kernels = _recorded_kernels(cache)
+    if kernels is None:
+        sys.exit(f"{cache}: no features yet (bench/diffusion_embed.py)")
+    return kernels
 
 
 def stamp_kernels(cache: Path, kernels: str) -> None:
     """Record in ``cache`` which kernels fill it; exit if they differ from what is recorded
     (a folder with features but no record was filled by the fast kernels)."""
-    stamp = cache / "KERNELS"
-    was = cache_kernels(cache) if stamp.exists() or (
-        cache.exists() and any(cache.glob("*.npz"))) else None
+    was = _recorded_kernels(cache)
     if was is not None and was != kernels:
         sys.exit(f"{cache} holds features of the {was} encoder kernels, this run would add "
                  f"{kernels} ones: move it aside, or run where the {was} kernels apply")
     cache.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(kernels + "\n")
+    (cache / "KERNELS").write_text(kernels + "\n")
 
 
 def embed_layers(crop: Image.Image, kernels: str | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -122,7 +122,8 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS, figures: dict | None = Non
     """Prints the tables of docs/benchmarks.md ("Probe v6"); returns the flag and unsure
     thresholds (log-odds). ``figures``, if given, receives the ones a probe's criteria compare
     (diffusion_v8.py): part B's real photos flagged, each kind left out (part B), the nested
-    worst kind at FLAG_FPR, each generator out of fold and left out."""
+    worst kind at FLAG_FPR, each generator out of fold and left out, and part B's real photos'
+    out-of-fold scores."""
     figures = {} if figures is None else figures
     lo = left_out(d)
     flag, unsure = threshold(lo, FLAG_FPR), threshold(lo, UNSURE_FPR)
@@ -158,6 +159,7 @@ def evaluate(d: T.Data, gens: tuple[str, ...] = GENS, figures: dict | None = Non
               f"{(hit | heads_sg)[m].mean():.3f}) | {m.sum()} |")
     print(f"| real photos of part B flagged | {hit[b & ~ai].sum()} | {(b & ~ai).sum()} |")
     figures["real_b"] = (int(hit[b & ~ai].sum()), int((b & ~ai).sum()))
+    figures["real_b_scores"] = s[b & ~ai]  # out-of-fold log-odds, for AUCs against them
     figures["oof"] = {g: float(hit[gen == g].mean()) for g in gens}
     figures["oof"]["together"] = float(hit[np.isin(gen, list(GENS))].mean())
     print(f"| real photos of part B unsure | {((s >= unsure) & ~hit)[b & ~ai].sum()} | "
