@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import diffusion_rigid as R  # noqa: E402
 import diffusion_train as T  # noqa: E402
-from diffusion_embed import cache_path, embed_one, rows_to_embed  # noqa: E402
+from diffusion_embed import cache_path, embed_layers, rows_to_embed  # noqa: E402
 from diffusion_set import HELD_OUT, MIRRORS  # noqa: E402
 
 OUT = T.EMB_DIR / "aligned"
@@ -192,11 +192,11 @@ def embed_row(row: dict[str, str], models, taef2) -> dict[str, np.ndarray]:
     if square is None:
         return {"has_face": np.array(False)}
     q = int(np.random.default_rng(int(row["sha256"][:12], 16)).integers(*QUALITY, endpoint=True))
-    rec = {"has_face": np.array(True), "quality": np.array(q), "side": np.array(square.width),
-           "emb": embed_one([model_input(square, q)])[0]}
+    rec = {"has_face": np.array(True), "quality": np.array(q), "side": np.array(square.width)}
+    rec["emb"], rec["cls"] = embed_layers(model_input(square, q))
     if row["label"] == "real":
         made = reconstruct(square, taef2)
-        rec["recon"] = embed_one([model_input(made, q)])[0]
+        rec["recon"], rec["recon_cls"] = embed_layers(model_input(made, q))
         rec["psnr"] = np.array(psnr(square, made))
     return rec
 
@@ -227,8 +227,13 @@ def family(row: dict[str, str]) -> str:
     return "StyleGAN" if row["set"] == "stylegan2" else FAMILY[row["generator"]]
 
 
-def load() -> dict[str, np.ndarray]:
-    """One row per embedded image and one per real photo's reconstruction (family "made")."""
+FEATURES = {"final": None, "blocks 7-9": [7, 8, 9]}  # the CLS tokens after v6's face blocks
+
+
+def load(features: str = "final") -> dict[str, np.ndarray]:
+    """One row per embedded image and one per real photo's reconstruction (family "made"), with
+    the final embedding or the CLS tokens after the blocks ``FEATURES`` names."""
+    blocks = FEATURES[features]
     cols: dict[str, list] = {k: [] for k in ("X", "family", "kind", "group", "part_a")}
     for r in rows():
         p = OUT / f"{r['sha256']}.npz"
@@ -237,9 +242,10 @@ def load() -> dict[str, np.ndarray]:
         c = np.load(p)
         if not bool(c["has_face"]):
             continue
-        items = [(c["emb"], family(r))] + ([(c["recon"], "made")] if "recon" in c.files else [])
-        for x, fam in items:
-            cols["X"].append(x)
+        keys = [("emb", "cls", family(r))] + ([("recon", "recon_cls", "made")]
+                                              if "recon" in c.files else [])
+        for final, tokens, fam in keys:
+            cols["X"].append(c[final] if blocks is None else c[tokens][blocks].reshape(-1))
             cols["family"].append(fam)
             cols["kind"].append(r["set"])
             cols["group"].append(r["group"])
@@ -348,14 +354,15 @@ def main() -> int:
     if args.embed:
         embed(tuple(int(x) for x in args.shard.split("/")))
         return 0
-    d = load()
     made = [np.load(OUT / f"{r['sha256']}.npz")["psnr"] for r in rows()
             if (OUT / f"{r['sha256']}.npz").exists() and r["label"] == "real"
             and "psnr" in np.load(OUT / f"{r['sha256']}.npz").files]
     if made:
         print(f"reconstructions: {len(made)}, PSNR median {np.median(made):.1f} dB "
               f"(5th-95th {np.percentile(made, 5):.1f}-{np.percentile(made, 95):.1f})")
-    criteria(tables(d))
+    for features in FEATURES:
+        print(f"\n## features: {features}")
+        criteria(tables(load(features)))
     return 0
 
 
