@@ -171,10 +171,20 @@ def _c2pa_signals(summary: C2paSummary | None) -> list[Signal]:
 
 
 def _validation_note(summary: C2paSummary) -> str:
-    other = [c for c in summary.validation_failures if c != "signingCredential.untrusted"]
+    """The validation state, and, where only the signing certificate fails (say a certificate
+    issued before the C2PA profile asked for its extended key usage), that the signature and
+    hashes still hold: "Invalid" alone reads as tampering, which those checks rule out."""
+    codes, why = summary.validation_failures, summary.validation_explanations
+    failures = list(zip(codes, (why + [""] * len(codes))[:len(codes)], strict=True))
+    shown = [(c, e) for c, e in failures if c != "signingCredential.untrusted"]
     note = f"validation state {summary.validation_state or 'unknown'}"
-    if other:
-        note += f" ({', '.join(other[:3])})"
+    credential_only = shown and all(c.startswith("signingCredential.") for c, _ in shown)
+    if credential_only and "claimSignature.validated" in summary.validation_passed:
+        reasons = ", ".join(e or c for c, e in shown[:2])
+        note += (f" for the signing certificate only ({_short(reasons, 60)}); signature and "
+                 "hashes intact")
+    elif shown:
+        note += f" ({', '.join(c for c, _ in shown[:3])})"
     return note + "; signer not checked against a trust list"
 
 

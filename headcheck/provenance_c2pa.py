@@ -51,6 +51,9 @@ class C2paSummary:
     claim_generators: list[str] = field(default_factory=list)
     validation_state: str = ""
     validation_failures: list[str] = field(default_factory=list)
+    # The failures' explanations, in the same order, and the codes of the checks that passed.
+    validation_explanations: list[str] = field(default_factory=list)
+    validation_passed: list[str] = field(default_factory=list)
     signer: str = ""
     error: str = ""  # set when C2PA data is present but could not be read
     remote_url: str = ""  # set when the manifest lives online (never fetched)
@@ -100,8 +103,12 @@ def summarise(store: Any) -> C2paSummary:
     out.active_manifest = _text(store.get("active_manifest"))
     out.validation_state = _text(store.get("validation_state"))
     results = store.get("validation_results")
-    failures = results.get("activeManifest", {}).get("failure", []) if _is_dict(results) else []
-    out.validation_failures = [_text(f.get("code")) for f in _dicts(failures)]
+    active = results.get("activeManifest") if _is_dict(results) else None
+    failures = _dicts(active.get("failure")) if _is_dict(active) else []
+    out.validation_failures = [_text(f.get("code")) for f in failures]
+    out.validation_explanations = [_text(f.get("explanation"))[:200] for f in failures]
+    passed = _dicts(active.get("success")) if _is_dict(active) else []
+    out.validation_passed = [_text(f.get("code")) for f in passed]
     manifests = store.get("manifests")
     for label, manifest in (manifests.items() if _is_dict(manifests) else []):
         if not _is_dict(manifest):

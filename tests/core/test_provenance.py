@@ -105,6 +105,43 @@ def test_c2pa_detail_names_tool_and_says_trust_was_not_checked() -> None:
     assert sig.evidence["trust_list_checked"] is False
 
 
+def _store(failures: list[tuple[str, str]], passed: tuple[str, ...]) -> dict[str, Any]:
+    """A Reader.json() dict as c2pa returns it: one active manifest whose action declares an AI
+    source, with these validation results."""
+    return {
+        "active_manifest": "urn:m1", "validation_state": "Invalid",
+        "validation_results": {"activeManifest": {
+            "success": [{"code": c, "explanation": "ok"} for c in passed],
+            "failure": [{"code": c, "explanation": e} for c, e in failures]}},
+        "manifests": {"urn:m1": {"claim_generator": "Image Creator", "assertions": [
+            {"label": "c2pa.actions", "data": {"actions": [{
+                "action": "c2pa.created", "digitalSourceType": DST + "trainedAlgorithmicMedia",
+                "softwareAgent": "Image Creator from Designer"}]}}]}},
+    }
+
+
+def test_an_invalid_certificate_alone_is_not_reported_as_a_broken_manifest() -> None:
+    from headcheck.provenance import _c2pa_signals
+    from headcheck.provenance_c2pa import summarise
+
+    cert = [("signingCredential.untrusted", "signing certificate untrusted"),
+            ("signingCredential.invalid", "certificate missing required EKU")]
+    intact = ("claimSignature.validated", "assertion.dataHash.match")
+    (sig,) = _c2pa_signals(summarise(_store(cert, intact)))
+    assert "validation state Invalid for the signing certificate only" in sig.detail
+    assert "certificate missing required EKU" in sig.detail
+    assert "signature and hashes intact" in sig.detail
+    assert sig.evidence["validation_failures"] == [c for c, _ in cert]
+    # A content hash that fails is shown as such, never as intact.
+    broken = [*cert, ("assertion.dataHash.mismatch", "hash mismatch")]
+    (sig,) = _c2pa_signals(summarise(_store(broken, intact)))
+    assert "intact" not in sig.detail
+    assert "(signingCredential.invalid, assertion.dataHash.mismatch)" in sig.detail
+    # Nor without a validated claim signature.
+    (sig,) = _c2pa_signals(summarise(_store(cert, ("assertion.dataHash.match",))))
+    assert "intact" not in sig.detail and "(signingCredential.invalid)" in sig.detail
+
+
 def test_fixture_directory_matches_the_script() -> None:
     names_on_disk = {p.name for p in FIXTURES.iterdir() if p.suffix in (".jpg", ".png", ".webp")}
     assert names_on_disk == set(make_fixtures.fixtures())
