@@ -1,5 +1,6 @@
-"""bench/diffusion_aligned.py's decisions: the criteria fixed in docs/benchmarks.md before its
-figures, and how its heads weigh the families they are trained on."""
+"""bench/diffusion_aligned.py's decisions (the criteria fixed in docs/benchmarks.md before its
+figures, and how its heads weigh the families they are trained on), and which sets the earlier
+probe recipes' scripts train on."""
 
 from __future__ import annotations
 
@@ -66,3 +67,13 @@ def test_every_fake_family_weighs_as_much_and_all_of_them_as_the_real_photos(
     want = LogisticRegression(C=aligned.C, max_iter=3000).fit(z, fam != "real", sample_weight=w)
     got = model.named_steps["logisticregression"]
     assert np.allclose(got.coef_, want.coef_, atol=1e-6)
+
+
+def test_the_earlier_recipes_leave_out_exactly_the_sets_v6_never_saw() -> None:
+    # diffusion_train.load's default (v5.1's and v6's design scripts) and v6's own list of the
+    # sets added after it must agree, or those scripts train on sets their figures never had.
+    train, v6 = bench_script("diffusion_train"), bench_script("diffusion_v6")
+    assert train.SETS_AFTER_V6 == v6.SETS_SINCE_V6 | v6.SETS_SINCE_V7
+    import inspect
+
+    assert inspect.signature(train.load).parameters["without"].default == train.SETS_AFTER_V6
