@@ -230,20 +230,27 @@ def family(row: dict[str, str]) -> str:
 FEATURES = {"final": None, "blocks 7-9": [7, 8, 9]}  # the CLS tokens after v6's face blocks
 
 
-def load(features: str = "final") -> dict[str, np.ndarray]:
+def read_cache() -> list[tuple[dict[str, str], dict[str, np.ndarray]]]:
+    """Every embedded image with a face found and its cached arrays, each file read once."""
+    out = []
+    for r in rows():
+        p = OUT / f"{r['sha256']}.npz"
+        if p.exists():
+            with np.load(p) as c:
+                if bool(c["has_face"]):
+                    out.append((r, {k: c[k] for k in c.files}))
+    return out
+
+
+def load(cache: list[tuple[dict[str, str], dict[str, np.ndarray]]],
+         features: str = "final") -> dict[str, np.ndarray]:
     """One row per embedded image and one per real photo's reconstruction (family "made"), with
     the final embedding or the CLS tokens after the blocks ``FEATURES`` names."""
     blocks = FEATURES[features]
     cols: dict[str, list] = {k: [] for k in ("X", "family", "kind", "group", "part_a")}
-    for r in rows():
-        p = OUT / f"{r['sha256']}.npz"
-        if not p.exists():
-            continue
-        c = np.load(p)
-        if not bool(c["has_face"]):
-            continue
+    for r, c in cache:
         keys = [("emb", "cls", family(r))] + ([("recon", "recon_cls", "made")]
-                                              if "recon" in c.files else [])
+                                              if "recon" in c else [])
         for final, tokens, fam in keys:
             cols["X"].append(c[final] if blocks is None else c[tokens][blocks].reshape(-1))
             cols["family"].append(fam)
@@ -354,15 +361,14 @@ def main() -> int:
     if args.embed:
         embed(tuple(int(x) for x in args.shard.split("/")))
         return 0
-    made = [np.load(OUT / f"{r['sha256']}.npz")["psnr"] for r in rows()
-            if (OUT / f"{r['sha256']}.npz").exists() and r["label"] == "real"
-            and "psnr" in np.load(OUT / f"{r['sha256']}.npz").files]
+    cache = read_cache()
+    made = [c["psnr"] for _, c in cache if "psnr" in c]
     if made:
         print(f"reconstructions: {len(made)}, PSNR median {np.median(made):.1f} dB "
               f"(5th-95th {np.percentile(made, 5):.1f}-{np.percentile(made, 95):.1f})")
     for features in FEATURES:
         print(f"\n## features: {features}")
-        criteria(tables(load(features)))
+        criteria(tables(load(cache, features)))
     return 0
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from itertools import zip_longest
 from typing import Any, TypeVar
 
 from .load import LoadedImage
@@ -174,8 +175,8 @@ def _validation_note(summary: C2paSummary) -> str:
     """The validation state, and, where only the signing certificate fails (say a certificate
     issued before the C2PA profile asked for its extended key usage), that the signature and
     hashes still hold: "Invalid" alone reads as tampering, which those checks rule out."""
-    codes, why = summary.validation_failures, summary.validation_explanations
-    failures = list(zip(codes, (why + [""] * len(codes))[:len(codes)], strict=True))
+    failures = list(zip_longest(summary.validation_failures, summary.validation_explanations,
+                                fillvalue=""))
     shown = [(c, e) for c, e in failures if c != "signingCredential.untrusted"]
     note = f"validation state {summary.validation_state or 'unknown'}"
     credential_only = shown and all(c.startswith("signingCredential.") for c, _ in shown)
