@@ -31,6 +31,11 @@ const SIGNALS = Object.freeze({
   "metadata.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
   "exif.generation_parameters": { headline: "The file holds the settings of an AI image generator" },
   "tc260.aigc_label": { headline: "The file carries a label saying it was made by AI" },
+  "watermark.generator": {
+    headline: "It carries the hidden watermark that an AI image generator adds to its pictures",
+    evidence: "Cameras do not add this mark, and a photo matches it by chance less than once in " +
+              "ten million.",
+  },
 });
 
 /** What the technical name behind a signal is, for the details. */
@@ -41,6 +46,7 @@ const TECHNICAL = Object.freeze({
   "c2pa.unreadable": "C2PA Content Credentials",
   "metadata.generator_name": "Generator name in the metadata",
   "tc260.aigc_label": "AI-content label (China's GB 45438-2025, TC260 AIGC metadata)",
+  "watermark.generator": "Invisible dwtDct watermark (Stable Diffusion, SDXL, FLUX.1 reference code)",
 });
 
 /**

@@ -71,9 +71,10 @@ test("StyleGAN geometry, and unknown signals fall back to the server's sentence"
 });
 
 test("no raw terms up front for any known signal", () => {
-  const raw = /DigitalSourceType|trainedAlgorithmicMedia|distance \d|threshold|context, distance|StyleGAN|C2PA/;
+  const raw = /DigitalSourceType|trainedAlgorithmicMedia|distance \d|threshold|context, distance|StyleGAN|C2PA|dwtDct/;
   for (const signal of ["geometry.stylegan_eyes", "iptc.digital_source_type", "c2pa.ai_generated", "c2pa.unreadable",
-                        "png.generation_parameters", "metadata.generator_name", "tc260.aigc_label"]) {
+                        "png.generation_parameters", "metadata.generator_name", "tc260.aigc_label",
+                        "watermark.generator"]) {
     const r = describeReason({ kind: "synthetic", signal, score: 0.9, matches: [],
                                detail: "XMP Iptc4xmpExt:DigitalSourceType is trainedAlgorithmicMedia (distance 1.2, threshold 3.5)" });
     assert.doesNotMatch(`${r.headline} ${r.evidence ?? ""}`, raw, signal);

@@ -25,6 +25,7 @@ BUILTIN: tuple[str, ...] = (
     "headcheck.detectors.provenance:ProvenanceDetector",
     "headcheck.detectors.stylegan:StyleGanGeometry",
     "headcheck.detectors.diffusion:DiffusionDetector",
+    "headcheck.detectors.watermark:WatermarkDetector",
 )
 
 
