@@ -252,6 +252,31 @@ def cost(rows: list[dict[str, str]], n: int = 40, repeat: int = 3) -> dict:
             "whole_read_vs_decode": whole / decode}
 
 
+def summary(res: dict) -> list[str]:
+    """Precision, recall and false-positive rate from whichever parts ``res`` holds: real
+    readings are the negatives, the readable marked PNG copies (``readable``) the positives."""
+    lines = []
+    fp = neg = 0
+    if "real_and_ai" in res:
+        for key, c in res["real_and_ai"]["counts"].items():
+            if key.startswith("real"):
+                fp += c.get("flagged", 0)
+                neg += c.get("read", 0)
+        lines.append(f"false-positive rate: {fp} of {neg} real readings flagged "
+                     f"({fp / max(1, neg):.4%})")
+    if "readable" in res:
+        tp = sum(v["found_by_the_detector"] for v in res["readable"].values())
+        pos = sum(v["mark_readable_by_the_package"] for v in res["readable"].values())
+        lines.append(f"recall: {tp} of {pos} readable marks found as PNG ({tp / max(1, pos):.1%})")
+        for name, v in res["readable"].items():
+            lines.append(f"  {name}: {v['found_by_the_detector']} of "
+                         f"{v['mark_readable_by_the_package']}")
+        if "real_and_ai" in res:
+            lines.append(f"precision: {tp} of {tp + fp} flags ({tp / max(1, tp + fp):.1%}; "
+                         f"negatives {neg}, positives {pos})")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-mark", type=int, default=100)
@@ -261,7 +286,19 @@ def main() -> None:
                     help="readable: only the marks whose code path contains one of these "
                          "comma-separated words (to split the run in two processes)")
     ap.add_argument("--json")
+    ap.add_argument("--from-json", nargs="+", default=[],
+                    help="print the summary of earlier runs' --json files, merged, and stop")
     args = ap.parse_args()
+    if args.from_json:
+        merged: dict = {}
+        for path in args.from_json:
+            for part, value in json.loads(Path(path).read_text()).items():
+                if part == "readable" and part in merged:
+                    merged[part].update(value)
+                else:
+                    merged[part] = value
+        print("\n".join(summary(merged)))
+        return
     rows = read_manifest()
     parts = set(args.parts.split(","))
     res: dict = {}
@@ -279,6 +316,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(text)
     print(text)
+    print("\n".join(summary(res)))
 
 
 if __name__ == "__main__":
