@@ -1,5 +1,5 @@
 """Writes tests/fixtures/watermark/: a CC0 stock portrait marked by the reference encoder
-(``invisible-watermark`` 0.2.0, bench only; see bench/watermark_eval.py) the way two pipelines
+(``invisible-watermark`` 0.2.0, bench only; see bench/watermark_eval.py) the way three pipelines
 do it, so the tests check the detector against the package's own output, not against itself.
 
     python bench/watermark_fixtures.py
@@ -26,6 +26,8 @@ FIXTURES = (
     ("sdxl_diffusers.png", "diffusers StableDiffusionXLWatermarker (SDXL pipelines)", "PNG", {}),
     ("sd2_scripts_q95.jpg", "Stability-AI/stablediffusion scripts/txt2img.py", "JPEG",
      {"quality": 95}),
+    ("invokeai_node.webp", "invoke-ai/InvokeAI backend/image_util/invisible_watermark.py",
+     "WEBP", {"lossless": True}),
 )
 
 

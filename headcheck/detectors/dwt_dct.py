@@ -27,16 +27,28 @@ MIN_PIXELS = 256 * 256  # the package refuses smaller images, so none carries th
 
 @dataclass(frozen=True)
 class Reading:
-    """Per-bit shares of ``length`` bit positions (each in 0..1) and the bits they give."""
+    """Per-bit shares of ``length`` bit positions (each in 0..1; NaN where no block of the bit
+    was read) and how many blocks voted for each."""
 
     length: int
     shares: np.ndarray  # float, (length,)
-    votes: int  # blocks per bit, at least
+    counts: np.ndarray  # int, (length,)
+
+    @property
+    def votes(self) -> int:
+        """Blocks per bit, at least (0: some bit was not read at all)."""
+        return int(self.counts.min())
 
     @property
     def bits(self) -> np.ndarray:
         # The package's rule: share * 255 > 127.
-        return (self.shares * 255 > 127).astype(np.uint8)
+        return (np.nan_to_num(self.shares, nan=0.0) * 255 > 127).astype(np.uint8)
+
+    def errors(self, want: np.ndarray) -> tuple[int, int]:
+        """(bits that disagree with ``want``, bits compared): only the bits some block voted
+        for, as a strided read may miss bit positions whose blocks lie in rows it skips."""
+        read = self.counts > 0
+        return int((self.bits[read] != want[read]).sum()), int(read.sum())
 
 
 def grid(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -96,10 +108,10 @@ def read(votes: np.ndarray, length: int, index: np.ndarray | None = None) -> Rea
     each vote's block number, where the votes are not every block from the first."""
     index = np.arange(len(votes)) if index is None else index
     counts = np.bincount(index % length, minlength=length)
-    if counts.min() == 0:
-        return Reading(length, np.full(length, 0.5), 0)
     sums = np.bincount(index % length, weights=votes, minlength=length)
-    return Reading(length, sums / counts, int(counts.min()))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return Reading(length, shares, counts)
 
 
 def bits_of(message: bytes | str) -> np.ndarray:

@@ -47,11 +47,11 @@ def _signals(data: bytes, **load: object) -> list:
     return WatermarkDetector().detect(DetectorInput(img, img.array(), None))
 
 
-@pytest.mark.parametrize("length", [32, 48, 136])
+@pytest.mark.parametrize("length", [32, 48, 64, 136])
 def test_the_flag_bound_is_the_binomial_tail_at_one_in_ten_million(length: int) -> None:
     k = max_errors(length)
     assert chance_of(k, length) <= CHANCE < chance_of(k + 1, length)
-    assert {m.bits.size for m in MARKS} == {32, 48, 136}
+    assert {m.bits.size for m in MARKS} == {32, 48, 64, 136}
 
 
 def test_known_bounds_by_hand() -> None:
@@ -139,3 +139,26 @@ def test_a_phone_sized_jpeg_is_not_decoded_again() -> None:
     img = load_image(data)
     assert img.scale == 2.0
     assert stored_pixels(DetectorInput(img, img.array(), None)) is None
+
+
+def test_invokeais_default_mark_is_read_in_a_lossless_webp() -> None:
+    # InvokeAI's watermark node with its default text "InvokeAI" (8-bit BGR), kept as WebP
+    found = _signals((FIXTURES / "watermark" / "invokeai_node.webp").read_bytes())
+    assert [s.evidence["source"] for s in found] == ["InvokeAI"]
+    assert found[0].evidence["bits"] == 64 and found[0].evidence["bit_errors"] <= 11
+
+
+def test_a_strided_read_judges_only_the_bits_its_rows_hold() -> None:
+    # 168 blocks a row (1350 px), every 4th row: 4 x 168 = 3 x 224, so bits 168-223 of a
+    # 224-bit message lie only in skipped rows; they must not count as disagreeing
+    from headcheck.detectors import dwt_dct
+
+    want = dwt_dct.bits_of(b"StableDiffusionV1-Inpainting")
+    rows = np.arange(0, 168, 4)
+    index = (rows[:, None] * 168 + np.arange(168)).ravel()
+    votes = want[index % 224].astype(np.float64)  # every block read says its own bit
+    reading = dwt_dct.read(votes, 224, index)
+    assert reading.votes == 0 and int((reading.counts > 0).sum()) == 168
+    assert reading.errors(want) == (0, 168)
+    full = dwt_dct.read(want[np.arange(168 * 168) % 224].astype(np.float64), 224)
+    assert full.votes > 0 and full.errors(want) == (0, 224)
