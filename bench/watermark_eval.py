@@ -263,6 +263,30 @@ def cost(rows: list[dict[str, str]], n: int = 40, repeat: int = 3) -> dict:
             "whole_read_vs_decode": whole / decode}
 
 
+def cost_512(repeat: int = 5) -> dict:
+    """The same on bench/throughput.py's 98 JPEGs at 512 px (its analysis figures' unit)."""
+    from throughput import corpus_512
+
+    data = corpus_512()
+
+    def decode() -> list[np.ndarray]:
+        return [np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in data]
+
+    imgs = decode()
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) / len(data))
+        return 1000 * min(times)
+
+    dec, look = best(decode), best(lambda: [find_marks(i) for i in imgs])
+    return {"images": len(data), "decode_ms": dec, "detector_ms": look,
+            "detector_vs_decode": look / dec}
+
+
 def summary(res: dict) -> list[str]:
     """Precision, recall and false-positive rate from whichever parts ``res`` holds: real
     readings are the negatives, the readable marked PNG copies (``readable``) the positives."""
@@ -292,7 +316,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-mark", type=int, default=100)
     ap.add_argument("--parts", default="real,cost,marked,readable",
-                    help="comma-separated: real (real and AI images), cost, marked, readable")
+                    help="comma-separated: real (real and AI images), cost, cost512, marked, "
+                         "readable")
     ap.add_argument("--marks", default="",
                     help="readable: only the marks whose code path contains one of these "
                          "comma-separated words (to split the run in two processes)")
@@ -317,6 +342,8 @@ def main() -> None:
         res["real_and_ai"] = real_and_ai(rows)
     if "cost" in parts:
         res["cost"] = cost(rows)
+    if "cost512" in parts:
+        res["cost_512"] = cost_512()
     if "marked" in parts:
         res["marked"] = marked(rows, args.per_mark)
     if "readable" in parts:
